@@ -1,0 +1,5 @@
+"""The terminal channel: `clawling chat`."""
+
+from adapters.console.adapter import ConsoleAdapter
+
+__all__ = ["ConsoleAdapter"]

@@ -1,0 +1,121 @@
+"""Wiring: every component gets its collaborators here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from openai import AsyncOpenAI
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.console import ConsoleAdapter
+from bot.agent import Agent, AgentLimits
+from bot.channels import ChatAdapter
+from bot.commands import CommandRegistry, core_commands
+from bot.errors import ConfigError
+from bot.llm import LLM, make_client
+from bot.outbox import Outbox
+from bot.prompt import PromptBuilder
+from bot.sessions import SessionManager
+from bot.settings import Settings
+from bot.tools import ToolRegistry
+from bot.tools.clock import current_time
+from memory import db
+from memory.conversations import ConversationStore
+
+
+def system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    store: ConversationStore
+    client: AsyncOpenAI
+    llm: LLM
+    tools: ToolRegistry
+    commands: CommandRegistry
+    outbox: Outbox
+    agent: Agent
+    sessions: SessionManager
+
+    async def prepare_database(self) -> None:
+        """Check the database answers, then bring its schema up to date."""
+        await db.check_reachable(self.engine)
+        await db.upgrade(self.engine)
+
+    def add_channel(self, adapter: ChatAdapter) -> None:
+        self.outbox.register(adapter)
+
+    async def start_channels(self) -> None:
+        for adapter in self.outbox.adapters:
+            await adapter.start()
+
+    async def close(self) -> None:
+        """Stop taking messages, stop the channels, close connections."""
+        await self.sessions.close()
+        for adapter in self.outbox.adapters:
+            await adapter.stop()
+        await self.client.close()
+        await self.engine.dispose()
+
+
+def build_tools(settings: Settings) -> ToolRegistry:
+    return ToolRegistry(
+        [current_time],
+        output_chars=settings.core.tool_output_chars,
+        timeout=settings.core.tool_timeout,
+    )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = system_now,
+    client: AsyncOpenAI | None = None,
+) -> App:
+    """The whole object graph for these settings. Nothing connects until used."""
+    core = settings.core
+    engine = db.create_engine(settings.database_url)
+    store = ConversationStore(engine)
+    if client is None:
+        key = settings.openai.api_key
+        client = make_client(
+            settings.openai.base_url,
+            key.get_secret_value() if key else None,
+            timeout=core.llm_timeout,
+            max_retries=core.llm_max_retries,
+        )
+    llm = LLM(client, settings.models, recorder=store)
+    tools = build_tools(settings)
+    commands = CommandRegistry()
+    core_commands(commands, store, core.assistant_name)
+    outbox = Outbox()
+    agent = Agent(
+        llm,
+        tools,
+        store,
+        PromptBuilder(core.assistant_name),
+        limits=AgentLimits(max_steps=core.max_tool_steps, context_tokens=core.context_tokens),
+        now=now,
+        default_timezone=core.timezone,
+    )
+    sessions = SessionManager(
+        store, agent, outbox, commands, max_concurrent_turns=core.max_concurrent_turns, now=now
+    )
+    return App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions)
+
+
+def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:
+    """Connect the terminal as a channel of `app`."""
+    if not user_name.strip():
+        raise ConfigError("The terminal user name is empty. Fix: pass --as NAME.")
+    adapter = ConsoleAdapter(
+        console, user_name=user_name.strip(), interactive=interactive, on_message=app.sessions.handle
+    )
+    app.add_channel(adapter)
+    return adapter

@@ -1,0 +1,101 @@
+"""The seam between chat platforms and the agent: what adapters hand in and send out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    """Where to talk: a chat (and thread) on one channel."""
+
+    channel: str
+    chat_id: str
+    thread_id: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file that came with a message, already downloaded by the adapter."""
+
+    kind: str  # "image", "text", "audio", "file"
+    name: str
+    mime_type: str
+    data: bytes = b""
+    note: str = ""  # set by the adapter when the file could not be read
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a person, translated from the platform's payload."""
+
+    channel: str
+    chat_id: str
+    sender_id: str
+    sender_name: str
+    text: str
+    thread_id: str = ""
+    attachments: Sequence[Attachment] = ()
+    platform_message_id: str | None = None
+    is_direct: bool = True
+    mentions_bot: bool = False
+    sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def chat(self) -> ChatRef:
+        return ChatRef(self.channel, self.chat_id, self.thread_id)
+
+    @property
+    def conversation_key(self) -> tuple[str, str, str]:
+        return (self.channel, self.chat_id, self.thread_id)
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A message to send: Markdown text for one chat."""
+
+    chat: ChatRef
+    text: str
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the adapter sent, so it can be edited later."""
+
+    chat: ChatRef
+    message_id: str
+
+
+class ChatAdapter(Protocol):
+    """One chat platform. Adapters translate; they decide nothing."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, message: Outbound) -> MessageRef: ...
+
+    async def edit(self, ref: MessageRef, text: str) -> None: ...
+
+    async def typing(self, chat: ChatRef) -> None: ...
+
+
+class ReplyStream(Protocol):
+    """A reply being written: shown as it grows, then finished exactly once."""
+
+    async def update(self, text: str) -> None: ...
+
+    async def finish(self, text: str) -> list[MessageRef]: ...
+
+
+@runtime_checkable
+class StreamingAdapter(Protocol):
+    """Optional: the platform has its own way to show a reply as it is written."""
+
+    def open_stream(self, chat: ChatRef, reply_to: str | None) -> ReplyStream: ...

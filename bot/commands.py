@@ -1,0 +1,124 @@
+"""Chat commands (/new, /help, ...): one registry for every platform.
+
+Adapters list these to the platform (Telegram's setMyCommands, Slack's
+/clawling subcommands); the session manager runs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from memory.conversations import ConversationRecord, ConversationStore, UsageTotals, UserRecord
+
+
+class SessionControl(Protocol):
+    """What a command may do to the conversation it was sent in."""
+
+    async def stop_turn(self) -> bool: ...
+
+    async def new_context(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    user: UserRecord
+    conversation: ConversationRecord
+    args: str
+    session: SessionControl
+    now: datetime
+
+
+CommandHandler = Callable[[CommandContext], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str
+    handler: CommandHandler
+    # Runs at once, even while a turn is running (e.g. /stop); otherwise in order
+    # with the conversation's messages.
+    immediate: bool = False
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def add(self, command: Command) -> None:
+        if command.name in self._commands:
+            raise ValueError(f"command /{command.name} is registered twice")
+        self._commands[command.name] = command
+
+    def get(self, name: str) -> Command | None:
+        return self._commands.get(name)
+
+    @property
+    def commands(self) -> list[Command]:
+        return list(self._commands.values())
+
+    def parse(self, text: str) -> tuple[Command, str] | None:
+        """The command and its argument text, if `text` is a known command."""
+        if not text.startswith("/"):
+            return None
+        head, _, rest = text[1:].partition(" ")
+        name = head.split("@", 1)[0].lower()  # Telegram appends @botname in groups
+        command = self._commands.get(name)
+        return None if command is None else (command, rest.strip())
+
+    def help_text(self) -> str:
+        return "\n".join(f"/{c.name} — {c.description}" for c in self._commands.values())
+
+
+def _format_usage(label: str, totals: UsageTotals) -> str:
+    cached_share = (
+        f", {100 * totals.cached_tokens / totals.prompt_tokens:.0f}% of prompt tokens cached"
+        if totals.prompt_tokens
+        else ""
+    )
+    return (
+        f"{label}: {totals.calls} model calls, {totals.prompt_tokens:,} prompt + "
+        f"{totals.completion_tokens:,} completion tokens{cached_share}"
+    )
+
+
+def core_commands(
+    registry: CommandRegistry, store: ConversationStore, assistant_name: str
+) -> None:
+    """Register /start, /help, /new, /stop and /usage."""
+
+    async def start(ctx: CommandContext) -> str:
+        return (
+            f"Hi {ctx.user.name}! I'm {assistant_name}, your personal assistant. Ask me "
+            "anything, or ask me to do something; I remember our conversation.\n\n"
+            + registry.help_text()
+        )
+
+    async def help_(ctx: CommandContext) -> str:
+        return "Commands:\n" + registry.help_text()
+
+    async def new(ctx: CommandContext) -> str:
+        await ctx.session.new_context()
+        return "Started a fresh conversation. Earlier messages are still stored."
+
+    async def stop(ctx: CommandContext) -> str:
+        stopped = await ctx.session.stop_turn()
+        return "Stopped." if stopped else "Nothing is running."
+
+    async def usage(ctx: CommandContext) -> str:
+        today = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        lines = [
+            _format_usage("Today (UTC)", await store.usage(ctx.user.id, today)),
+            _format_usage("Last 30 days", await store.usage(ctx.user.id, ctx.now - timedelta(days=30))),
+            _format_usage("All time", await store.usage(ctx.user.id)),
+        ]
+        return "\n".join(lines)
+
+    registry.add(Command("start", "what I can do", start, immediate=True))
+    registry.add(Command("help", "list commands", help_, immediate=True))
+    registry.add(Command("new", "start a fresh conversation (history is kept)", new))
+    registry.add(Command("stop", "stop what I'm doing now", stop, immediate=True))
+    registry.add(Command("usage", "tokens used by your requests", usage, immediate=True))

@@ -1,0 +1,280 @@
+"""The session manager: one ordered queue per conversation, many conversations at once.
+
+`handle()` stores an incoming message and returns at once; a worker per busy
+conversation runs its turns strictly in order, under a global limit on
+concurrent turns. Messages that arrive during a turn are answered together in
+the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.agent import Agent
+from bot.channels import ChatRef, Inbound, ReplyStream
+from bot.commands import Command, CommandContext, CommandRegistry
+from bot.errors import TransportError
+from bot.llm import LLMError
+from bot.outbox import Outbox
+from memory.conversations import ConversationRecord, ConversationStore, UserRecord
+
+log = logging.getLogger(__name__)
+
+TYPING_EVERY = 4.0
+CACHE_SIZE = 10_000
+
+SAVED = "Your message is saved; send another message to try again."
+INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. " + SAVED
+
+
+@dataclass
+class _TurnRequest:
+    user: UserRecord
+    reply_to: str | None
+
+
+@dataclass
+class _CommandRequest:
+    command: Command
+    user: UserRecord
+    args: str
+
+
+@dataclass
+class _Session:
+    """The live state of one conversation while it has work."""
+
+    conversation: ConversationRecord
+    chat: ChatRef
+    items: deque[_TurnRequest | _CommandRequest] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+    turn: asyncio.Task[object] | None = None
+
+
+class _TrackingStream:
+    """Remembers the last text shown, so a stopped turn can be closed off cleanly."""
+
+    def __init__(self, inner: ReplyStream) -> None:
+        self.inner = inner
+        self.shown = ""
+
+    async def update(self, text: str) -> None:
+        self.shown = text
+        await self.inner.update(text)
+
+    async def finish(self, text: str) -> list:  # type: ignore[type-arg]
+        return await self.inner.finish(text)
+
+
+class _Control:
+    """SessionControl for commands: acts on one conversation."""
+
+    def __init__(self, manager: SessionManager, session: _Session) -> None:
+        self._manager = manager
+        self._session = session
+
+    async def stop_turn(self) -> bool:
+        turn = self._session.turn
+        if turn is None or turn.done():
+            return False
+        turn.cancel()
+        return True
+
+    async def new_context(self) -> None:
+        await self._manager.store.start_new_context(self._session.conversation.id)
+
+
+class _LRU(OrderedDict[tuple[str, ...], object]):
+    def remember(self, key: tuple[str, ...], value: object) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > CACHE_SIZE:
+            self.popitem(last=False)
+
+
+class SessionManager:
+    def __init__(
+        self,
+        store: ConversationStore,
+        agent: Agent,
+        outbox: Outbox,
+        commands: CommandRegistry,
+        *,
+        max_concurrent_turns: int,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self._agent = agent
+        self._outbox = outbox
+        self._commands = commands
+        self._slots = asyncio.Semaphore(max_concurrent_turns)
+        self._now = now
+        self._sessions: dict[tuple[str, str, str], _Session] = {}
+        self._users = _LRU()
+        self._conversations = _LRU()
+        self._background: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    async def handle(self, inbound: Inbound) -> None:
+        """Take one incoming message: store it and schedule its answer. Returns at once."""
+        if self._closed:
+            raise TransportError("shutting down", "I'm restarting; please send that again shortly.")
+        user = await self._user(inbound)
+        session = await self._session(inbound, user)
+        parsed = self._commands.parse(inbound.text.strip())
+        if parsed is not None:
+            command, args = parsed
+            request = _CommandRequest(command, user, args)
+            if command.immediate:
+                self._spawn(self._run_command(session, request))
+            else:
+                self._enqueue(session, request)
+            return
+        stored = await self.store.add_user_message(
+            session.conversation.id,
+            user.id,
+            inbound.text,
+            platform_message_id=inbound.platform_message_id,
+            sent_at=inbound.sent_at,
+        )
+        if stored is None:
+            log.info("duplicate message %s ignored", inbound.platform_message_id)
+            return
+        last = session.items[-1] if session.items else None
+        if isinstance(last, _TurnRequest):
+            # Not started yet: the waiting turn will answer this message too.
+            last.user, last.reply_to = user, inbound.platform_message_id
+        else:
+            self._enqueue(session, _TurnRequest(user, inbound.platform_message_id))
+
+    async def drain(self) -> None:
+        """Wait until every queued turn and command has finished."""
+        while True:
+            pending = [s.worker for s in self._sessions.values() if s.worker is not None]
+            pending.extend(self._background)
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop taking messages and cancel running work (its messages stay stored)."""
+        self._closed = True
+        tasks = [s.worker for s in self._sessions.values() if s.worker is not None]
+        tasks.extend(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _user(self, inbound: Inbound) -> UserRecord:
+        key = (inbound.channel, inbound.sender_id)
+        cached = self._users.get(key)
+        if isinstance(cached, UserRecord):
+            return cached
+        user = await self.store.resolve_identity(inbound.channel, inbound.sender_id, inbound.sender_name)
+        self._users.remember(key, user)
+        return user
+
+    async def _session(self, inbound: Inbound, user: UserRecord) -> _Session:
+        key = inbound.conversation_key
+        session = self._sessions.get(key)
+        if session is not None:
+            return session
+        conversation = self._conversations.get(key)
+        if not isinstance(conversation, ConversationRecord):
+            conversation = await self.store.open_conversation(
+                inbound.channel,
+                inbound.chat_id,
+                inbound.thread_id,
+                is_direct=inbound.is_direct,
+                owner_id=user.id,
+            )
+            self._conversations.remember(key, conversation)
+        # Another message of this conversation may have created it while we awaited.
+        return self._sessions.setdefault(key, _Session(conversation, inbound.chat))
+
+    def _enqueue(self, session: _Session, request: _TurnRequest | _CommandRequest) -> None:
+        session.items.append(request)
+        if session.worker is None:
+            session.worker = asyncio.create_task(self._work(session))
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _work(self, session: _Session) -> None:
+        try:
+            while session.items:
+                request = session.items.popleft()
+                if isinstance(request, _TurnRequest):
+                    await self._run_turn(session, request)
+                else:
+                    await self._run_command(session, request)
+        finally:
+            session.worker = None
+            if not session.items:
+                self._sessions.pop((session.chat.channel, session.chat.chat_id, session.chat.thread_id), None)
+
+    async def _run_turn(self, session: _Session, request: _TurnRequest) -> None:
+        async with self._slots:
+            stream = _TrackingStream(self._outbox.open_stream(session.chat, request.reply_to))
+            typing = asyncio.create_task(self._keep_typing(session.chat))
+            session.turn = asyncio.create_task(
+                self._agent.run_turn(request.user, session.conversation, stream)
+            )
+            try:
+                outcome = await session.turn
+                text = None if outcome is None else outcome.text
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                    raise  # shutting down: the waiting messages are answered after restart
+                await self.store.close_pending(session.conversation.id)
+                text = f"{stream.shown} …(stopped)" if stream.shown else None
+            except LLMError as exc:
+                log.warning("turn failed in conversation %s: %s", session.conversation.id, exc)
+                text = f"{exc.user_message} {SAVED}"
+            except Exception:
+                log.exception("turn failed in conversation %s", session.conversation.id)
+                text = INTERNAL_ERROR
+            finally:
+                session.turn = None
+                typing.cancel()
+            if text:
+                await self._deliver(stream, text)
+
+    async def _deliver(self, stream: ReplyStream, text: str) -> None:
+        try:
+            await stream.finish(text)
+        except TransportError as exc:
+            # The answer is stored; the platform refused it even after retries.
+            log.error("could not deliver a reply: %s", exc)
+
+    async def _run_command(self, session: _Session, request: _CommandRequest) -> None:
+        ctx = CommandContext(
+            user=request.user,
+            conversation=session.conversation,
+            args=request.args,
+            session=_Control(self, session),
+            now=self._now(),
+        )
+        try:
+            text = await request.command.handler(ctx)
+        except Exception:
+            log.exception("command /%s failed", request.command.name)
+            text = f"/{request.command.name} failed on my side; the details were logged."
+        try:
+            await self._outbox.send(session.chat, text)
+        except TransportError as exc:
+            log.error("could not deliver the reply to /%s: %s", request.command.name, exc)
+
+    async def _keep_typing(self, chat: ChatRef) -> None:
+        with contextlib.suppress(TransportError):
+            while True:
+                await self._outbox.typing(chat)
+                await asyncio.sleep(TYPING_EVERY)

@@ -1,0 +1,190 @@
+"""Settings: one pydantic-settings class, read from the environment and `.env`.
+
+Variables are grouped by prefix (`OPENAI_*`, `CLAWLING_*`, and one group per
+chat platform); each group is a nested model so `OPENAI_API_KEY` lands in
+`settings.openai.api_key`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+class OpenAISettings(BaseModel):
+    """The model endpoint: any OpenAI-compatible API."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_key: SecretStr | None = None
+    base_url: str = OPENAI_DEFAULT_BASE_URL
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class CoreSettings(BaseModel):
+    """`CLAWLING_*` settings."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = "gpt-4.1-mini"
+    fallback_models: CommaList = Field(default_factory=list)
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    timezone: str = "UTC"
+    max_concurrent_turns: int = Field(8, ge=1, le=1000)
+    max_tool_steps: int = Field(12, ge=1, le=200)
+    tool_output_chars: int = Field(16_000, ge=500)
+    tool_timeout: float = Field(60.0, gt=0)
+    llm_timeout: float = Field(120.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    context_tokens: int = Field(32_000, ge=2_000)
+    log_level: str = "INFO"
+    assistant_name: str = "Clawling"
+
+    _split = field_validator("fallback_models", mode="before")(_split_commas)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("only sqlite and postgresql URLs are supported")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+
+class Settings(BaseSettings):
+    """Everything Clawling can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    openai: OpenAISettings = OpenAISettings()
+    clawling: CoreSettings = CoreSettings()
+
+    @property
+    def core(self) -> CoreSettings:
+        return self.clawling
+
+    @property
+    def database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data dir."""
+        url = self.clawling.database_url
+        if url:
+            return url
+        return f"sqlite:///{(self.clawling.data_dir / 'clawling.db').as_posix()}"
+
+    @property
+    def models(self) -> list[str]:
+        """The main model followed by the fallbacks, without repeats."""
+        ordered = [self.clawling.model, *self.clawling.fallback_models]
+        return list(dict.fromkeys(ordered))
+
+    def llm_problem(self) -> str | None:
+        """Why the model endpoint cannot be used, or None when it is configured."""
+        on_openai = self.openai.base_url == OPENAI_DEFAULT_BASE_URL
+        if on_openai and self.openai.api_key is None:
+            return (
+                "No model is configured. Set OPENAI_API_KEY (in .env or the environment) "
+                "for OpenAI, or OPENAI_BASE_URL and CLAWLING_MODEL for another "
+                "OpenAI-compatible endpoint (DeepSeek, Kimi, GLM, Ollama, vLLM; see README)."
+            )
+        return None
+
+
+# What to tell the user for each setting that failed validation.
+_FIXES: dict[str, str] = {
+    "CLAWLING_TIMEZONE": "use an IANA name such as Europe/Berlin or America/New_York",
+    "CLAWLING_DATABASE_URL": (
+        "use sqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db"
+    ),
+    "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
+    "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+}
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    return "_".join(str(part) for part in loc[:2]).upper()
+
+
+def describe_validation_error(exc: ValidationError) -> list[str]:
+    """One line per bad setting: its variable name, what is wrong and the fix."""
+    lines = []
+    for error in exc.errors():
+        name = _env_name(error["loc"])
+        given = error.get("input")
+        message = error["msg"].removeprefix("Value error, ")
+        shown = ""
+        secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
+        if isinstance(given, str | int | float) and not secret and repr(given) not in message:
+            shown = f" (got {given!r})"
+        fix = _FIXES.get(name, "correct it in .env or the environment, or remove it for the default")
+        lines.append(f"Setting {name} is invalid: {message}{shown}. Fix: {fix}.")
+    return lines
+
+
+def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings; raise ConfigError with one line per bad setting."""
+    try:
+        kwargs: dict[str, Any] = dict(overrides)
+        if env_file is not None:
+            kwargs["_env_file"] = env_file
+        return Settings(**kwargs)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(describe_validation_error(exc))) from None
+
+
+def unknown_clawling_variables() -> list[str]:
+    """`CLAWLING_*` environment variables that match no setting (likely typos)."""
+    fields = set(CoreSettings.model_fields)
+    return sorted(
+        name
+        for name in os.environ
+        if name.startswith("CLAWLING_")
+        and name.removeprefix("CLAWLING_").lower() not in fields
+        and not name.startswith("CLAWLING_TEST_")
+    )

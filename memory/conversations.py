@@ -1,0 +1,391 @@
+"""The conversation store: people, conversations, messages and model usage in SQL.
+
+Returns plain dataclasses; ORM rows never leave this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from memory.models import Conversation, Identity, LLMCall, Message, User
+from memory.sqltypes import utcnow
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    name: str
+    timezone: str | None
+
+
+@dataclass(frozen=True)
+class ConversationRecord:
+    id: int
+    channel: str
+    chat_id: str
+    thread_id: str
+    is_direct: bool
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    user_id: int | None
+    turn: int | None
+    role: str
+    content: str
+    created_at: datetime
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message produced during a turn, before it is stored."""
+
+    role: str
+    content: str
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the model may see of a conversation, oldest first."""
+
+    messages: list[StoredMessage]
+    next_turn: int
+    first_turn: int
+
+
+@dataclass(frozen=True)
+class LLMCallRecord:
+    purpose: str
+    model: str
+    ok: bool
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    conversation_id: int | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    by_model: dict[str, int] = field(default_factory=dict)
+
+
+def _message(row: Message) -> StoredMessage:
+    calls = tuple(ToolCallRecord(**call) for call in row.tool_calls or ())
+    return StoredMessage(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        user_id=row.user_id,
+        turn=row.turn,
+        role=row.role,
+        content=row.content,
+        created_at=row.created_at,
+        tool_calls=calls,
+        tool_call_id=row.tool_call_id,
+    )
+
+
+def _conversation(row: Conversation) -> ConversationRecord:
+    return ConversationRecord(
+        id=row.id,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        thread_id=row.thread_id,
+        is_direct=row.is_direct,
+        owner_id=row.owner_id,
+    )
+
+
+def _calls_json(calls: Sequence[ToolCallRecord]) -> list[dict[str, Any]] | None:
+    if not calls:
+        return None
+    return [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+
+
+class ConversationStore:
+    """Async access to users, conversations, messages and usage."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        return self._sessions()
+
+    async def resolve_identity(
+        self, platform: str, external_id: str, display_name: str
+    ) -> UserRecord:
+        """The user behind a platform account, created on first contact."""
+        query = (
+            select(User)
+            .join(Identity, Identity.user_id == User.id)
+            .where(Identity.platform == platform, Identity.external_id == external_id)
+        )
+        async with self._sessions() as session:
+            user = (await session.execute(query)).scalar_one_or_none()
+            if user is None:
+                try:
+                    user = User(name=display_name or external_id)
+                    session.add(user)
+                    await session.flush()
+                    session.add(
+                        Identity(
+                            user_id=user.id,
+                            platform=platform,
+                            external_id=external_id,
+                            display_name=display_name,
+                        )
+                    )
+                    await session.commit()
+                except IntegrityError:
+                    # Another task created it first; use theirs.
+                    await session.rollback()
+                    user = (await session.execute(query)).scalar_one()
+            return UserRecord(id=user.id, name=user.name, timezone=user.timezone)
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+            return None if user is None else UserRecord(user.id, user.name, user.timezone)
+
+    async def open_conversation(
+        self, channel: str, chat_id: str, thread_id: str, *, is_direct: bool, owner_id: int | None
+    ) -> ConversationRecord:
+        """The conversation for this chat and thread, created on first contact."""
+        query = select(Conversation).where(
+            Conversation.channel == channel,
+            Conversation.chat_id == chat_id,
+            Conversation.thread_id == thread_id,
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).scalar_one_or_none()
+            if row is None:
+                try:
+                    row = Conversation(
+                        channel=channel,
+                        chat_id=chat_id,
+                        thread_id=thread_id,
+                        is_direct=is_direct,
+                        owner_id=owner_id if is_direct else None,
+                        context_from_turn=0,
+                    )
+                    session.add(row)
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    row = (await session.execute(query)).scalar_one()
+            return _conversation(row)
+
+    async def get_conversation(self, conversation_id: int) -> ConversationRecord | None:
+        async with self._sessions() as session:
+            row = await session.get(Conversation, conversation_id)
+            return None if row is None else _conversation(row)
+
+    async def add_user_message(
+        self,
+        conversation_id: int,
+        user_id: int,
+        text: str,
+        *,
+        platform_message_id: str | None = None,
+        sent_at: datetime | None = None,
+    ) -> StoredMessage | None:
+        """Store an incoming message; None if this platform message was stored before."""
+        row = Message(
+            conversation_id=conversation_id,
+            user_id=user_id,
+            role="user",
+            content=text,
+            platform_message_id=platform_message_id,
+            created_at=sent_at or utcnow(),
+        )
+        async with self._sessions() as session:
+            session.add(row)
+            try:
+                await session.commit()
+            except IntegrityError:
+                await session.rollback()
+                return None
+            return _message(row)
+
+    async def load_context(self, conversation_id: int) -> Context:
+        """Messages of the current context in the order the model sees them."""
+        async with self._sessions() as session:
+            start = (
+                await session.execute(
+                    select(Conversation.context_from_turn).where(Conversation.id == conversation_id)
+                )
+            ).scalar_one()
+            in_context = (Message.turn >= start) | Message.turn.is_(None)
+            query = (
+                select(Message)
+                .where(Message.conversation_id == conversation_id, in_context)
+                .order_by(Message.turn.is_(None), Message.turn, Message.id)
+            )
+            rows = (await session.execute(query)).scalars().all()
+            messages = [_message(row) for row in rows]
+            turns = [m.turn for m in messages if m.turn is not None]
+            if turns:
+                next_turn = max(turns) + 1
+            else:
+                next_turn = max(await self._last_turn(session, conversation_id) + 1, start)
+        return Context(messages=messages, next_turn=next_turn, first_turn=start)
+
+    @staticmethod
+    async def _last_turn(session: AsyncSession, conversation_id: int) -> int:
+        last = await session.execute(
+            select(func.max(Message.turn)).where(Message.conversation_id == conversation_id)
+        )
+        return last.scalar() or 0
+
+    async def record_step(
+        self,
+        conversation_id: int,
+        user_id: int | None,
+        turn: int,
+        messages: Sequence[NewMessage],
+        consumed: Sequence[int] = (),
+    ) -> list[int]:
+        """Store one agent step: stamp the user messages it answers, add its messages."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            if consumed:
+                await session.execute(
+                    update(Message)
+                    .where(Message.id.in_(consumed), Message.turn.is_(None))
+                    .values(turn=turn)
+                )
+            rows = [
+                Message(
+                    conversation_id=conversation_id,
+                    user_id=user_id,
+                    turn=turn,
+                    role=m.role,
+                    content=m.content,
+                    tool_calls=_calls_json(m.tool_calls),
+                    tool_call_id=m.tool_call_id,
+                    created_at=now,
+                )
+                for m in messages
+            ]
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+
+    async def close_pending(self, conversation_id: int) -> None:
+        """Mark waiting user messages as handled without an answer (after /stop)."""
+        async with self._sessions() as session, session.begin():
+            turn = await self._last_turn(session, conversation_id) + 1
+            await session.execute(
+                update(Message)
+                .where(Message.conversation_id == conversation_id, Message.turn.is_(None))
+                .values(turn=turn)
+            )
+
+    async def start_new_context(self, conversation_id: int) -> None:
+        """/new: the model sees nothing before this point; everything stays stored."""
+        async with self._sessions() as session, session.begin():
+            turn = await self._last_turn(session, conversation_id) + 1
+            await session.execute(
+                update(Message)
+                .where(Message.conversation_id == conversation_id, Message.turn.is_(None))
+                .values(turn=turn)
+            )
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(context_from_turn=turn + 1)
+            )
+
+    async def set_context_start(self, conversation_id: int, turn: int) -> None:
+        """Let the model see only turns from `turn` on (history stays stored)."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(context_from_turn=turn)
+            )
+
+    async def record_llm_call(self, call: LLMCallRecord) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                insert(LLMCall).values(
+                    conversation_id=call.conversation_id,
+                    user_id=call.user_id,
+                    purpose=call.purpose,
+                    model=call.model,
+                    ok=call.ok,
+                    error=call.error,
+                    prompt_tokens=call.prompt_tokens,
+                    completion_tokens=call.completion_tokens,
+                    cached_tokens=call.cached_tokens,
+                    duration_ms=call.duration_ms,
+                    created_at=utcnow(),
+                )
+            )
+
+    async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
+        """Token totals of one user's model calls, optionally from `since` on."""
+        query = (
+            select(
+                LLMCall.model,
+                func.count(),
+                func.sum(case((LLMCall.ok.is_(False), 1), else_=0)),
+                func.coalesce(func.sum(LLMCall.prompt_tokens), 0),
+                func.coalesce(func.sum(LLMCall.completion_tokens), 0),
+                func.coalesce(func.sum(LLMCall.cached_tokens), 0),
+            )
+            .where(LLMCall.user_id == user_id)
+            .group_by(LLMCall.model)
+        )
+        if since is not None:
+            query = query.where(LLMCall.created_at >= since)
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return UsageTotals(
+            calls=sum(r[1] for r in rows),
+            failed_calls=sum(int(r[2] or 0) for r in rows),
+            prompt_tokens=sum(r[3] for r in rows),
+            completion_tokens=sum(r[4] for r in rows),
+            cached_tokens=sum(r[5] for r in rows),
+            by_model={r[0]: r[3] + r[4] for r in rows},
+        )
+
+    async def unanswered(self, conversation_id: int) -> int:
+        """How many user messages of the conversation still wait for an answer."""
+        async with self._sessions() as session:
+            count = await session.execute(
+                select(func.count()).where(
+                    Message.conversation_id == conversation_id,
+                    Message.role == "user",
+                    Message.turn.is_(None),
+                )
+            )
+            return int(count.scalar_one())

@@ -1,0 +1,128 @@
+"""Database engines, URLs and migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+import migrations
+
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or used; the message says which and why."""
+
+
+def async_url(url: str) -> URL:
+    """The URL with an asyncio driver (aiosqlite / asyncpg)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def sync_url(url: str) -> URL:
+    """The URL with a blocking driver (pysqlite / psycopg), for APScheduler and tools."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers work while a turn writes; NORMAL is durable at checkpoints
+    # and never corrupts, and avoids an fsync per message.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url`; creates the SQLite file's folder if needed."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(parsed, **kwargs)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _upgrade(connection: Connection, target: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, target)
+
+
+def _downgrade(connection: Connection, target: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, target)
+
+
+def _current(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
+
+
+async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
+    """Run migrations up to `target` on the engine's database."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade, target)
+
+
+async def downgrade(engine: AsyncEngine, target: str) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(_downgrade, target)
+
+
+async def check_reachable(engine: AsyncEngine, timeout: float = 10.0) -> None:
+    """Raise DatabaseUnavailable with a one-line reason if the database cannot be used."""
+    from sqlalchemy import text
+
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"no answer from {safe_url(engine.url)} within {timeout:.0f} s"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"{safe_url(engine.url)}: {reason}") from None

@@ -1,0 +1,246 @@
+"""A scriptable OpenAI-compatible server on 127.0.0.1, for the real `openai` client.
+
+It speaks the chat-completions API over real HTTP: JSON and SSE streaming,
+tool calls (streamed in fragments, as real providers do), usage with cached
+prompt tokens, and faults (HTTP errors with retry-after, delays, garbage).
+
+Scripted replies are served in order; when the script is empty a responder
+function answers (by default an echo of the last user message). The server runs
+in its own thread and event loop, so sync tests and subprocesses can use it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Reply:
+    """One scripted answer. Leave everything default for an echo."""
+
+    text: str = ""
+    tool_calls: list[tuple[str, Any]] = field(default_factory=list)  # (name, args dict or raw str)
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    raw_body: str | None = None  # sent as-is with status 200: garbage, truncated JSON...
+    delay: float = 0.0  # seconds before answering
+    chunk_chars: int = 8  # streamed text/arguments come in pieces this long
+    error_message: str = "fake error"
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+
+
+def last_user_text(request: dict[str, Any]) -> str:
+    for message in reversed(request["messages"]):
+        if message["role"] == "user":
+            content = message["content"]
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return str(content)
+    return ""
+
+
+def echo(request: dict[str, Any]) -> Reply:
+    """Echo the last user message; after tool results, report the last result."""
+    last = [m for m in request["messages"] if m["role"] != "system"][-1]
+    if last["role"] == "tool":
+        return Reply(text=f"tool said: {last['content'][:200]}")
+    return Reply(text=f"echo: {last_user_text(request)}")
+
+
+def canonical(request: dict[str, Any]) -> str:
+    """The prompt as a provider would see it: tool schemas, then messages."""
+    return json.dumps(
+        {"tools": request.get("tools", []), "messages": request["messages"]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class FakeOpenAI:
+    """The fake server. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, responder: Responder = echo) -> None:
+        self.responder = responder
+        self.requests: list[dict[str, Any]] = []
+        self.script: deque[Reply] = deque()
+        self._previous_prompt = ""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- control -------------------------------------------------------------
+
+    def add(self, *replies: Reply) -> None:
+        self.script.extend(replies)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake OpenAI server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- server --------------------------------------------------------------
+
+    def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._completions)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._loop.run_until_complete(site.start())
+        server = site._server
+        assert server is not None and server.sockets  # test-fake start-up only
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self._loop.run_forever()
+        self._loop.close()
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        reply = self.script.popleft() if self.script else self.responder(body)
+        if reply.delay:
+            await asyncio.sleep(reply.delay)
+        if reply.status != 200:
+            payload = {"error": {"message": reply.error_message, "type": "fake", "code": reply.status}}
+            return web.json_response(payload, status=reply.status, headers=reply.headers)
+        if reply.raw_body is not None:
+            return web.Response(text=reply.raw_body, content_type="application/json")
+        usage = self._usage(body, reply)
+        if body.get("stream"):
+            return await self._stream(request, body, reply, usage)
+        return web.json_response(self._completion(body, reply, usage))
+
+    def _usage(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        prompt = canonical(body)
+        cached = _common_prefix(prompt, self._previous_prompt) // 4
+        self._previous_prompt = prompt
+        completion_chars = len(reply.text) + sum(len(str(a)) for _, a in reply.tool_calls)
+        return {
+            "prompt_tokens": len(prompt) // 4,
+            "completion_tokens": completion_chars // 4 + 1,
+            "total_tokens": len(prompt) // 4 + completion_chars // 4 + 1,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        }
+
+    @staticmethod
+    def _arguments(args: Any) -> str:
+        return args if isinstance(args, str) else json.dumps(args)
+
+    def _completion(self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
+        if reply.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{len(self.requests)}_{i}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": self._arguments(args)},
+                }
+                for i, (name, args) in enumerate(reply.tool_calls)
+            ]
+        return {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+                }
+            ],
+            "usage": usage,
+        }
+
+    async def _stream(
+        self, request: web.Request, body: dict[str, Any], reply: Reply, usage: dict[str, Any]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        base = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body["model"],
+        }
+
+        async def send(choices: list[dict[str, Any]], **extra: Any) -> None:
+            chunk = {**base, "choices": choices, **extra}
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        size = max(1, reply.chunk_chars)
+        await send([{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}])
+        for start in range(0, len(reply.text), size):
+            piece = reply.text[start : start + size]
+            await send([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+        for i, (name, args) in enumerate(reply.tool_calls):
+            head = {"index": i, "id": f"call_{len(self.requests)}_{i}", "type": "function",
+                    "function": {"name": name, "arguments": ""}}
+            await send([{"index": 0, "delta": {"tool_calls": [head]}, "finish_reason": None}])
+            text = self._arguments(args)
+            for start in range(0, len(text), size):
+                part = {"index": i, "function": {"arguments": text[start : start + size]}}
+                await send([{"index": 0, "delta": {"tool_calls": [part]}, "finish_reason": None}])
+        finish = "tool_calls" if reply.tool_calls else "stop"
+        await send([{"index": 0, "delta": {}, "finish_reason": finish}])
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await send([], usage=usage)
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def main() -> None:
+    """Run the fake server standalone (benchmarks): prints its URL, serves until killed."""
+    server = FakeOpenAI().start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
