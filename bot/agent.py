@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.attachments import IMAGE_TOKENS, FileKeeper
 from bot.channels import ReplyStream
 from bot.llm import LLM, CallMeta, Completion, TextCallback
 from bot.prompt import (
@@ -45,6 +47,21 @@ class TurnOutcome:
     hit_step_budget: bool = False
 
 
+class ContextSource(Protocol):
+    """Adds context to every turn without disturbing the cached prompt prefix.
+
+    `background` is slowly changing text (a profile, a conversation summary)
+    placed after the system prompt; `recall` is per-turn text (relevant notes
+    for `query`) placed in the volatile note at the end. Return "" for nothing.
+    """
+
+    async def background(self, user: UserRecord, conversation: ConversationRecord) -> str: ...
+
+    async def recall(
+        self, user: UserRecord, conversation: ConversationRecord, query: str
+    ) -> str: ...
+
+
 @dataclass(frozen=True)
 class AgentLimits:
     max_steps: int = 12
@@ -64,7 +81,11 @@ class Agent:
         limits: AgentLimits,
         now: Callable[[], datetime],
         default_timezone: str,
+        files: FileKeeper,
+        context_sources: Sequence[ContextSource] = (),
     ) -> None:
+        self._files = files
+        self._sources = list(context_sources)
         self._llm = llm
         self._tools = tools
         self._store = store
@@ -88,15 +109,21 @@ class Agent:
         turn = context.next_turn
         zone = ZoneInfo(user.timezone or self._default_timezone)
         tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
-        history = render_history(messages)
+        history = render_history(
+            messages,
+            group=not conversation.is_direct,
+            images=self._files.image_part if self._files.limits.vision else None,
+        )
         meta = CallMeta("turn", conversation.id, user.id)
         on_text = stream.update if stream is not None else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
+        query = "\n".join(m.content for m in context.messages if m.id in pending)
+        background, recalled = await self._gather_context(user, conversation, query)
 
         for step in range(1, self._limits.max_steps + 1):
-            volatile = time_note(self._now().astimezone(zone), zone.key)
-            request = self._prompt.build(history, volatile=volatile)
+            volatile = _join(time_note(self._now().astimezone(zone), zone.key), recalled)
+            request = self._prompt.build(history, background=background, volatile=volatile)
             completion = await self._llm.complete(
                 request, self._tools.schemas() or None, meta=meta, on_text=on_text
             )
@@ -122,11 +149,21 @@ class Agent:
             consumed = []
             history.extend(render_message(m) for m in (reply, *results))
 
-        return await self._final_without_tools(history, zone, meta, on_text, conversation, user, turn)
+        return await self._final_without_tools(
+            history, background, zone, meta, on_text, conversation, user, turn
+        )
+
+    async def _gather_context(
+        self, user: UserRecord, conversation: ConversationRecord, query: str
+    ) -> tuple[str, str]:
+        backgrounds = [await s.background(user, conversation) for s in self._sources]
+        recalls = [await s.recall(user, conversation, query) for s in self._sources]
+        return _join(*backgrounds), _join(*recalls)
 
     async def _final_without_tools(
         self,
         history: Chat,
+        background: str,
         zone: ZoneInfo,
         meta: CallMeta,
         on_text: TextCallback | None,
@@ -140,7 +177,7 @@ class Agent:
             f"{time_note(self._now().astimezone(zone), zone.key)} The tool step budget "
             f"({self._limits.max_steps}) is used up: answer now with what you have."
         )
-        request = self._prompt.build(history, volatile=note)
+        request = self._prompt.build(history, background=background, volatile=note)
         completion = await self._llm.complete(
             request, self._tools.schemas() or None, meta=meta, on_text=on_text, tool_choice="none"
         )
@@ -162,7 +199,10 @@ class Agent:
         budget, it restarts at the turn that leaves about half the budget.
         """
         budget = self._limits.context_tokens
-        sizes = [estimate_tokens(m.content) + 4 * len(m.tool_calls) for m in messages]
+        sizes = [
+            estimate_tokens(m.content) + 4 * len(m.tool_calls) + IMAGE_TOKENS * len(m.attachments)
+            for m in messages
+        ]
         if sum(sizes) <= budget:
             return messages
         keep_from = len(messages)
@@ -191,3 +231,6 @@ def _assistant_message(completion: Completion) -> NewMessage:
         tool_calls=tuple(ToolCallRecord(c.id, c.name, c.arguments) for c in completion.tool_calls),
     )
 
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(part for part in parts if part)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from openai import AsyncOpenAI
 from rich.console import Console
@@ -12,9 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleAdapter
 from bot.agent import Agent, AgentLimits
+from bot.attachments import FileKeeper, FileLimits
 from bot.channels import ChatAdapter
 from bot.commands import CommandRegistry, core_commands
 from bot.errors import ConfigError
+from bot.http import HttpServer
 from bot.llm import LLM, make_client
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
@@ -30,6 +33,14 @@ def system_now() -> datetime:
     return datetime.now(UTC)
 
 
+class Service(Protocol):
+    """Something that runs alongside the channels in `clawling run` (scheduler, workers)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class App:
     settings: Settings
@@ -42,6 +53,9 @@ class App:
     outbox: Outbox
     agent: Agent
     sessions: SessionManager
+    http: HttpServer
+    services: list[Service] = field(default_factory=list)
+    _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
     async def prepare_database(self) -> None:
         """Check the database answers, then bring its schema up to date."""
@@ -51,15 +65,18 @@ class App:
     def add_channel(self, adapter: ChatAdapter) -> None:
         self.outbox.register(adapter)
 
-    async def start_channels(self) -> None:
-        for adapter in self.outbox.adapters:
-            await adapter.start()
+    async def start(self) -> None:
+        """Start the background services, the channels and the HTTP server."""
+        for part in [*self.services, *self.outbox.adapters, self.http]:
+            await part.start()
+            self._started.append(part)
 
     async def close(self) -> None:
-        """Stop taking messages, stop the channels, close connections."""
+        """Stop taking messages, stop what was started (newest first), close connections."""
         await self.sessions.close()
-        for adapter in self.outbox.adapters:
-            await adapter.stop()
+        for part in reversed(self._started):
+            await part.stop()
+        self._started.clear()
         await self.client.close()
         await self.engine.dispose()
 
@@ -95,6 +112,10 @@ def build_app(
     commands = CommandRegistry()
     core_commands(commands, store, core.assistant_name)
     outbox = Outbox()
+    files = FileKeeper(
+        core.data_dir,
+        FileLimits(max_text_chars=core.max_file_chars, vision=core.vision),
+    )
     agent = Agent(
         llm,
         tools,
@@ -103,11 +124,19 @@ def build_app(
         limits=AgentLimits(max_steps=core.max_tool_steps, context_tokens=core.context_tokens),
         now=now,
         default_timezone=core.timezone,
+        files=files,
     )
     sessions = SessionManager(
-        store, agent, outbox, commands, max_concurrent_turns=core.max_concurrent_turns, now=now
+        store,
+        agent,
+        outbox,
+        commands,
+        files,
+        max_concurrent_turns=core.max_concurrent_turns,
+        now=now,
     )
-    return App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions)
+    http = HttpServer(core.http_host, core.http_port)
+    return App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http)
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:
@@ -115,7 +144,10 @@ def add_console(app: App, console: Console, *, user_name: str, interactive: bool
     if not user_name.strip():
         raise ConfigError("The terminal user name is empty. Fix: pass --as NAME.")
     adapter = ConsoleAdapter(
-        console, user_name=user_name.strip(), interactive=interactive, on_message=app.sessions.handle
+        console,
+        user_name=user_name.strip(),
+        interactive=interactive,
+        on_message=app.sessions.handle,
     )
     app.add_channel(adapter)
     return adapter

@@ -7,7 +7,6 @@ import getpass
 import logging
 import sys
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -124,7 +123,9 @@ async def _repl(app: App, user: str) -> None:
     console = Console()
     adapter = add_console(app, console, user_name=user, interactive=True)
     name = app.settings.core.assistant_name
-    console.print(f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, Ctrl-D to leave.")
+    console.print(
+        f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, Ctrl-D to leave."
+    )
     while True:
         try:
             line = await asyncio.to_thread(console.input, "[bold green]you ›[/] ")
@@ -157,7 +158,7 @@ async def _serve(settings: Settings) -> int:
                 "(see README), or talk to your assistant here with `clawling chat`."
             )
             return EXIT_CONFIG
-        await app.start_channels()
+        await app.start()
         await asyncio.Event().wait()
         return 0
     finally:

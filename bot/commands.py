@@ -85,9 +85,7 @@ def _format_usage(label: str, totals: UsageTotals) -> str:
     )
 
 
-def core_commands(
-    registry: CommandRegistry, store: ConversationStore, assistant_name: str
-) -> None:
+def core_commands(registry: CommandRegistry, store: ConversationStore, assistant_name: str) -> None:
     """Register /start, /help, /new, /stop and /usage."""
 
     async def start(ctx: CommandContext) -> str:
@@ -112,7 +110,9 @@ def core_commands(
         today = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         lines = [
             _format_usage("Today (UTC)", await store.usage(ctx.user.id, today)),
-            _format_usage("Last 30 days", await store.usage(ctx.user.id, ctx.now - timedelta(days=30))),
+            _format_usage(
+                "Last 30 days", await store.usage(ctx.user.id, ctx.now - timedelta(days=30))
+            ),
             _format_usage("All time", await store.usage(ctx.user.id)),
         ]
         return "\n".join(lines)

@@ -24,17 +24,25 @@ async def _settings(app: App) -> Check:
     unknown = unknown_clawling_variables()
     if unknown:
         return Check(
-            "settings", False, f"unknown variables: {', '.join(unknown)}",
+            "settings",
+            False,
+            f"unknown variables: {', '.join(unknown)}",
             "check the spelling against the settings table in the README",
         )
-    return Check("settings", True, f"model {app.settings.core.model}, database {db.safe_url(app.settings.database_url)}")
+    return Check(
+        "settings",
+        True,
+        f"model {app.settings.core.model}, database {db.safe_url(app.settings.database_url)}",
+    )
 
 
 async def _database(app: App) -> Check:
     try:
         await db.check_reachable(app.engine)
     except db.DatabaseUnavailable as exc:
-        return Check("database", False, str(exc), "start the database or correct CLAWLING_DATABASE_URL")
+        return Check(
+            "database", False, str(exc), "start the database or correct CLAWLING_DATABASE_URL"
+        )
     return Check("database", True, "reachable")
 
 
@@ -42,11 +50,18 @@ async def _migrations(app: App) -> Check:
     try:
         current = await db.current_revision(app.engine)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        return Check("migrations", False, f"cannot read the schema version: {exc}", "run `clawling db upgrade`")
+        return Check(
+            "migrations",
+            False,
+            f"cannot read the schema version: {exc}",
+            "run `clawling db upgrade`",
+        )
     head = db.head_revision()
     if current != head:
         return Check(
-            "migrations", False, f"database at {current or 'empty'}, code expects {head}",
+            "migrations",
+            False,
+            f"database at {current or 'empty'}, code expects {head}",
             "run `clawling db upgrade` (clawling chat and run also do it on start)",
         )
     return Check("migrations", True, f"at {head}")
@@ -63,11 +78,15 @@ async def _model(app: App) -> Check:
         await probe.complete([{"role": "user", "content": "Reply with: ok"}], max_tokens=5)
     except LLMError as exc:
         return Check(
-            "model endpoint", False, f"{app.settings.openai.base_url}: {exc}",
+            "model endpoint",
+            False,
+            f"{app.settings.openai.base_url}: {exc}",
             "check OPENAI_BASE_URL, OPENAI_API_KEY and CLAWLING_MODEL (the model must exist there)",
         )
     elapsed = time.perf_counter() - started
-    return Check("model endpoint", True, f"{app.settings.openai.base_url} answered in {elapsed:.1f} s")
+    return Check(
+        "model endpoint", True, f"{app.settings.openai.base_url} answered in {elapsed:.1f} s"
+    )
 
 
 CHECKS: list[Callable[[App], Awaitable[Check]]] = [_settings, _database, _migrations, _model]

@@ -248,7 +248,12 @@ class LLM:
         return Completion(content, calls, acc.usage, request["model"])
 
     async def _record(
-        self, meta: CallMeta, model: str, started: float, *, usage: Usage | None = None,
+        self,
+        meta: CallMeta,
+        model: str,
+        started: float,
+        *,
+        usage: Usage | None = None,
         error: str | None = None,
     ) -> None:
         if self._recorder is None:
@@ -270,7 +275,9 @@ class LLM:
         )
 
 
-def make_client(base_url: str, api_key: str | None, *, timeout: float, max_retries: int) -> AsyncOpenAI:
+def make_client(
+    base_url: str, api_key: str | None, *, timeout: float, max_retries: int
+) -> AsyncOpenAI:
     """An AsyncOpenAI client; endpoints without keys (Ollama, vLLM) get a placeholder."""
     return AsyncOpenAI(
         base_url=base_url,

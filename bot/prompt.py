@@ -10,11 +10,11 @@ that final note, and provider-side prompt caches keep hitting.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from memory.conversations import StoredMessage, ToolCallRecord
+from memory.conversations import SavedFile, StoredMessage, ToolCallRecord
 
 Chat = list[dict[str, Any]]
 
@@ -67,11 +67,32 @@ def render_message(message: MessageLike) -> dict[str, Any]:
             ],
         }
     if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content}
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id or "",
+            "content": message.content,
+        }
     return {"role": message.role, "content": message.content}
 
 
-def render_history(messages: Sequence[StoredMessage]) -> Chat:
+ImageRenderer = Callable[[SavedFile], dict[str, Any] | None]
+
+
+def render_user(
+    message: StoredMessage, *, group: bool, images: ImageRenderer | None
+) -> dict[str, Any]:
+    """A person's message; in group chats prefixed with their name, images as parts."""
+    text = f"{message.author}: {message.content}" if group and message.author else message.content
+    parts = [images(f) for f in message.attachments if f.kind == "image"] if images else []
+    shown = [part for part in parts if part is not None]
+    if not shown:
+        return {"role": "user", "content": text}
+    return {"role": "user", "content": [{"type": "text", "text": text}, *shown]}
+
+
+def render_history(
+    messages: Sequence[StoredMessage], *, group: bool = False, images: ImageRenderer | None = None
+) -> Chat:
     """Stored messages as chat messages, with tool calls and results always paired.
 
     A crash between a tool call and its result would leave an unanswered call,
@@ -83,7 +104,9 @@ def render_history(messages: Sequence[StoredMessage]) -> Chat:
 
     def close_open_calls() -> None:
         for call_id in open_calls:
-            rendered.append({"role": "tool", "tool_call_id": call_id, "content": INTERRUPTED_RESULT})
+            rendered.append(
+                {"role": "tool", "tool_call_id": call_id, "content": INTERRUPTED_RESULT}
+            )
         open_calls.clear()
 
     for message in messages:
@@ -93,7 +116,10 @@ def render_history(messages: Sequence[StoredMessage]) -> Chat:
                 rendered.append(render_message(message))
             continue
         close_open_calls()
-        rendered.append(render_message(message))
+        if message.role == "user":
+            rendered.append(render_user(message, group=group, images=images))
+        else:
+            rendered.append(render_message(message))
         open_calls.extend(call.id for call in message.tool_calls)
     close_open_calls()
     return rendered

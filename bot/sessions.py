@@ -12,12 +12,14 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.agent import Agent
-from bot.channels import ChatRef, Inbound, ReplyStream
+from bot.attachments import FileKeeper
+from bot.channels import ChatRef, Inbound, MessageRef, ReplyStream
 from bot.commands import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.llm import LLMError
@@ -68,7 +70,7 @@ class _TrackingStream:
         self.shown = text
         await self.inner.update(text)
 
-    async def finish(self, text: str) -> list:  # type: ignore[type-arg]
+    async def finish(self, text: str) -> list[MessageRef]:
         return await self.inner.finish(text)
 
 
@@ -105,6 +107,7 @@ class SessionManager:
         agent: Agent,
         outbox: Outbox,
         commands: CommandRegistry,
+        files: FileKeeper,
         *,
         max_concurrent_turns: int,
         now: Callable[[], datetime],
@@ -113,6 +116,7 @@ class SessionManager:
         self._agent = agent
         self._outbox = outbox
         self._commands = commands
+        self._files = files
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
@@ -136,12 +140,14 @@ class SessionManager:
             else:
                 self._enqueue(session, request)
             return
+        text, files = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
         stored = await self.store.add_user_message(
             session.conversation.id,
             user.id,
-            inbound.text,
+            text,
             platform_message_id=inbound.platform_message_id,
             sent_at=inbound.sent_at,
+            attachments=files,
         )
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
@@ -176,7 +182,9 @@ class SessionManager:
         cached = self._users.get(key)
         if isinstance(cached, UserRecord):
             return cached
-        user = await self.store.resolve_identity(inbound.channel, inbound.sender_id, inbound.sender_name)
+        user = await self.store.resolve_identity(
+            inbound.channel, inbound.sender_id, inbound.sender_name
+        )
         self._users.remember(key, user)
         return user
 
@@ -203,8 +211,8 @@ class SessionManager:
         if session.worker is None:
             session.worker = asyncio.create_task(self._work(session))
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -219,7 +227,9 @@ class SessionManager:
         finally:
             session.worker = None
             if not session.items:
-                self._sessions.pop((session.chat.channel, session.chat.chat_id, session.chat.thread_id), None)
+                self._sessions.pop(
+                    (session.chat.channel, session.chat.chat_id, session.chat.thread_id), None
+                )
 
     async def _run_turn(self, session: _Session, request: _TurnRequest) -> None:
         async with self._slots:

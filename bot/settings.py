@@ -52,6 +52,7 @@ class CoreSettings(BaseModel):
 
     model: str = "gpt-4.1-mini"
     fallback_models: CommaList = Field(default_factory=list)
+    owners: CommaList = Field(default_factory=list)
     data_dir: Path = Path("data")
     database_url: str | None = None
     timezone: str = "UTC"
@@ -62,10 +63,22 @@ class CoreSettings(BaseModel):
     llm_timeout: float = Field(120.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
     context_tokens: int = Field(32_000, ge=2_000)
+    vision: bool = True
+    max_file_chars: int = Field(100_000, ge=1_000)
     log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
     assistant_name: str = "Clawling"
 
-    _split = field_validator("fallback_models", mode="before")(_split_commas)
+    _split = field_validator("fallback_models", "owners", mode="before")(_split_commas)
+
+    @field_validator("owners")
+    @classmethod
+    def _platform_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if ":" not in v or not v.split(":", 1)[1]]
+        if bad:
+            raise ValueError(f"entries must look like telegram:12345 or slack:U0123, not {bad[0]!r}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -144,6 +157,7 @@ _FIXES: dict[str, str] = {
     ),
     "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+    "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
 }
 
 
@@ -162,7 +176,9 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
         secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
         if isinstance(given, str | int | float) and not secret and repr(given) not in message:
             shown = f" (got {given!r})"
-        fix = _FIXES.get(name, "correct it in .env or the environment, or remove it for the default")
+        fix = _FIXES.get(
+            name, "correct it in .env or the environment, or remove it for the default"
+        )
         lines.append(f"Setting {name} is invalid: {message}{shown}. Fix: {fix}.")
     return lines
 

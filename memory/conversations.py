@@ -6,7 +6,7 @@ Returns plain dataclasses; ORM rows never leave this module.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,17 @@ class ConversationRecord:
 
 
 @dataclass(frozen=True)
+class SavedFile:
+    """A file kept under the data dir, referenced by a message."""
+
+    kind: str  # "image", "text", "audio", "file"
+    name: str
+    mime_type: str
+    path: str  # relative to the data dir
+    size: int
+
+
+@dataclass(frozen=True)
 class ToolCallRecord:
     id: str
     name: str
@@ -53,6 +64,8 @@ class StoredMessage:
     created_at: datetime
     tool_calls: tuple[ToolCallRecord, ...] = ()
     tool_call_id: str | None = None
+    attachments: tuple[SavedFile, ...] = ()
+    author: str | None = None  # the speaker's name, for user messages
 
 
 @dataclass(frozen=True)
@@ -98,8 +111,9 @@ class UsageTotals:
     by_model: dict[str, int] = field(default_factory=dict)
 
 
-def _message(row: Message) -> StoredMessage:
+def _message(row: Message, author: str | None = None) -> StoredMessage:
     calls = tuple(ToolCallRecord(**call) for call in row.tool_calls or ())
+    files = tuple(SavedFile(**item) for item in row.attachments or ())
     return StoredMessage(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -110,6 +124,8 @@ def _message(row: Message) -> StoredMessage:
         created_at=row.created_at,
         tool_calls=calls,
         tool_call_id=row.tool_call_id,
+        attachments=files,
+        author=author,
     )
 
 
@@ -216,6 +232,7 @@ class ConversationStore:
         *,
         platform_message_id: str | None = None,
         sent_at: datetime | None = None,
+        attachments: Sequence[SavedFile] = (),
     ) -> StoredMessage | None:
         """Store an incoming message; None if this platform message was stored before."""
         row = Message(
@@ -223,6 +240,7 @@ class ConversationStore:
             user_id=user_id,
             role="user",
             content=text,
+            attachments=[asdict(f) for f in attachments] or None,
             platform_message_id=platform_message_id,
             created_at=sent_at or utcnow(),
         )
@@ -245,12 +263,13 @@ class ConversationStore:
             ).scalar_one()
             in_context = (Message.turn >= start) | Message.turn.is_(None)
             query = (
-                select(Message)
+                select(Message, User.name)
+                .outerjoin(User, User.id == Message.user_id)
                 .where(Message.conversation_id == conversation_id, in_context)
                 .order_by(Message.turn.is_(None), Message.turn, Message.id)
             )
-            rows = (await session.execute(query)).scalars().all()
-            messages = [_message(row) for row in rows]
+            rows = (await session.execute(query)).all()
+            messages = [_message(row, name if row.role == "user" else None) for row, name in rows]
             turns = [m.turn for m in messages if m.turn is not None]
             if turns:
                 next_turn = max(turns) + 1

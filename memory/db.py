@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -111,17 +111,15 @@ async def downgrade(engine: AsyncEngine, target: str) -> None:
         await connection.run_sync(_downgrade, target)
 
 
-async def check_reachable(engine: AsyncEngine, timeout: float = 10.0) -> None:
+async def check_reachable(engine: AsyncEngine, within: float = 10.0) -> None:
     """Raise DatabaseUnavailable with a one-line reason if the database cannot be used."""
-    from sqlalchemy import text
-
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except TimeoutError:
         raise DatabaseUnavailable(
-            f"no answer from {safe_url(engine.url)} within {timeout:.0f} s"
+            f"no answer from {safe_url(engine.url)} within {within:.0f} s"
         ) from None
     except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -132,7 +132,9 @@ class ToolRegistry:
         found = self._tools.get(name)
         if found is None:
             available = ", ".join(self.names) or "none"
-            return ToolResult(f"Error: there is no tool named {name!r}. Available: {available}.", False)
+            return ToolResult(
+                f"Error: there is no tool named {name!r}. Available: {available}.", False
+            )
         try:
             raw = json.loads(arguments or "{}")
         except json.JSONDecodeError as exc:
@@ -151,10 +153,14 @@ class ToolRegistry:
         except ToolError as exc:
             return ToolResult(f"Error: {exc}", False)
         except TimeoutError:
-            return ToolResult(f"Error: the tool took longer than {self.timeout:g} s and was stopped.", False)
+            return ToolResult(
+                f"Error: the tool took longer than {self.timeout:g} s and was stopped.", False
+            )
         except Exception:
             log.exception("tool %s failed", name)
-            return ToolResult("Error: the tool failed unexpectedly; the details were logged.", False)
+            return ToolResult(
+                "Error: the tool failed unexpectedly; the details were logged.", False
+            )
         return ToolResult(self._cap(str(text)), True)
 
     def _cap(self, text: str) -> str:

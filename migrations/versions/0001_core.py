@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column("context_from_turn", sa.Integer(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name=op.f("fk_conversations_owner_id_users"),
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_conversations_owner_id_users"),
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
@@ -71,24 +73,26 @@ def upgrade() -> None:
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("tool_calls", sa.JSON(), nullable=True),
         sa.Column("tool_call_id", sa.String(200), nullable=True),
+        sa.Column("attachments", sa.JSON(), nullable=True),
         sa.Column("platform_message_id", sa.String(200), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["conversation_id"], ["conversations.id"],
-            name=op.f("fk_messages_conversation_id_conversations"), ondelete="CASCADE",
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_messages_conversation_id_conversations"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_messages_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
         sa.UniqueConstraint(
-            "conversation_id", "platform_message_id",
+            "conversation_id",
+            "platform_message_id",
             name=op.f("uq_messages_conversation_id"),
         ),
     )
-    op.create_index(
-        "ix_messages_conversation_turn", "messages", ["conversation_id", "turn", "id"]
-    )
+    op.create_index("ix_messages_conversation_turn", "messages", ["conversation_id", "turn", "id"])
     op.create_index(op.f("ix_messages_user_id"), "messages", ["user_id"])
     op.create_table(
         "llm_calls",
@@ -105,11 +109,15 @@ def upgrade() -> None:
         sa.Column("duration_ms", sa.Integer(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["conversation_id"], ["conversations.id"],
-            name=op.f("fk_llm_calls_conversation_id_conversations"), ondelete="SET NULL",
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_llm_calls_conversation_id_conversations"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_llm_calls_user_id_users"),
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_llm_calls_user_id_users"),
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_llm_calls")),

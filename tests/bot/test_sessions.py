@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.app import App
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI
 
 
 async def test_message_gets_a_reply_and_everything_is_stored(
@@ -16,7 +14,9 @@ async def test_message_gets_a_reply_and_everything_is_stored(
     await app.sessions.drain()
 
     assert channel.texts() == ["echo: hello there"]
-    conversation = await app.store.open_conversation("test", "c1", "", is_direct=True, owner_id=None)
+    conversation = await app.store.open_conversation(
+        "test", "c1", "", is_direct=True, owner_id=None
+    )
     context = await app.store.load_context(conversation.id)
     assert [(m.role, m.content) for m in context.messages] == [
         ("user", "hello there"),

@@ -63,9 +63,23 @@ class RecordingChannel:
     def texts(self, chat_id: str | None = None) -> list[str]:
         return [s.final for s in self.sent if chat_id is None or s.chat.chat_id == chat_id]
 
-    def inbound(self, text: str, *, chat: str = "c1", sender: str = "u1", msg_id: str | None = None,
-                thread: str = "", direct: bool = True) -> Inbound:
+    def inbound(
+        self,
+        text: str,
+        *,
+        chat: str = "c1",
+        sender: str = "u1",
+        msg_id: str | None = None,
+        thread: str = "",
+        direct: bool = True,
+    ) -> Inbound:
         return Inbound(
-            channel=self.name, chat_id=chat, sender_id=sender, sender_name=sender.title(),
-            text=text, thread_id=thread, platform_message_id=msg_id, is_direct=direct,
+            channel=self.name,
+            chat_id=chat,
+            sender_id=sender,
+            sender_name=sender.title(),
+            text=text,
+            thread_id=thread,
+            platform_message_id=msg_id,
+            is_direct=direct,
         )

@@ -143,7 +143,9 @@ class FakeOpenAI:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:
-            payload = {"error": {"message": reply.error_message, "type": "fake", "code": reply.status}}
+            payload = {
+                "error": {"message": reply.error_message, "type": "fake", "code": reply.status}
+            }
             return web.json_response(payload, status=reply.status, headers=reply.headers)
         if reply.raw_body is not None:
             return web.Response(text=reply.raw_body, content_type="application/json")
@@ -168,7 +170,9 @@ class FakeOpenAI:
     def _arguments(args: Any) -> str:
         return args if isinstance(args, str) else json.dumps(args)
 
-    def _completion(self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
+    def _completion(
+        self, body: dict[str, Any], reply: Reply, usage: dict[str, Any]
+    ) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if reply.tool_calls:
             message["tool_calls"] = [
@@ -216,8 +220,12 @@ class FakeOpenAI:
             piece = reply.text[start : start + size]
             await send([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
         for i, (name, args) in enumerate(reply.tool_calls):
-            head = {"index": i, "id": f"call_{len(self.requests)}_{i}", "type": "function",
-                    "function": {"name": name, "arguments": ""}}
+            head = {
+                "index": i,
+                "id": f"call_{len(self.requests)}_{i}",
+                "type": "function",
+                "function": {"name": name, "arguments": ""},
+            }
             await send([{"index": 0, "delta": {"tool_calls": [head]}, "finish_reason": None}])
             text = self._arguments(args)
             for start in range(0, len(text), size):
