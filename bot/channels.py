@@ -99,3 +99,12 @@ class StreamingAdapter(Protocol):
     """Optional: the platform has its own way to show a reply as it is written."""
 
     def open_stream(self, chat: ChatRef, reply_to: str | None) -> ReplyStream: ...
+
+
+@runtime_checkable
+class FileSender(Protocol):
+    """Optional: the platform can send a file (e.g. /export's JSON)."""
+
+    async def send_file(
+        self, chat: ChatRef, name: str, data: bytes, caption: str = ""
+    ) -> MessageRef: ...

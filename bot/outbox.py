@@ -6,7 +6,15 @@ import logging
 import time
 from collections.abc import Callable
 
-from bot.channels import ChatAdapter, ChatRef, MessageRef, Outbound, ReplyStream, StreamingAdapter
+from bot.channels import (
+    ChatAdapter,
+    ChatRef,
+    FileSender,
+    MessageRef,
+    Outbound,
+    ReplyStream,
+    StreamingAdapter,
+)
 from bot.errors import TransportError
 
 log = logging.getLogger(__name__)
@@ -94,6 +102,16 @@ class Outbox:
 
     async def send(self, chat: ChatRef, text: str, reply_to: str | None = None) -> MessageRef:
         return await self.adapter(chat.channel).send(Outbound(chat, text, reply_to))
+
+    async def send_file(self, chat: ChatRef, name: str, data: bytes, caption: str = "") -> MessageRef:
+        """Send a file where the platform can (see FileSender)."""
+        adapter = self.adapter(chat.channel)
+        if isinstance(adapter, FileSender):
+            return await adapter.send_file(chat, name, data, caption)
+        raise TransportError(
+            f"channel {chat.channel!r} cannot send files",
+            "This chat app cannot receive files from me.",
+        )
 
     async def typing(self, chat: ChatRef) -> None:
         await self.adapter(chat.channel).typing(chat)
