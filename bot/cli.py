@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Coroutine
 from typing import Annotated, Any
@@ -150,6 +151,10 @@ def run() -> None:
 
 async def _serve(settings: Settings) -> int:
     app = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
         await app.prepare_database()
         if not app.outbox.adapters:
@@ -159,7 +164,10 @@ async def _serve(settings: Settings) -> int:
             )
             return EXIT_CONFIG
         await app.start()
-        await asyncio.Event().wait()
+        logging.getLogger(__name__).info("running; channels: %s", ", ".join(app.outbox.channels))
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping")
+        await app.shutdown()
         return 0
     finally:
         await app.close()
