@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -62,22 +63,25 @@ async def _run(command: list[str], env: dict[str, str]) -> None:
         )
 
 
-def _sqlite_copy(source: Path, target: Path) -> None:
-    """Copy a live SQLite database consistently, page by page, without stopping writers."""
+def _sqlite_copy(source: Path, target: Path, *, standalone: bool) -> None:
+    """Copy a live SQLite database consistently, page by page, without stopping writers.
+    A standalone copy (a backup file) has its journal folded into the one file."""
     if not source.exists():
         raise BackupError(f"there is no database at {source}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
-    # The copy must stand alone: fold its journal into the file.
-    with sqlite3.connect(target) as dst:
-        dst.execute("PRAGMA journal_mode=DELETE")
+    try:
+        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
+            if standalone:
+                dst.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as exc:
+        raise BackupError(f"SQLite could not copy {source} to {target}: {exc}") from None
 
 
 def _sqlite_replace(backup_file: Path, database: Path) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    _sqlite_copy(backup_file, database)
+    _sqlite_copy(backup_file, database, standalone=False)
 
 
 async def backup(database_url: str, path: Path) -> None:
@@ -86,7 +90,7 @@ async def backup(database_url: str, path: Path) -> None:
     if await asyncio.to_thread(path.exists):
         raise BackupError(f"{path} already exists. Fix: choose a new file name.")
     if url.get_backend_name() == "sqlite":
-        await asyncio.to_thread(_sqlite_copy, _sqlite_path(url), path)
+        await asyncio.to_thread(_sqlite_copy, _sqlite_path(url), path, standalone=True)
         return
     args, env = _pg_connection(url)
     command = [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(path), *args]
