@@ -125,10 +125,16 @@ class SessionManager:
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
 
-    async def handle(self, inbound: Inbound) -> None:
-        """Take one incoming message: store it and schedule its answer. Returns at once."""
+    async def handle(self, inbound: Inbound) -> bool:
+        """Take one incoming message: store it and schedule its answer. Returns at once.
+
+        False when the message is not for the assistant (see `_addressed`) or was
+        stored before (a redelivery); True when it will be answered.
+        """
         if self._closed:
             raise TransportError("shutting down", "I'm restarting; please send that again shortly.")
+        if not await self._addressed(inbound):
+            return False
         user = await self._user(inbound)
         session = await self._session(inbound, user)
         parsed = self._commands.parse(inbound.text.strip())
@@ -139,7 +145,7 @@ class SessionManager:
                 self._spawn(self._run_command(session, request))
             else:
                 self._enqueue(session, request)
-            return
+            return True
         text, files = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
         stored = await self.store.add_user_message(
             session.conversation.id,
@@ -151,13 +157,27 @@ class SessionManager:
         )
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
-            return
+            return False
         last = session.items[-1] if session.items else None
         if isinstance(last, _TurnRequest):
             # Not started yet: the waiting turn will answer this message too.
             last.user, last.reply_to = user, inbound.platform_message_id
         else:
             self._enqueue(session, _TurnRequest(user, inbound.platform_message_id))
+        return True
+
+    async def _addressed(self, inbound: Inbound) -> bool:
+        """Direct messages and mentions are for the assistant; in a group, so is a message
+        in a thread the assistant already takes part in. Anything else is people talking
+        among themselves."""
+        if inbound.is_direct or inbound.mentions_bot:
+            return True
+        if not inbound.thread_id:
+            return False
+        key = inbound.conversation_key
+        if key in self._sessions or isinstance(self._conversations.get(key), ConversationRecord):
+            return True
+        return await self.store.find_conversation(*key) is not None
 
     async def drain(self) -> None:
         """Wait until every queued turn and command has finished."""
