@@ -26,13 +26,9 @@ def upgrade() -> None:
         sa.Column("event_key", sa.String(200), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_processed_events")),
-        sa.UniqueConstraint(
-            "platform", "event_key", name=op.f("uq_processed_events_platform")
-        ),
+        sa.UniqueConstraint("platform", "event_key", name=op.f("uq_processed_events_platform")),
     )
-    op.create_index(
-        op.f("ix_processed_events_created_at"), "processed_events", ["created_at"]
-    )
+    op.create_index(op.f("ix_processed_events_created_at"), "processed_events", ["created_at"])
 
 
 def downgrade() -> None:
