@@ -143,10 +143,15 @@ class SlackAdapter:
         )
         self._poster = SlackPoster(self.client)
         self._files = FileFetcher(config.bot_token)
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            # A plain function: bolt passes arguments by name and cannot take a method.
+            return self._authorization(enterprise_id, team_id)
+
         self._bolt = AsyncApp(
             client=self.client,
             signing_secret=config.signing_secret or "",
-            authorize=self._authorize,
+            authorize=authorize,
             logger=logging.getLogger("adapters.slack.bolt"),
         )
         self._bolt.event("message")(self._on_event)
@@ -221,7 +226,7 @@ class SlackAdapter:
             bot_id=str(auth.get("bot_id") or ""),
         )
 
-    async def _authorize(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+    def _authorization(self, enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         identity = self._identity or _Identity(team_id or "", "", "")
         return AuthorizeResult(
             enterprise_id=enterprise_id,
@@ -375,9 +380,14 @@ class SlackAdapter:
             log.warning("dropped a Slack request that is not JSON: %.200r", body)
             return web.Response(status=200)
         response = await self._bolt.async_dispatch(bolt_request)
-        if response.status == 404:
-            # Signed by Slack but nothing here handles it: retrying will not help.
-            log.warning("dropped a Slack request nothing handles: %.300r", bolt_request.raw_body)
+        if response.status in (404, 500):
+            # Signed by Slack (checked before anything else), but unhandled or malformed:
+            # a retry would fail the same way, so it is dropped.
+            log.warning(
+                "dropped a Slack request that could not be processed (status %s): %.300r",
+                response.status,
+                bolt_request.raw_body,
+            )
             return web.Response(status=200)
         return await to_aiohttp_response(response)
 
