@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from time import time
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
