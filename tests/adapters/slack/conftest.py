@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.adapters.slack.harness import Harness, slack_settings, start_app
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
+
+Launch = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
@@ -28,13 +31,37 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def slack(
-    fake_llm: FakeOpenAI, fake_slack: FakeSlack, sqlite_url: str, tmp_path: Path, mode: str
-) -> AsyncIterator[Harness]:
-    """The app on SQLite with Slack connected in each mode."""
-    settings = slack_settings(fake_llm, fake_slack, sqlite_url, tmp_path / "data", mode)
-    harness = await start_app(settings, fake_slack, mode)
+async def launch(
+    fake_llm: FakeOpenAI, fake_slack: FakeSlack, tmp_path: Path
+) -> AsyncIterator[Launch]:
+    """Start the app with Slack connected: launch(mode, database_url, core, **slack settings).
+
+    Apps still running at the end of the test are closed."""
+    running: list[Harness] = []
+
+    async def start(
+        mode: str, database_url: str, core: dict[str, Any] | None = None, **slack: Any
+    ) -> Harness:
+        settings = slack_settings(
+            fake_llm, fake_slack, database_url, tmp_path / "data", mode, core, **slack
+        )
+        harness = await start_app(settings, fake_slack, mode)
+        running.append(harness)
+        return harness
+
     try:
-        yield harness
+        yield start
     finally:
-        await harness.app.close()
+        for harness in running:
+            await harness.close()
+
+
+@pytest.fixture
+async def slack(launch: Launch, sqlite_url: str, mode: str) -> Harness:
+    """The app on SQLite with Slack connected, in each mode."""
+    return await launch(mode, sqlite_url)
+
+
+@pytest.fixture
+async def http_slack(launch: Launch, sqlite_url: str) -> Harness:
+    return await launch("http", sqlite_url)

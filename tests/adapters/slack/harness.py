@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from urllib.parse import urlencode
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -91,6 +92,7 @@ def slack_settings(
     database_url: str,
     data_dir: Path,
     mode: str,
+    core: dict[str, Any] | None = None,
     **slack: Any,
 ) -> Settings:
     return Settings(
@@ -103,6 +105,7 @@ def slack_settings(
             "llm_max_retries": 0,
             "llm_timeout": 10,
             "http_port": 0,
+            **(core or {}),
         },
         slack={
             "bot_token": BOT_TOKEN,
@@ -122,6 +125,7 @@ class Harness:
     app: App
     fake: FakeSlack
     mode: str
+    closed: bool = False
 
     @property
     def adapter(self) -> SlackAdapter:
@@ -148,6 +152,37 @@ class Harness:
                 json.dumps(body), retry_num=retry or None
             )
             assert status == 200
+
+    async def command(self, text: str, *, channel: str, user: str = ALICE) -> dict[str, Any]:
+        """Run `/clawling text` as `user` typed in `channel`; returns the acknowledgement."""
+        payload = {
+            "token": "legacy",
+            "team_id": "T0TEAM",
+            "channel_id": channel,
+            "user_id": user,
+            "user_name": user.removeprefix("U").lower(),
+            "command": "/clawling",
+            "text": text,
+            "response_url": f"{self.fake.url}/response/{next_ts()}",
+            "trigger_id": next_ts(),
+            "api_app_id": "A0APP",
+        }
+        if self.mode == "socket":
+            ack = await self.fake.send_envelope("slash_commands", payload)
+            return dict(ack.get("payload") or {})
+        status, body = await SlackEvents(self.events_url).post(
+            urlencode(payload), content_type="application/x-www-form-urlencoded"
+        )
+        assert status == 200
+        if body.startswith("{"):
+            return dict(json.loads(body))
+        return {"text": body} if body else {}  # Slack shows a plain-text answer as ephemeral
+
+    async def close(self) -> None:
+        """Stop the app (idempotent), as a restart or shutdown would."""
+        if not self.closed:
+            self.closed = True
+            await self.app.close()
 
     async def settle(self) -> None:
         """Wait until everything delivered so far is answered."""
