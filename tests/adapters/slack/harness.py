@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from urllib.parse import urlencode
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from adapters.slack import SlackAdapter
 from bot.app import App, build_app
