@@ -193,8 +193,12 @@ class Harness:
 
 async def start_app(settings: Settings, fake: FakeSlack, mode: str) -> Harness:
     app = build_app(settings)
-    await app.prepare_database()
-    await app.start()
+    try:
+        await app.prepare_database()
+        await app.start()
+    except BaseException:
+        await app.close()
+        raise
     harness = Harness(app, fake, mode)
     if mode == "socket":
         await fake.wait_connected()

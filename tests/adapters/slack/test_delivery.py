@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.channels import ChatRef
+from bot.errors import ConfigError
 from tests.adapters.slack.conftest import Launch
 from tests.adapters.slack.harness import ALICE, EVE, Harness, dm, in_channel, mention
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -141,3 +144,12 @@ async def test_files_can_be_sent_to_the_chat(slack: Harness) -> None:
     (upload,) = slack.fake.uploads.values()
     assert (upload.filename, upload.data, upload.channel) == ("export.json", b'{"a": 1}', "DALICE")
     assert upload.comment == "your export" and ref.message_id == upload.file_id
+
+
+async def test_a_rejected_token_stops_start_up_with_one_line(
+    launch: Launch, sqlite_url: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"Slack rejected SLACK_BOT_TOKEN \(invalid_auth\)"):
+        await launch("socket", sqlite_url, bot_token="xoxb-wrong")
+    with pytest.raises(ConfigError, match=r"Slack rejected SLACK_APP_TOKEN \(invalid_auth\)"):
+        await launch("socket", sqlite_url, app_token="xapp-wrong")
