@@ -88,22 +88,23 @@ async def test_a_redelivered_event_is_answered_once(slack: Harness, fake_llm: Fa
 async def test_two_people_are_answered_at_the_same_time(
     slack: Harness, fake_llm: FakeOpenAI
 ) -> None:
-    started: list[str] = []
-    both_waiting = asyncio.Event()
+    arrived: list[str] = []
 
-    def slow_echo(request: dict) -> Reply:  # type: ignore[type-arg]
+    def first_one_slow(request: dict) -> Reply:  # type: ignore[type-arg]
         text = request["messages"][-2]["content"]
-        started.append(text)
-        return Reply(text=f"done: {text}", delay=0.5)
+        arrived.append(text)
+        # The first question takes a while; if turns ran one after the other, the
+        # second could not even be asked before the first was answered.
+        return Reply(text=f"done: {text}", delay=1.0 if len(arrived) == 1 else 0.0)
 
-    fake_llm.responder = slow_echo
+    fake_llm.responder = first_one_slow
     await asyncio.gather(slack.deliver(dm("alice here")), slack.deliver(dm("bob here", user=BOB)))
-    both_waiting.set()
     await slack.settle()
 
     assert slack.fake.texts("DALICE") == ["done: alice here"]
     assert slack.fake.texts("DBOB") == ["done: bob here"]
-    assert sorted(started) == ["alice here", "bob here"]
+    assert sorted(arrived) == ["alice here", "bob here"]
+    assert slack.fake.messages[0].text == f"done: {arrived[1]}"  # the quick one came first
 
 
 async def test_edits_deletions_and_bot_messages_are_not_answered(
