@@ -133,13 +133,12 @@ class SlackAdapter:
         self._events = events
         self._access = access
         self._commands = commands
+        retries = [
+            AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=config.rate_limit_retries),
+        ]
         self.client = AsyncWebClient(
-            token=config.bot_token,
-            base_url=config.api_url,
-            retry_handlers=[
-                AsyncConnectionErrorRetryHandler(),
-                AsyncRateLimitErrorRetryHandler(max_retry_count=config.rate_limit_retries),
-            ],
+            token=config.bot_token, base_url=config.api_url, retry_handlers=retries
         )
         self._poster = SlackPoster(self.client)
         self._files = FileFetcher(config.bot_token)
@@ -149,7 +148,8 @@ class SlackAdapter:
             return self._authorization(enterprise_id, team_id)
 
         self._bolt = AsyncApp(
-            client=self.client,
+            # bolt adds the token from authorize() to its own copy of this client
+            client=AsyncWebClient(base_url=config.api_url, retry_handlers=retries),
             signing_secret=config.signing_secret or "",
             authorize=authorize,
             logger=logging.getLogger("adapters.slack.bolt"),
