@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -147,13 +147,17 @@ class SlackAdapter:
             # A plain function: bolt passes arguments by name and cannot take a method.
             return self._authorization(enterprise_id, team_id)
 
-        self._bolt = AsyncApp(
-            # bolt adds the token from authorize() to its own copy of this client
-            client=AsyncWebClient(base_url=config.api_url, retry_handlers=retries),
-            signing_secret=config.signing_secret or "",
-            authorize=authorize,
-            logger=logging.getLogger("adapters.slack.bolt"),
-        )
+        bolt_log = logging.getLogger("adapters.slack.bolt")
+        with _only_errors(bolt_log):
+            # bolt warns that SLACK_BOT_TOKEN (in the environment: ours) is not used
+            # when a client or authorize() is given; it is right, and it is fine.
+            self._bolt = AsyncApp(
+                # bolt adds the token from authorize() to its own copy of this client
+                client=AsyncWebClient(base_url=config.api_url, retry_handlers=retries),
+                signing_secret=config.signing_secret or "",
+                authorize=authorize,
+                logger=bolt_log,
+            )
         self._bolt.event("message")(self._on_event)
         self._bolt.event("app_mention")(self._on_event)
         self._bolt.event(re.compile(".*"))(self._on_other_event)
@@ -217,7 +221,7 @@ class SlackAdapter:
             ) from None
         except Exception as exc:  # noqa: BLE001 - any transport failure means the same here
             raise ConfigError(
-                f"Cannot reach Slack at {self._config.api_url}: {exc!r}. Fix: check the "
+                f"Cannot reach Slack at {self._config.api_url}: {exc}. Fix: check the "
                 "network, or SLACK_API_URL if you set it."
             ) from None
         return _Identity(
@@ -418,8 +422,11 @@ class SlackAdapter:
             return str(cached)
         try:
             info = (await self.client.users_info(user=user))["user"]
-        except Exception as exc:  # noqa: BLE001 - the id is a fine name meanwhile
-            log.info("no name for Slack user %s: %s", user, exc)
+        except SlackApiError as exc:
+            log.info("no name for Slack user %s: %s", user, exc.response.get("error"))
+            return user  # the id is a fine name meanwhile
+        except Exception as exc:  # noqa: BLE001 - likewise for transport failures
+            log.info("no name for Slack user %s: %r", user, exc)
             return user
         profile = info.get("profile") or {}
         name = str(
@@ -441,6 +448,16 @@ class SlackAdapter:
             channel = str(response["channel"]["id"])
             self._direct_channels.remember(user, channel)
         return str(channel)
+
+
+@contextlib.contextmanager
+def _only_errors(logger: logging.Logger) -> Iterator[None]:
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _time(ts: str) -> datetime:
