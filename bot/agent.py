@@ -99,13 +99,20 @@ class Agent:
         user: UserRecord,
         conversation: ConversationRecord,
         stream: ReplyStream | None = None,
+        up_to_id: int | None = None,
     ) -> TurnOutcome | None:
-        """Answer the conversation's waiting messages; None when nothing is waiting."""
+        """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
+        later ones belong to a later turn). None when nothing is waiting."""
         context = await self._store.load_context(conversation.id)
-        pending = [m.id for m in context.messages if m.turn is None and m.role == "user"]
+        visible = [
+            m
+            for m in context.messages
+            if m.turn is not None or up_to_id is None or m.id <= up_to_id
+        ]
+        pending = [m.id for m in visible if m.turn is None and m.role == "user"]
         if not pending:
             return None
-        messages = await self._fit_window(conversation, context.messages)
+        messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
         zone = ZoneInfo(user.timezone or self._default_timezone)
         tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
@@ -118,7 +125,7 @@ class Agent:
         on_text = stream.update if stream is not None else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
-        query = "\n".join(m.content for m in context.messages if m.id in pending)
+        query = "\n".join(m.content for m in visible if m.id in pending)
         background, recalled = await self._gather_context(user, conversation, query)
 
         for step in range(1, self._limits.max_steps + 1):

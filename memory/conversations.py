@@ -331,30 +331,44 @@ class ConversationStore:
             await session.flush()
             return [row.id for row in rows]
 
-    async def close_pending(self, conversation_id: int) -> None:
-        """Mark waiting user messages as handled without an answer (after /stop)."""
+    async def close_pending(self, conversation_id: int, up_to_id: int) -> None:
+        """Mark waiting user messages up to `up_to_id` as handled without an answer (/stop)."""
         async with self._sessions() as session, session.begin():
             turn = await self._last_turn(session, conversation_id) + 1
-            await session.execute(
-                update(Message)
-                .where(Message.conversation_id == conversation_id, Message.turn.is_(None))
-                .values(turn=turn)
-            )
+            await self._stamp_pending(session, conversation_id, up_to_id, turn)
 
-    async def start_new_context(self, conversation_id: int) -> None:
-        """/new: the model sees nothing before this point; everything stays stored."""
+    async def start_new_context(self, conversation_id: int, up_to_id: int) -> None:
+        """/new: the model sees nothing up to `up_to_id`; everything stays stored."""
         async with self._sessions() as session, session.begin():
             turn = await self._last_turn(session, conversation_id) + 1
-            await session.execute(
-                update(Message)
-                .where(Message.conversation_id == conversation_id, Message.turn.is_(None))
-                .values(turn=turn)
-            )
+            await self._stamp_pending(session, conversation_id, up_to_id, turn)
             await session.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
                 .values(context_from_turn=turn + 1)
             )
+
+    @staticmethod
+    async def _stamp_pending(
+        session: AsyncSession, conversation_id: int, up_to_id: int, turn: int
+    ) -> None:
+        await session.execute(
+            update(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.turn.is_(None),
+                Message.id <= up_to_id,
+            )
+            .values(turn=turn)
+        )
+
+    async def last_message_id(self, conversation_id: int) -> int:
+        """The id of the conversation's newest message (0 if none)."""
+        async with self._sessions() as session:
+            last = await session.execute(
+                select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
+            )
+            return int(last.scalar() or 0)
 
     async def set_context_start(self, conversation_id: int, turn: int) -> None:
         """Let the model see only turns from `turn` on (history stays stored)."""
