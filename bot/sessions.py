@@ -174,13 +174,12 @@ class SessionManager:
         return True
 
     async def _addressed(self, inbound: Inbound) -> bool:
-        """Direct messages and mentions are for the assistant; in a group, so is a message
-        in a thread the assistant already takes part in. Anything else is people talking
-        among themselves."""
-        if inbound.is_direct or inbound.mentions_bot:
+        """Whether a message is for the assistant. Adapters hand in only messages that may
+        be; the one question left for here is a group thread reply without a mention: it
+        is for the assistant when it already takes part in that thread, else it is people
+        talking among themselves."""
+        if inbound.is_direct or inbound.mentions_bot or not inbound.thread_id:
             return True
-        if not inbound.thread_id:
-            return False
         key = inbound.conversation_key
         if key in self._sessions or isinstance(self._conversations.get(key), ConversationRecord):
             return True
