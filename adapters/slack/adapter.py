@@ -279,16 +279,16 @@ class SlackAdapter:
     # -- events ------------------------------------------------------------------
 
     async def _on_event(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         try:
             message = read_message(body, self._identity.bot_user_id if self._identity else "")
+            if message is not None:
+                # Taken in order of arrival within a conversation (asyncio locks are fair).
+                key = (message.channel, message.thread_ts)
+                self._spawn(self._take(message, self._in_order.join(key)))
         except MalformedEvent as exc:
             log.warning("dropped a malformed Slack event (%s): %.300r", exc, body)
-            return
-        if message is None:
-            return
-        # Taken in order of arrival within a conversation (asyncio locks are fair).
-        self._spawn(self._take(message, self._in_order.join((message.channel, message.thread_ts))))
+        finally:
+            await ack()  # at once: the work goes on in the task spawned above
 
     async def _on_other_event(self, ack: AsyncAck) -> None:
         await ack()  # subscribed by mistake or new: acknowledged so Slack stops resending

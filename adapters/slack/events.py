@@ -102,7 +102,7 @@ def _files(event: Mapping[str, Any]) -> tuple[SlackFile, ...]:
                 id=str(item.get("id", "")),
                 name=str(item.get("name") or item.get("title") or "file"),
                 mime_type=str(item.get("mimetype") or "application/octet-stream"),
-                size=int(item.get("size") or 0),
+                size=item["size"] if isinstance(item.get("size"), int) else 0,
                 url=str(url),
             )
         )
