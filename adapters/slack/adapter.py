@@ -12,14 +12,11 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -29,9 +26,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.endpoint import EventsEndpoint
 from adapters.slack.events import (
     MalformedEvent,
     SlackMessage,
@@ -41,6 +38,7 @@ from adapters.slack.events import (
     read_message,
 )
 from adapters.slack.files import FileFetcher
+from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
 from adapters.slack.socket import SocketConnection
 from bot.access import AccessPolicy, refusal
@@ -56,7 +54,7 @@ COMMAND = "/clawling"
 EVENTS_PATH = "/slack/events"
 RECEIVED_REACTION = "eyes"
 KEEP_EVENT_CLAIMS = timedelta(days=7)  # Slack gives up redelivering within hours
-CACHE_SIZE = 5_000
+STOP_GRACE = 5.0  # seconds
 COULD_NOT_TAKE = "Sorry, I could not take that message on my side. Please send it again."
 
 MessageHandler = Callable[[Inbound], Awaitable[bool]]
@@ -84,33 +82,6 @@ class _Identity:
     team_id: str
     bot_user_id: str
     bot_id: str
-
-
-class _Cache(OrderedDict[Any, Any]):
-    def remember(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > CACHE_SIZE:
-            self.popitem(last=False)
-
-
-class _InOrder:
-    """One FIFO lock per conversation, so its messages are handed on in arrival order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
-
-    def join(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        return lock
-
-    def leave(self, key: tuple[str, str]) -> None:
-        lock, users = self._locks[key]
-        if users <= 1:
-            del self._locks[key]
-        else:
-            self._locks[key] = (lock, users - 1)
 
 
 class SlackAdapter:
@@ -164,20 +135,19 @@ class SlackAdapter:
         self._bolt.command(COMMAND)(self._on_command)
         self._identity: _Identity | None = None
         self._socket: SocketConnection | None = None
-        self._verifier: SignatureVerifier | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._in_order = _InOrder()
-        self._recipients = _Cache()  # (channel, thread) → (user, team), for streaming
-        self._names = _Cache()
-        self._direct_channels = _Cache()
+        self._in_order = InOrder()
+        self._recipients = Cache()  # (channel, thread) → (user, team), for streaming
+        self._names = Cache()
+        self._direct_channels = Cache()
         if config.app_token is None:
             if http is None or not config.signing_secret:
                 raise ConfigError(
                     "Slack's HTTP mode needs SLACK_SIGNING_SECRET and the HTTP server. "
                     "Fix: set SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode."
                 )
-            self._verifier = SignatureVerifier(config.signing_secret)
-            http.add_route("POST", EVENTS_PATH, self._http_events)
+            endpoint = EventsEndpoint(self._bolt, config.signing_secret)
+            http.add_route("POST", EVENTS_PATH, endpoint.handle)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -201,13 +171,18 @@ class SlackAdapter:
         if self._socket is not None:
             await self._socket.close()
             self._socket = None
+        # Events already acknowledged get a moment to be handed on (or to tell the
+        # person to resend); Slack will not deliver them again.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STOP_GRACE):
+                await self.drain()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._files.close()
 
     async def drain(self) -> None:
-        """Wait until every event received so far has been handed on (for tests and shutdown)."""
+        """Wait until every event received so far has been handed on."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -369,31 +344,6 @@ class SlackAdapter:
             log.exception("/clawling %s failed", command.text)
             with contextlib.suppress(Exception):
                 await respond(text=COULD_NOT_TAKE, response_type="ephemeral")
-
-    # -- HTTP mode ----------------------------------------------------------------
-
-    async def _http_events(self, request: web.Request) -> web.StreamResponse:
-        """POST /slack/events: bolt verifies the signature and timestamp (401 otherwise)."""
-        try:
-            bolt_request = await to_bolt_request(request)
-        except ValueError:
-            body = await request.text()
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            if self._verifier is None or not self._verifier.is_valid_request(body, headers):
-                return web.Response(status=401)
-            log.warning("dropped a Slack request that is not JSON: %.200r", body)
-            return web.Response(status=200)
-        response = await self._bolt.async_dispatch(bolt_request)
-        if response.status in (404, 500):
-            # Signed by Slack (checked before anything else), but unhandled or malformed:
-            # a retry would fail the same way, so it is dropped.
-            log.warning(
-                "dropped a Slack request that could not be processed (status %s): %.300r",
-                response.status,
-                bolt_request.raw_body,
-            )
-            return web.Response(status=200)
-        return await to_aiohttp_response(response)
 
     # -- helpers ------------------------------------------------------------------
 
