@@ -111,7 +111,10 @@ class SlackAdapter:
         self.client = AsyncWebClient(
             token=config.bot_token, base_url=config.api_url, retry_handlers=retries
         )
-        self._poster = SlackPoster(self.client)
+        progress_client = AsyncWebClient(
+            token=config.bot_token, base_url=config.api_url, retry_handlers=retries[:1]
+        )
+        self._poster = SlackPoster(self.client, progress_client)
         self._files = FileFetcher(config.bot_token)
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:

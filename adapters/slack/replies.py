@@ -38,32 +38,40 @@ async def slack_call(what: str, call: Awaitable[Any]) -> Any:
 
 
 class SlackPoster:
-    """chat.postMessage / chat.update / files upload with Markdown and size limits."""
+    """chat.postMessage / chat.update with Markdown and size limits.
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    `client` waits out rate limits (Retry-After) so that answers arrive;
+    `progress_client` does not: a rate-limited progress update is skipped rather
+    than holding up the answer, which is still delivered through `client`.
+    """
+
+    def __init__(self, client: AsyncWebClient, progress_client: AsyncWebClient) -> None:
         self.client = client
+        self.progress_client = progress_client
 
-    async def post(self, chat: ChatRef, text: str) -> list[MessageRef]:
+    async def post(self, chat: ChatRef, text: str, *, progress: bool = False) -> list[MessageRef]:
         """Post `text` in the chat (in its thread, if any), split as needed."""
+        client = self.progress_client if progress else self.client
         refs = []
         for chunk in split_markdown(text or "…"):
             response = await slack_call(
                 "chat.postMessage",
-                self.client.chat_postMessage(
+                client.chat_postMessage(
                     channel=chat.chat_id, thread_ts=chat.thread_id or None, markdown_text=chunk
                 ),
             )
             refs.append(MessageRef(chat, str(response["ts"])))
         return refs
 
-    async def replace(self, ref: MessageRef, text: str) -> list[MessageRef]:
+    async def replace(
+        self, ref: MessageRef, text: str, *, progress: bool = False
+    ) -> list[MessageRef]:
         """Show `text` in place of the message `ref`; what does not fit follows it."""
+        client = self.progress_client if progress else self.client
         first, *rest = split_markdown(text or "…")
         await slack_call(
             "chat.update",
-            self.client.chat_update(
-                channel=ref.chat.chat_id, ts=ref.message_id, markdown_text=first
-            ),
+            client.chat_update(channel=ref.chat.chat_id, ts=ref.message_id, markdown_text=first),
         )
         refs = [ref]
         for chunk in rest:
@@ -106,9 +114,9 @@ class EditedReply:
             return
         try:
             if self._ref is None:
-                self._ref = (await self._poster.post(self._chat, preview(text)))[0]
+                self._ref = (await self._poster.post(self._chat, preview(text), progress=True))[0]
             else:
-                await self._poster.replace(self._ref, preview(text))
+                await self._poster.replace(self._ref, preview(text), progress=True)
         except TransportError as exc:
             log.warning("progress in %s stopped: %s", self._chat, exc)  # finish() still delivers
             self._broken = True
@@ -142,6 +150,7 @@ class StreamedReply:
     ) -> None:
         self._poster = poster
         self._client = poster.client
+        self._quick = poster.progress_client
         self._chat = chat
         self._user = recipient_user
         self._team = recipient_team
@@ -159,7 +168,7 @@ class StreamedReply:
             if self._ts is None:
                 response = await slack_call(
                     "chat.startStream",
-                    self._client.chat_startStream(
+                    self._quick.chat_startStream(
                         channel=self._chat.chat_id,
                         thread_ts=self._chat.thread_id,
                         recipient_user_id=self._user or None,
@@ -173,7 +182,7 @@ class StreamedReply:
                     return
                 await slack_call(
                     "chat.appendStream",
-                    self._client.chat_appendStream(
+                    self._quick.chat_appendStream(
                         channel=self._chat.chat_id,
                         ts=self._ts,
                         markdown_text=shown[len(self._sent) :],

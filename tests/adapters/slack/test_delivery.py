@@ -70,8 +70,9 @@ async def test_rate_limited_replies_wait_for_retry_after_and_arrive(
 
     assert fake_slack.texts("DALICE") == ["echo: busy day"]
     posts = [at for method, _, at in fake_slack.calls if method == "chat.postMessage"]
+    # The progress message is skipped at the first 429; the answer waits Retry-After.
     assert len(posts) == 3
-    assert posts[1] - posts[0] >= 1.0 and posts[2] - posts[1] >= 1.0
+    assert posts[2] - posts[1] >= 1.0
 
 
 async def test_a_long_reply_is_split_under_slacks_limit_in_the_thread(
@@ -153,3 +154,17 @@ async def test_a_rejected_token_stops_start_up_with_one_line(
         await launch("socket", sqlite_url, bot_token="xoxb-wrong")
     with pytest.raises(ConfigError, match=r"Slack rejected SLACK_APP_TOKEN \(invalid_auth\)"):
         await launch("socket", sqlite_url, app_token="xapp-wrong")
+
+
+async def test_a_rate_limited_progress_update_is_skipped_and_the_answer_still_arrives(
+    launch: Launch, sqlite_url: str, fake_slack: FakeSlack
+) -> None:
+    harness = await launch("socket", sqlite_url)
+    fake_slack.rate_limited["chat.startStream"] = 1
+    fake_slack.retry_after = "30"
+    event = mention("status?")
+    await harness.deliver(event)
+    await harness.settle()
+
+    assert len(fake_slack.called("chat.startStream")) == 1  # not retried: progress only
+    assert fake_slack.texts("CGENERAL", event["ts"]) == ["echo: Alice: status?"]
