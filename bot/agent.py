@@ -121,7 +121,7 @@ class Agent:
             group=not conversation.is_direct,
             images=self._files.image_part if self._files.limits.vision else None,
         )
-        meta = CallMeta("turn", conversation.id, user.id)
+        meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
@@ -136,7 +136,9 @@ class Agent:
             )
             reply = _assistant_message(completion)
             if not completion.tool_calls:
-                await self._store.record_step(conversation.id, user.id, turn, [reply], consumed)
+                await self._store.record_step(
+                    conversation.id, user.id, turn, [reply], consumed, completion.record
+                )
                 return TurnOutcome(completion.content, step)
             results = []
             for call in completion.tool_calls:
@@ -151,7 +153,7 @@ class Agent:
                     text = result.text
                 results.append(NewMessage(role="tool", content=text, tool_call_id=call.id))
             await self._store.record_step(
-                conversation.id, user.id, turn, [reply, *results], consumed
+                conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
             history.extend(render_message(m) for m in (reply, *results))
@@ -192,7 +194,11 @@ class Agent:
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
         await self._store.record_step(
-            conversation.id, user.id, turn, [NewMessage(role="assistant", content=text)]
+            conversation.id,
+            user.id,
+            turn,
+            [NewMessage(role="assistant", content=text)],
+            call=completion.record,
         )
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True)
 

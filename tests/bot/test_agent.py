@@ -169,3 +169,20 @@ async def test_steps_are_stored_in_the_order_the_model_saw_them(
     assert stored[1].content == "Let me check."
     assert stored[1].tool_calls[0].name == "shout"
     assert stored[2].tool_call_id == stored[1].tool_calls[0].id
+
+
+async def test_every_model_call_of_a_turn_is_recorded_with_its_usage(
+    tools_app: App, channel: RecordingChannel, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(tool_calls=[("shout", {"text": "x"})]))
+    await ask(tools_app, channel, "go")
+    from sqlalchemy import select
+
+    from memory.models import LLMCall
+
+    async with tools_app.store.session() as session:
+        rows = (await session.execute(select(LLMCall).order_by(LLMCall.id))).scalars().all()
+    assert [(r.ok, r.purpose) for r in rows] == [(True, "turn"), (True, "turn")]
+    assert all(r.conversation_id is not None and r.user_id is not None for r in rows)
+    assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in rows)
+    assert rows[1].cached_tokens > 0  # the second step repeats the first one's prompt

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from openai.types import CompletionUsage
 
 from bot.app import App
 from bot.llm import LLM, CallMeta, LLMError, make_client, read_usage
@@ -90,15 +89,13 @@ async def test_cached_tokens_are_read_from_the_second_request(
 
 
 def test_deepseek_cache_fields_are_read() -> None:
-    usage = CompletionUsage.model_validate(
-        {
-            "prompt_tokens": 100,
-            "completion_tokens": 5,
-            "total_tokens": 105,
-            "prompt_cache_hit_tokens": 64,
-            "prompt_cache_miss_tokens": 36,
-        }
-    )
+    usage = {
+        "prompt_tokens": 100,
+        "completion_tokens": 5,
+        "total_tokens": 105,
+        "prompt_cache_hit_tokens": 64,
+        "prompt_cache_miss_tokens": 36,
+    }
     assert read_usage(usage).cached_tokens == 64
     assert read_usage(None).prompt_tokens == 0
 
@@ -127,10 +124,15 @@ async def test_failing_model_falls_back_to_the_next(app: App, fake_llm: FakeOpen
         (Reply(status=429), "rate-limiting"),
         (Reply(raw_body="<html>definitely not json"), "The model service returned an error."),
         (Reply(raw_body='{"choices": []}'), "The model service returned an error."),
+        (
+            Reply(raw_body='{"choices": [{"message": "nope"}]}'),
+            "The model service returned an error.",
+        ),
+        (Reply(raw_body="[1, 2, 3]"), "The model service returned an error."),
         (Reply(text="", tool_calls=[]), "The model service returned an error."),
         (Reply(delay=2.0), "took too long"),
     ],
-    ids=["500", "401", "429", "garbage", "no-choices", "empty", "timeout"],
+    ids=["500", "401", "429", "garbage", "no-choices", "bad-message", "list", "empty", "timeout"],
 )
 async def test_failures_become_plain_messages(
     app: App, fake_llm: FakeOpenAI, reply: Reply, user_message: str
