@@ -2,7 +2,7 @@
 
 Slack wants an acknowledgement within 3 seconds, or it redelivers the event. This
 runs the whole app (SQLite, real slack-bolt/slack-sdk, real openai client) against
-the fake Slack and the fake model server on 127.0.0.1, sends EVENTS direct messages
+the fake Slack (in the app's process) and the fake model server (its own process), sends EVENTS direct messages
 from USERS people at once, and prints acknowledgement latency (compared with the
 3 s deadline) and the time until every message was answered. The senders share
 the app's event loop and the machine's cores, so high concurrency also measures them.
@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._common import fake_model_server
 from tests.adapters.slack.harness import Harness, dm, slack_settings, start_app
-from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack, SlackEvents, event_body
 
 SLACK_ACK_DEADLINE = 3.0
@@ -39,12 +39,12 @@ async def _ack_time(harness: Harness, user: str, n: int) -> float:
     return time.perf_counter() - started
 
 
-async def run(mode: str, events: int, users: int, llm: FakeOpenAI) -> None:
+async def run(mode: str, events: int, users: int, llm_url: str) -> None:
     fake = await FakeSlack().start()
     people = [f"UPERSON{i}" for i in range(users)]
     with tempfile.TemporaryDirectory() as tmp:
         settings = slack_settings(
-            llm,
+            llm_url,
             fake,
             f"sqlite:///{tmp}/bench.db",
             Path(tmp),
@@ -82,9 +82,9 @@ async def run(mode: str, events: int, users: int, llm: FakeOpenAI) -> None:
 async def main() -> None:
     events = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     users = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    with FakeOpenAI() as llm:
+    with fake_model_server() as llm_url:  # in its own process, as in the other benchmarks
         for mode in ("socket", "http"):
-            await run(mode, events, users, llm)
+            await run(mode, events, users, llm_url)
 
 
 if __name__ == "__main__":

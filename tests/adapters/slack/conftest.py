@@ -43,7 +43,7 @@ async def launch(
         mode: str, database_url: str, core: dict[str, Any] | None = None, **slack: Any
     ) -> Harness:
         settings = slack_settings(
-            fake_llm, fake_slack, database_url, tmp_path / "data", mode, core, **slack
+            fake_llm.url, fake_slack, database_url, tmp_path / "data", mode, core, **slack
         )
         harness = await start_app(settings, fake_slack, mode)
         running.append(harness)

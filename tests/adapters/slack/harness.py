@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from adapters.slack import SlackAdapter
 from bot.app import App, build_app
 from bot.settings import Settings
-from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import (
     APP_TOKEN,
     BOT_TOKEN,
@@ -87,7 +86,7 @@ def in_channel(
 
 
 def slack_settings(
-    fake_llm: FakeOpenAI,
+    llm_url: str,
     fake_slack: FakeSlack,
     database_url: str,
     data_dir: Path,
@@ -97,7 +96,7 @@ def slack_settings(
 ) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        openai={"api_key": "test-key", "base_url": fake_llm.url},
+        openai={"api_key": "test-key", "base_url": llm_url},
         clawling={
             "model": "fake-model",
             "database_url": database_url,
