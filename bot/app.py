@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleAdapter
+from bot.access import AccessPolicy
 from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
 from bot.channels import ChatAdapter
@@ -28,6 +29,7 @@ from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
 from memory import db
 from memory.conversations import ConversationStore
+from memory.events import EventStore
 
 # Unanswered messages younger than this are answered after a restart; older ones
 # wait for the person's next message rather than surprising them.
@@ -151,7 +153,7 @@ def build_app(
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.install(http)
-    return App(
+    app = App(
         settings,
         engine,
         store,
@@ -165,6 +167,33 @@ def build_app(
         http,
         observability,
     )
+    if settings.slack.enabled:
+        add_slack(app)
+    return app
+
+
+def add_slack(app: App) -> None:
+    """Connect Slack (SLACK_* settings) as a channel of `app`."""
+    from adapters.slack import SlackAdapter, SlackConfig  # loads the Slack SDK only when used
+
+    slack = app.settings.slack
+    if slack.bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set. Fix: set it to the app's bot token.")
+    config = SlackConfig(
+        bot_token=slack.bot_token.get_secret_value(),
+        app_token=slack.app_token.get_secret_value() if slack.app_token else None,
+        signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else None,
+        api_url=slack.api_url,
+    )
+    adapter = SlackAdapter(
+        config,
+        on_message=app.sessions.handle,
+        events=EventStore(app.engine),
+        access=AccessPolicy("slack", slack.allowed_users, app.settings.core.owners),
+        commands=app.commands,
+        http=app.http,
+    )
+    app.add_channel(adapter)
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:
