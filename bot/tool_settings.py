@@ -63,9 +63,9 @@ class ToolSettings(BaseModel):
     shell_timeout: float = Field(30.0, gt=0)
     approval_timeout: float = Field(600.0, gt=0)
 
-    _split_tool_lists = field_validator(
-        "web_allowed_networks", "shell_allowlist", mode="before"
-    )(_split_commas)
+    _split_tool_lists = field_validator("web_allowed_networks", "shell_allowlist", mode="before")(
+        _split_commas
+    )
 
     @field_validator("mcp_servers", mode="before")
     @classmethod

@@ -59,7 +59,15 @@ class ApprovalStore:
             session.add(row)
             await session.flush()
             return ApprovalRecord(
-                row.id, conversation_id, user_id, tool_name, arguments, summary, reason, WAITING, now
+                row.id,
+                conversation_id,
+                user_id,
+                tool_name,
+                arguments,
+                summary,
+                reason,
+                WAITING,
+                now,
             )
 
     async def settle(self, approval_id: int, status: str) -> bool:

@@ -59,9 +59,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
     )
-    op.create_index(
-        "ix_approvals_conversation_status", "approvals", ["conversation_id", "status"]
-    )
+    op.create_index("ix_approvals_conversation_status", "approvals", ["conversation_id", "status"])
     op.create_index(op.f("ix_approvals_user_id"), "approvals", ["user_id"])
 
 
