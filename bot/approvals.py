@@ -118,9 +118,7 @@ class Approvals:
         self, conversation_id: int, user_id: int, approve: bool, approval_id: int | None = None
     ) -> str:
         """Answer a waiting approval (the oldest one when no id is given); returns the reply."""
-        candidates = [
-            w for w in self._waiting.get(conversation_id, []) if not w.answer.done()
-        ]
+        candidates = [w for w in self._waiting.get(conversation_id, []) if not w.answer.done()]
         if approval_id is not None:
             candidates = [w for w in candidates if w.record.id == approval_id]
         if not candidates:
@@ -157,7 +155,9 @@ class Approvals:
         async def deny(ctx: CommandContext) -> str:
             return await self._answer(ctx, False)
 
-        self._approve = Command("approve", "allow what I asked to do (/approve [id])", approve, True)
+        self._approve = Command(
+            "approve", "allow what I asked to do (/approve [id])", approve, True
+        )
         self._deny = Command("deny", "refuse what I asked to do (/deny [id])", deny, True)
         registry.add(self._approve)
         registry.add(self._deny)
@@ -171,6 +171,11 @@ class Approvals:
             ctx.conversation.id, ctx.user.id, approve, int(raw) if raw else None
         )
 
-    async def expire_stale(self) -> int:
-        """At start-up: approvals left waiting by the previous process are expired."""
-        return await self._store.expire_waiting()
+    async def start(self) -> None:
+        """A `Service`: approvals left waiting by the previous process are expired."""
+        expired = await self._store.expire_waiting()
+        if expired:
+            log.info("%d approvals from before the restart expired", expired)
+
+    async def stop(self) -> None:
+        return None

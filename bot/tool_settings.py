@@ -21,6 +21,12 @@ def _split_commas(value: Any) -> Any:
     return value
 
 
+def mcp_tool_name(server: str, tool: str) -> str:
+    """How an MCP server's tool is named for the model: `<server>_<tool>`, in the
+    characters and length function names allow."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}_{tool}")[:64]
+
+
 class McpServerSettings(BaseModel):
     """One MCP server: a command to start (stdio) or a URL (streamable HTTP)."""
 

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,17 +23,12 @@ from mcp_types import Tool as McpTool
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from bot.errors import ToolError
-from bot.tool_settings import McpServerSettings
+from bot.tool_settings import McpServerSettings, mcp_tool_name
 from bot.tools import Tool, ToolContext, ToolRegistry
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 30.0
-
-
-def tool_name(server: str, name: str) -> str:
-    """`<server>_<tool>`, in the characters and length function names allow."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}_{name}")[:64]
 
 
 def _clean(schema: Any) -> Any:
@@ -75,7 +69,7 @@ def result_text(content: list[Any], structured: Any) -> str:
 
 def wrap_tool(server: str, client: Client, spec: McpTool) -> Tool:
     """One of the server's tools as ours."""
-    name = tool_name(server, spec.name)
+    name = mcp_tool_name(server, spec.name)
     schema = _clean(spec.input_schema or {"type": "object", "properties": {}})
     model = args_model(name, schema)
     read_only = bool(spec.annotations and spec.annotations.read_only_hint)

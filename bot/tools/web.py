@@ -156,7 +156,9 @@ class WebFetcher:
             ):
                 return await self._follow(session, URL(url))
         except BlockedAddress as exc:
-            raise ToolError(f"refused: {exc}. Private and local addresses are off limits.") from None
+            raise ToolError(
+                f"refused: {exc}. Private and local addresses are off limits."
+            ) from None
         except TimeoutError:
             raise ToolError(f"the page did not load within {self._timeout:g} s") from None
         except aiohttp.ClientError as exc:
@@ -178,9 +180,7 @@ class WebFetcher:
                 if response.status >= 400:
                     raise ToolError(f"the server answered HTTP {response.status}")
                 body, truncated = await self._read(response)
-                return Page(
-                    str(url), response.content_type, response.charset, body, truncated
-                )
+                return Page(str(url), response.content_type, response.charset, body, truncated)
         raise ToolError(f"more than {MAX_REDIRECTS} redirects")
 
     async def _read(self, response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
