@@ -48,7 +48,8 @@ _SECRET_VERB = (
     r"\b(send|post|upload|share|reveal|print|show|output|exfiltrate|include|paste|e-?mail|"
     r"forward|copy|leak|transmit|dump|cat|read|echo|collect|give|tell)\b"
 )
-_SECRET_REQUEST = re.compile(rf"{_SECRET_VERB}[^.\n]{{0,60}}?{_SECRET_OBJECT}", re.I)
+# Within one sentence: dots inside paths (~/.ssh) do not end it, ". " does.
+_SECRET_REQUEST = re.compile(rf"{_SECRET_VERB}(?:(?!\.\s)[^\n]){{0,60}}?{_SECRET_OBJECT}", re.I)
 _ENV_DUMP = re.compile(r"\b(printenv|/proc/self/environ|os\.environ|process\.env)\b")
 _NEGATION = re.compile(r"\b(never|not|don't|do not|must not|should not|avoid|without)\b", re.I)
 
