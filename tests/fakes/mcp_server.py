@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 
 server = MCPServer("notes")
@@ -31,7 +32,7 @@ def add_note(text: str) -> str:
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
 def fail(reason: str) -> str:
     """Always fails."""
-    raise ValueError(f"cannot do it: {reason}")
+    raise ToolError(f"cannot do it: {reason}")
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))
