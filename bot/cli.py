@@ -17,6 +17,7 @@ from rich.console import Console
 from bot.app import App, add_console, build_app
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.skills_cli import skills_cli
 from memory import db
 
 cli = typer.Typer(
@@ -27,6 +28,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema: upgrade, downgrade, current.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(skills_cli, name="skills")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
