@@ -133,6 +133,17 @@ class Approvals:
             return f"Approved #{waiting.record.id}: {waiting.record.summary}"
         return f"Refused #{waiting.record.id}; I won't do it."
 
+    async def refuse_all(self) -> int:
+        """Refuse everything that waits (nobody can answer, e.g. `clawling chat -m`)."""
+        refused = 0
+        for queue in list(self._waiting.values()):
+            for waiting in queue:
+                if not waiting.answer.done():
+                    await self._store.settle(waiting.record.id, DENIED)
+                    waiting.answer.set_result(False)
+                    refused += 1
+        return refused
+
     def match_reply(
         self, conversation_id: int, user_id: int, text: str
     ) -> tuple[Command, str] | None:

@@ -115,7 +115,9 @@ async def _chat(settings: Settings, message: str | None, user: str) -> int:
 async def _one_message(app: App, message: str, user: str) -> int:
     adapter = add_console(app, Console(soft_wrap=True), user_name=user, interactive=False)
     await adapter.say(message)
-    await app.sessions.drain()
+    while not await _answered_or_asked(app):
+        # Nobody can answer a confirmation in one-message mode: it counts as no.
+        await app.approvals.refuse_all()
     conversation = await app.store.open_conversation(
         adapter.chat.channel, adapter.chat.chat_id, "", is_direct=True, owner_id=None
     )
@@ -142,7 +144,18 @@ async def _repl(app: App, user: str) -> None:
         if text.lower() in {"/exit", "/quit"}:
             return
         await adapter.say(text)
-        await app.sessions.drain()
+        await _answered_or_asked(app)  # a confirmation is answered at the next prompt
+
+
+async def _answered_or_asked(app: App) -> bool:
+    """Wait until the answer is done (True) or it asks for a confirmation (False)."""
+    drained = asyncio.ensure_future(app.sessions.drain())
+    asked = asyncio.ensure_future(app.approvals.asked.wait())
+    await asyncio.wait({drained, asked}, return_when=asyncio.FIRST_COMPLETED)
+    asked.cancel()
+    app.approvals.asked.clear()
+    # The drain is never cancelled: that would cancel the turn it waits for.
+    return drained.done()
 
 
 @cli.command()
