@@ -134,3 +134,19 @@ def test_every_bundled_skill_is_clean() -> None:
     assert len(reports) == 5
     for report in reports:
         assert report.ok and report.findings == (), messages(report)
+
+
+def test_every_bundled_file_ships_in_the_wheel() -> None:
+    import tomllib
+    from fnmatch import fnmatchcase
+
+    def matches(path: str, pattern: str) -> bool:  # setuptools globs: "*" stays in one folder
+        parts, wanted = path.split("/"), pattern.split("/")
+        return len(parts) == len(wanted) and all(map(fnmatchcase, parts, wanted))
+
+    root = Path(bundled.__file__).parent
+    config = tomllib.loads((root.parent / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["skills"]
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    data = [f for f in files if not f.endswith(".py") and "__pycache__" not in f]
+    assert data and all(any(matches(f, p) for p in patterns) for f in data), data
