@@ -12,6 +12,8 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleAdapter
+from adapters.telegram import MediaLimits, TelegramAdapter, TelegramTuning
+from bot.access import AccessPolicy
 from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
 from bot.channels import ChatAdapter
@@ -94,6 +96,7 @@ def build_app(
     *,
     now: Callable[[], datetime] = system_now,
     client: AsyncOpenAI | None = None,
+    telegram_tuning: TelegramTuning | None = None,
 ) -> App:
     """The whole object graph for these settings. Nothing connects until used."""
     core = settings.core
@@ -136,7 +139,42 @@ def build_app(
         now=now,
     )
     http = HttpServer(core.http_host, core.http_port)
-    return App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http)
+    app = App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http)
+    if settings.telegram.bot_token is not None:
+        app.add_channel(build_telegram(app, telegram_tuning))
+    return app
+
+
+def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAdapter:
+    """The Telegram channel for `app`'s settings (TELEGRAM_BOT_TOKEN is set)."""
+    settings, core = app.settings, app.settings.core
+    telegram = settings.telegram
+    if telegram.mode == "webhook":
+        missing = [
+            name
+            for name, value in (
+                ("CLAWLING_PUBLIC_URL", core.public_url),
+                ("TELEGRAM_WEBHOOK_SECRET", telegram.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"Setting {missing[0]} is missing: TELEGRAM_MODE=webhook needs it. Fix: set "
+                "CLAWLING_PUBLIC_URL to the public https address of this server and "
+                "TELEGRAM_WEBHOOK_SECRET to a random string, or use TELEGRAM_MODE=polling."
+            )
+    return TelegramAdapter(
+        telegram,
+        on_message=app.sessions.handle,
+        access=AccessPolicy("telegram", telegram.allowed_users, core.owners),
+        commands=app.commands,
+        # Text files above this many bytes cannot fit CLAWLING_MAX_FILE_CHARS characters.
+        media=MediaLimits(max_text_bytes=core.max_file_chars * 4),
+        http=app.http,
+        public_url=core.public_url,
+        tuning=tuning,
+    )
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:

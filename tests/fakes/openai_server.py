@@ -34,6 +34,7 @@ class Reply:
     raw_body: str | None = None  # sent as-is with status 200: garbage, truncated JSON...
     delay: float = 0.0  # seconds before answering
     chunk_chars: int = 8  # streamed text/arguments come in pieces this long
+    chunk_delay: float = 0.0  # seconds between streamed pieces
     error_message: str = "fake error"
 
 
@@ -219,6 +220,8 @@ class FakeOpenAI:
         for start in range(0, len(reply.text), size):
             piece = reply.text[start : start + size]
             await send([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
         for i, (name, args) in enumerate(reply.tool_calls):
             head = {
                 "index": i,
