@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Coroutine
 from typing import Annotated, Any
@@ -159,10 +160,23 @@ async def _serve(settings: Settings) -> int:
             )
             return EXIT_CONFIG
         await app.start()
-        await asyncio.Event().wait()
+        await _until_stopped()
         return 0
     finally:
         await app.close()
+
+
+async def _until_stopped() -> None:
+    """Wait for Ctrl-C or SIGTERM (docker stop, systemd), so shutdown runs in full."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 @cli.command()

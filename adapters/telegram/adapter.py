@@ -21,6 +21,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from adapters.telegram import inbound as tg
 from adapters.telegram import retry
+from adapters.telegram.client import make_bot
 from adapters.telegram.media import MediaLimits, collect
 from adapters.telegram.ordering import PerChatOrder
 from adapters.telegram.outgoing import Sender, is_group
@@ -83,14 +84,13 @@ class TelegramAdapter:
         self._tuning = tuning or TelegramTuning()
         self._webhook_url = f"{public_url}{WEBHOOK_PATH}" if public_url else None
         self._polling = settings.mode == "polling"
-        builder = (
-            ApplicationBuilder()
-            .token(settings.bot_token.get_secret_value())
-            .base_url(settings.base_url)
-            .base_file_url(settings.base_file_url)
-            .concurrent_updates(PerChatOrder())
-            .read_timeout(self._tuning.request_timeout)
+        bot = make_bot(
+            settings.bot_token.get_secret_value(),
+            settings.base_url,
+            settings.base_file_url,
+            self._tuning.request_timeout,
         )
+        builder = ApplicationBuilder().bot(bot).concurrent_updates(PerChatOrder())
         if not self._polling:
             builder = builder.updater(None)
             http.add_route("POST", WEBHOOK_PATH, self._webhook)
@@ -233,10 +233,15 @@ class TelegramAdapter:
         if not self._app.running:
             return web.Response(status=503, text="starting")  # Telegram will deliver it again
         try:
-            update = Update.de_json(json.loads(await request.text()), self._app.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("bad webhook payload: %s", exc)
-            return web.Response(status=400, text="bad update")
+            payload = json.loads(await request.text())
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        try:
+            update = Update.de_json(payload, self._app.bot)
+        except Exception as exc:
+            # Answering an error would make Telegram send it again and again.
+            log.warning("skipping a webhook update that could not be read: %r", exc)
+            return web.Response(text="skipped")
         await self._app.update_queue.put(update)
         return web.Response(text="ok")
 

@@ -31,6 +31,10 @@ from bot.errors import TransportError
 
 log = logging.getLogger(__name__)
 
+# PTB warns about a future type change of `retry_after` each time it reports a 429;
+# retry_after_seconds() below handles both types.
+warnings.filterwarnings("ignore", r".*`retry_after`", PTBDeprecationWarning)
+
 T = TypeVar("T")
 
 NOT_DELIVERED = "Telegram did not accept my reply."

@@ -246,8 +246,8 @@ class FakeTelegram:
     def texts(self, chat_id: int) -> list[str]:
         return [m.final_text for m in self.in_chat(chat_id)]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 15.0) -> None:
+        deadline = time.monotonic() + within
         while not predicate():
             if time.monotonic() > deadline:
                 raise AssertionError("timed out waiting for the bot")
@@ -300,7 +300,9 @@ class FakeTelegram:
 
     async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
         if not str(params.get("url", "")).startswith(("http://", "https://")):
-            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
         self.webhook = params
         return True
 
@@ -410,7 +412,12 @@ class FakeTelegram:
         if file_id not in self._files:
             raise ApiError(400, "Bad Request: invalid file_id")
         path, data = self._files[file_id]
-        return {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data), "file_path": path}
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(data),
+            "file_path": path,
+        }
 
     def _message_json(self, sent: SentMessage) -> dict[str, Any]:
         chat_type = "private" if sent.chat_id > 0 else "supergroup"

@@ -25,7 +25,7 @@ GROUP = -100500
 FAST = TelegramTuning(
     poll_timeout=5,
     retry=RetryPolicy(backoff=0.01, max_backoff=0.05),
-    stream=StreamTiming(first_after=0.4, interval=1.0),
+    stream=StreamTiming(first_after=0.2, interval=0.3),
 )
 
 

@@ -119,7 +119,7 @@ async def test_two_chats_at_once_while_one_turn_is_slow(
 ) -> None:
     def slow_for_some(request: dict[str, Any]) -> Reply:
         text = last_user_text(request)
-        return Reply(text=f"echo: {text}", delay=4.0 if "slow" in text else 0.0)
+        return Reply(text=f"echo: {text}", delay=2.0 if "slow" in text else 0.0)
 
     fake_llm.responder = slow_for_some
     ann, bob = OWNER_USER, FakeTelegram.user(222, "Bob")
