@@ -25,7 +25,7 @@ from adapters.telegram.client import make_bot
 from adapters.telegram.media import MediaLimits, collect
 from adapters.telegram.ordering import PerChatOrder
 from adapters.telegram.outgoing import Sender, is_group
-from adapters.telegram.render import Chunk, preview
+from adapters.telegram.render import shortened
 from adapters.telegram.stream import StreamTiming, TelegramStream
 from bot.access import AccessPolicy, refusal
 from bot.channels import ChatRef, Inbound, MessageRef, Outbound
@@ -145,10 +145,7 @@ class TelegramAdapter:
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         """Replace a message's text (a text too long for one message is cut short)."""
-        shown = preview(text)
-        if shown.text != text.strip() and len(shown.text) > 1:
-            shown = Chunk(shown.text[:-1].rstrip() + "…", shown.entities)
-        await self._sender.edit_chunk(ref, shown)
+        await self._sender.edit_chunk(ref, shortened(text))
 
     async def typing(self, chat: ChatRef) -> None:
         await self._sender.typing(chat)

@@ -60,6 +60,14 @@ def preview(markdown: str, limit: int = MAX_UNITS) -> Chunk:
     return render(markdown, limit)[0]
 
 
+def shortened(markdown: str, limit: int = MAX_UNITS) -> Chunk:
+    """The Markdown as one message, cut short with "…" when it does not fit."""
+    parts = render(markdown, limit - 1)
+    if len(parts) == 1:
+        return parts[0]
+    return Chunk(parts[0].text + "…", parts[0].entities)
+
+
 def split(chunk: Chunk, limit: int = MAX_UNITS) -> list[Chunk]:
     """Split at paragraph breaks, else between lines, else between words, keeping
     every entity (clipped where a cut falls inside it)."""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from bot.channels import ChatRef
 from tests.adapters.telegram.conftest import FAST, GROUP, OWNER, OWNER_USER, answered, running
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram
@@ -165,3 +166,35 @@ async def test_without_drafts_private_replies_are_edited_in_place(
     ]
     assert all(m.edits for m in sent)
     assert telegram.calls.count("sendMessageDraft") == 1  # learned once, not asked again
+
+
+async def test_other_features_can_send_and_edit_a_message(bot: App, telegram: FakeTelegram) -> None:
+    chat = ChatRef("telegram", str(OWNER))
+    ref = await bot.outbox.send(chat, "Working on it…")
+    adapter = bot.outbox.adapter("telegram")
+    await adapter.edit(ref, "Done: **3 files**")
+    await adapter.edit(ref, "Done: **3 files**")  # unchanged: not an error
+    await adapter.edit(ref, "x" * 5000)
+
+    (sent,) = telegram.in_chat(OWNER)
+    assert sent.text == "Working on it…"
+    assert sent.edits[0] == ("Done: 3 files", [{"type": "bold", "offset": 6, "length": 7}])
+    assert len(sent.edits) == 2 and sent.edits[1][0].endswith("…")
+
+
+async def test_stop_ends_a_streaming_answer_in_one_message(
+    bot: App, telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(text="A very long story begins. " * 40, chunk_chars=10, chunk_delay=0.1))
+    group = FakeTelegram.group(GROUP)
+    telegram.push_message(group, OWNER_USER, "@clawling_test_bot tell me a story")
+    await telegram.wait_for(lambda: bool(telegram.in_chat(GROUP)))  # the preview is showing
+    telegram.push_message(group, OWNER_USER, "/stop")
+    await telegram.wait_for(lambda: len(telegram.in_chat(GROUP)) == 2)
+    await bot.sessions.drain()
+
+    story, stopped = telegram.in_chat(GROUP)
+    assert story.final_text.startswith("A very long story begins.")
+    assert story.final_text.endswith("…(stopped)") and "▍" not in story.final_text
+    assert stopped.final_text == "Stopped."
+    assert len(telegram.in_chat(GROUP)) == 2

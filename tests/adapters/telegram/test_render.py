@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.telegram.render import Chunk, render, to_entities, units
+from adapters.telegram.render import Chunk, render, shortened, to_entities, units
 
 BLOCKS = st.sampled_from(
     [
@@ -84,3 +84,11 @@ def test_a_code_block_longer_than_a_message_is_cut_between_lines() -> None:
 
 def test_empty_or_blank_markdown_still_gives_something_to_send() -> None:
     assert render("   ") == [Chunk("…")]
+
+
+def test_shortened_fits_one_message_and_says_it_was_cut() -> None:
+    long = "**Bold start** " + "more words " * 1000
+    cut = shortened(long, limit=100)
+    assert units(cut.text) <= 100 and cut.text.endswith("…")
+    assert cut.entities[0].type == "bold" and cut.text.startswith("Bold start")
+    assert shortened("short **one**") == to_entities("short **one**")
