@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from openai import AsyncOpenAI
@@ -21,6 +21,7 @@ from bot.commands import CommandRegistry, core_commands
 from bot.errors import ConfigError
 from bot.http import HttpServer
 from bot.llm import LLM, make_client
+from bot.observability import Observability
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
 from bot.sessions import SessionManager
@@ -29,6 +30,10 @@ from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
 from memory import db
 from memory.conversations import ConversationStore
+
+# Unanswered messages younger than this are answered after a restart; older ones
+# wait for the person's next message rather than surprising them.
+RESUME_WINDOW = timedelta(hours=12)
 
 
 def system_now() -> datetime:
@@ -56,6 +61,7 @@ class App:
     agent: Agent
     sessions: SessionManager
     http: HttpServer
+    observability: Observability
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -68,10 +74,17 @@ class App:
         self.outbox.register(adapter)
 
     async def start(self) -> None:
-        """Start the background services, the channels and the HTTP server."""
+        """Start the background services, the channels and the HTTP server, then answer
+        what was left unanswered when the process last stopped."""
         for part in [*self.services, *self.outbox.adapters, self.http]:
             await part.start()
             self._started.append(part)
+        await self.sessions.resume(RESUME_WINDOW)
+
+    async def shutdown(self) -> None:
+        """SIGTERM: finish or set aside running turns, then close everything."""
+        await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self.close()
 
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
@@ -139,7 +152,22 @@ def build_app(
         now=now,
     )
     http = HttpServer(core.http_host, core.http_port)
-    app = App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http)
+    observability = Observability(engine, outbox, sessions, llm)
+    observability.install(http)
+    app = App(
+        settings,
+        engine,
+        store,
+        client,
+        llm,
+        tools,
+        commands,
+        outbox,
+        agent,
+        sessions,
+        http,
+        observability,
+    )
     if settings.telegram.bot_token is not None:
         app.add_channel(build_telegram(app, telegram_tuning))
     return app
