@@ -58,7 +58,8 @@ class TelegramTuning:
 
 
 class TelegramAdapter:
-    """ChatAdapter for Telegram, with streaming (StreamingAdapter) and files (FileSender)."""
+    """ChatAdapter for Telegram, with streaming (StreamingAdapter), files (FileSender) and
+    a connection report (ReportsConnection)."""
 
     name = CHANNEL
 
@@ -90,6 +91,7 @@ class TelegramAdapter:
             settings.base_file_url,
             self._tuning.request_timeout,
         )
+        self._bot = bot
         builder = ApplicationBuilder().bot(bot).concurrent_updates(PerChatOrder())
         if not self._polling:
             builder = builder.updater(None)
@@ -138,6 +140,12 @@ class TelegramAdapter:
         if self._app.running:
             await self._app.stop()
         await self._app.shutdown()
+
+    def is_connected(self) -> bool:
+        """ReportsConnection (/readyz): started, and in polling mode the last poll worked."""
+        if not self._app.running:
+            return False
+        return not self._polling or self._bot.polling_works is not False
 
     async def send(self, message: Outbound) -> MessageRef:
         refs = await self._sender.send(message.chat, message.text, message.reply_to)

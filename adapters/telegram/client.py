@@ -20,11 +20,23 @@ log = logging.getLogger(__name__)
 
 
 class TolerantBot(ExtBot[None]):
+    # Whether the last getUpdates call worked (None: none made yet), for /readyz.
+    polling_works: bool | None = None
+
     async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
-        result = await super()._post(endpoint, data, **kwargs)
-        if endpoint == "getUpdates" and isinstance(result, list):
-            return [self._readable(raw) for raw in result]
-        return result
+        if endpoint != "getUpdates":
+            return await super()._post(endpoint, data, **kwargs)
+        try:
+            result = await super()._post(endpoint, data, **kwargs)
+        except Exception:
+            self._note_polling(False)
+            raise
+        self._note_polling(True)
+        return [self._readable(raw) for raw in result] if isinstance(result, list) else result
+
+    def _note_polling(self, works: bool) -> None:
+        # PTB freezes its objects' attributes after __init__; this one is ours.
+        object.__setattr__(self, "polling_works", works)
 
     def _readable(self, raw: Any) -> Any:
         try:

@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.app import App
@@ -198,3 +199,24 @@ async def test_stop_ends_a_streaming_answer_in_one_message(
     assert story.final_text.endswith("…(stopped)") and "▍" not in story.final_text
     assert stopped.final_text == "Stopped."
     assert len(telegram.in_chat(GROUP)) == 2
+
+
+async def test_readiness_follows_the_connection_to_telegram(
+    bot: App, telegram: FakeTelegram
+) -> None:
+    url = f"http://127.0.0.1:{bot.http.port}/readyz"
+
+    async def ready() -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            return response.status, await response.text()
+
+    assert (await ready())[0] == 200
+    telegram.fail("getUpdates", code=502, description="Bad Gateway", times=2)
+    telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "wake the long poll")
+    await telegram.wait_for(lambda: telegram.calls.count("getUpdates") >= 3)
+    status, body = await ready()
+    assert status == 503 and "telegram is not connected" in body
+    # Polling recovers by itself, and nothing sent meanwhile is lost.
+    telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "are you back?")
+    await answered(telegram, bot, OWNER, 2)
+    assert (await ready())[0] == 200
