@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from openai import AsyncOpenAI
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleAdapter
-from adapters.telegram import MediaLimits, TelegramAdapter, TelegramTuning
 from bot.access import AccessPolicy
 from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
@@ -30,6 +29,10 @@ from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
 from memory import db
 from memory.conversations import ConversationStore
+from memory.events import EventStore
+
+if TYPE_CHECKING:
+    from adapters.telegram import TelegramAdapter, TelegramTuning
 
 # Unanswered messages younger than this are answered after a restart; older ones
 # wait for the person's next message rather than surprising them.
@@ -170,11 +173,39 @@ def build_app(
     )
     if settings.telegram.bot_token is not None:
         app.add_channel(build_telegram(app, telegram_tuning))
+    if settings.slack.enabled:
+        add_slack(app)
     return app
+
+
+def add_slack(app: App) -> None:
+    """Connect Slack (SLACK_* settings) as a channel of `app`."""
+    from adapters.slack import SlackAdapter, SlackConfig  # loads the Slack SDK only when used
+
+    slack = app.settings.slack
+    if slack.bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set. Fix: set it to the app's bot token.")
+    config = SlackConfig(
+        bot_token=slack.bot_token.get_secret_value(),
+        app_token=slack.app_token.get_secret_value() if slack.app_token else None,
+        signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else None,
+        api_url=slack.api_url,
+    )
+    adapter = SlackAdapter(
+        config,
+        on_message=app.sessions.handle,
+        events=EventStore(app.engine),
+        access=AccessPolicy("slack", slack.allowed_users, app.settings.core.owners),
+        commands=app.commands,
+        http=app.http,
+    )
+    app.add_channel(adapter)
 
 
 def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAdapter:
     """The Telegram channel for `app`'s settings (TELEGRAM_BOT_TOKEN is set)."""
+    from adapters.telegram import MediaLimits, TelegramAdapter  # loads PTB only when used
+
     settings, core = app.settings, app.settings.core
     telegram = settings.telegram
     if telegram.mode == "webhook":

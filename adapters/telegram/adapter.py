@@ -44,7 +44,7 @@ NOT_TAKEN = (
     "Sorry, I could not take that message because of a problem on my side. Please send it again."
 )
 
-MessageHandler = Callable[[Inbound], Awaitable[None]]
+MessageHandler = Callable[[Inbound], Awaitable[object]]
 
 
 @dataclass(frozen=True)
