@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from openai import AsyncOpenAI
 from rich.console import Console
@@ -30,6 +30,9 @@ from bot.tools.clock import current_time
 from memory import db
 from memory.conversations import ConversationStore
 from memory.events import EventStore
+
+if TYPE_CHECKING:
+    from adapters.telegram import TelegramAdapter, TelegramTuning
 
 # Unanswered messages younger than this are answered after a restart; older ones
 # wait for the person's next message rather than surprising them.
@@ -109,6 +112,7 @@ def build_app(
     *,
     now: Callable[[], datetime] = system_now,
     client: AsyncOpenAI | None = None,
+    telegram_tuning: TelegramTuning | None = None,
 ) -> App:
     """The whole object graph for these settings. Nothing connects until used."""
     core = settings.core
@@ -167,6 +171,8 @@ def build_app(
         http,
         observability,
     )
+    if settings.telegram.bot_token is not None:
+        app.add_channel(build_telegram(app, telegram_tuning))
     if settings.slack.enabled:
         add_slack(app)
     return app
@@ -194,6 +200,40 @@ def add_slack(app: App) -> None:
         http=app.http,
     )
     app.add_channel(adapter)
+
+
+def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAdapter:
+    """The Telegram channel for `app`'s settings (TELEGRAM_BOT_TOKEN is set)."""
+    from adapters.telegram import MediaLimits, TelegramAdapter  # loads PTB only when used
+
+    settings, core = app.settings, app.settings.core
+    telegram = settings.telegram
+    if telegram.mode == "webhook":
+        missing = [
+            name
+            for name, value in (
+                ("CLAWLING_PUBLIC_URL", core.public_url),
+                ("TELEGRAM_WEBHOOK_SECRET", telegram.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"Setting {missing[0]} is missing: TELEGRAM_MODE=webhook needs it. Fix: set "
+                "CLAWLING_PUBLIC_URL to the public https address of this server and "
+                "TELEGRAM_WEBHOOK_SECRET to a random string, or use TELEGRAM_MODE=polling."
+            )
+    return TelegramAdapter(
+        telegram,
+        on_message=app.sessions.handle,
+        access=AccessPolicy("telegram", telegram.allowed_users, core.owners),
+        commands=app.commands,
+        # Text files above this many bytes cannot fit CLAWLING_MAX_FILE_CHARS characters.
+        media=MediaLimits(max_text_bytes=core.max_file_chars * 4),
+        http=app.http,
+        public_url=core.public_url,
+        tuning=tuning,
+    )
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:
