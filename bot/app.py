@@ -85,18 +85,22 @@ class App:
         await self.sessions.resume(RESUME_WINDOW)
 
     async def shutdown(self) -> None:
-        """SIGTERM: finish or set aside running turns, then close everything."""
+        """SIGTERM: finish or set aside running turns, stop the channels (messages that
+        arrive until then are stored and answered after the restart), close the rest."""
         await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self._stop_started()
         await self.close()
 
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
         await self.sessions.close()
-        for part in reversed(self._started):
-            await part.stop()
-        self._started.clear()
+        await self._stop_started()
         await self.client.close()
         await self.engine.dispose()
+
+    async def _stop_started(self) -> None:
+        while self._started:
+            await self._started.pop().stop()
 
 
 def build_tools(settings: Settings) -> ToolRegistry:
