@@ -259,7 +259,6 @@ def build_app(
         approvals,
         catalog,
     )
-    app.services.append(approvals)
     if core.mcp_servers:
         from bot.tools.mcp import McpServers  # loads the MCP SDK only when used
 

@@ -6,7 +6,8 @@ the conversation. The turn waits for the answer: "yes"/"no" from the person the
 turn is for, in the same conversation, or `/approve [id]` / `/deny [id]`. Both
 run at once even while the turn runs (immediate commands), so the tool call
 either goes ahead in the same turn or the model is told it was refused.
-No answer within the time limit counts as no; a restart expires what waited.
+No answer within the time limit counts as no; after a restart, what waited is
+recorded as expired.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.errors import TransportError
 from bot.outbox import Outbox
 from bot.tools import Tool, ToolContext
 from memory.approvals import ApprovalRecord, ApprovalStore
+from memory.sqltypes import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class Approvals:
         self._outbox = outbox
         self.timeout = timeout
         self._waiting: dict[int, list[_Waiting]] = {}
+        self._started_at = utcnow()
+        self._swept = False
         # Set whenever a question is sent (the terminal chat stops waiting for the turn).
         self.asked = asyncio.Event()
 
@@ -63,6 +67,7 @@ class Approvals:
         Returns APPROVED, DENIED, EXPIRED or UNASKED (the question could not be sent)."""
         conversation = ctx.conversation
         summary = tool.describe(args)
+        await self._expire_earlier()
         record = await self._store.create(
             conversation.id,
             ctx.user.id,
@@ -182,11 +187,11 @@ class Approvals:
             ctx.conversation.id, ctx.user.id, approve, int(raw) if raw else None
         )
 
-    async def start(self) -> None:
-        """A `Service`: approvals left waiting by the previous process are expired."""
-        expired = await self._store.expire_waiting()
-        if expired:
-            log.info("%d approvals from before the restart expired", expired)
-
-    async def stop(self) -> None:
-        return None
+    async def _expire_earlier(self) -> None:
+        """Approvals still waiting from before this process started cannot be answered
+        any more (their turns were interrupted): record them as expired, once."""
+        if not self._swept:
+            self._swept = True
+            expired = await self._store.expire_waiting(before=self._started_at)
+            if expired:
+                log.info("%d approvals from before the restart expired", expired)

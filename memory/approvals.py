@@ -81,12 +81,13 @@ class ApprovalStore:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def expire_waiting(self) -> int:
-        """At start-up: nothing waits any more (the turns that asked were interrupted)."""
+    async def expire_waiting(self, before: datetime) -> int:
+        """Mark approvals asked before `before` that still wait as expired (their process
+        stopped, so nothing waits for them any more)."""
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(Approval)
-                .where(Approval.status == WAITING)
+                .where(Approval.status == WAITING, Approval.created_at < before)
                 .values(status="expired", decided_at=utcnow())
             )
             return int(result.rowcount)  # type: ignore[attr-defined]

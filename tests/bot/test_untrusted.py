@@ -159,17 +159,29 @@ async def test_only_the_person_asked_can_answer_in_a_group(
     assert [a.status for a in await rows(app, Approval)] == ["denied"]
 
 
-async def test_a_restart_expires_what_was_waiting(make_app: AppMaker) -> None:
-    app, channel = await make_app()
-    user = await app.store.resolve_identity("test", "u1", "U1")
-    conversation = await app.store.open_conversation(
+async def test_a_restart_expires_what_was_waiting(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    before, channel = await make_app()
+    user = await before.store.resolve_identity("test", "u1", "U1")
+    conversation = await before.store.open_conversation(
         "test", "c1", "", is_direct=True, owner_id=user.id
     )
     from memory.approvals import ApprovalStore
 
-    await ApprovalStore(app.engine).create(conversation.id, user.id, "shell", "{}", "run", "why")
-    await app.start()
-    assert [a.status for a in await rows(app, Approval)] == ["expired"]
+    await ApprovalStore(before.engine).create(conversation.id, user.id, "shell", "{}", "run", "?")
+    await before.close()
+
+    app, channel = await make_app(shell=True)
+    await app.sessions.handle(channel.inbound("yes"))  # nothing waits in this process
+    await app.sessions.drain()
+    assert channel.texts() == ["echo: yes"]
+    fake_llm.add(Reply(tool_calls=[("shell", {"command": "echo hi > x.txt"})]))
+    await app.sessions.handle(channel.inbound("make x"))
+    await wait_for_message(channel, "Confirmation needed (#2)")
+    await app.sessions.handle(channel.inbound("no"))
+    await app.sessions.drain()
+    assert [a.status for a in await rows(app, Approval)] == ["expired", "denied"]
 
 
 async def test_stopping_a_waiting_answer_cancels_the_question(
