@@ -170,3 +170,23 @@ async def test_deployment_skills_are_offered_when_their_needs_are_met(
     monkeypatch.setenv("PLANT_TOKEN", "t")
     app, channel = await make_app()
     assert "- needs-token:" in app.agent._prompt.system_message["content"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"skill": "meeting-notes", "path": "template.md"}, "**Action items**"),
+        ({"skill": "meeting-notes", "path": "./template.md"}, "**Action items**"),
+        ({"skill": "meeting-notes", "path": "../draft-reply/SKILL.md"}, "has no file"),
+        ({"skill": "meeting-notes", "path": "SKILL.md"}, "has no file"),
+        ({"skill": "meeting-notes", "path": "/etc/passwd"}, "has no file"),
+        ({"skill": "nope", "path": "template.md"}, "there is no skill named 'nope'"),
+    ],
+)
+async def test_read_skill_file_serves_only_the_skills_own_files(
+    make_app: AppMaker, fake_llm: FakeOpenAI, args: dict[str, str], expected: str
+) -> None:
+    app, channel = await make_app()
+    fake_llm.add(Reply(tool_calls=[("read_skill_file", args)]))
+    await say(app, channel, "read it")
+    assert expected in last_tool_result(fake_llm)

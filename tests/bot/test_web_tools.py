@@ -123,7 +123,7 @@ async def test_a_slow_page_is_given_up(site: LocalSite) -> None:
     async def slow(request: web.Request) -> web.StreamResponse:
         import asyncio
 
-        await asyncio.sleep(5)
+        await asyncio.sleep(1.5)
         return web.Response(text="late")
 
     site.handlers["/slow"] = slow
