@@ -141,6 +141,24 @@ class TelegramAdapter:
             await self._app.stop()
         await self._app.shutdown()
 
+    async def check(self) -> str:
+        """SelfChecking (doctor): Telegram accepts the token."""
+        bot = self._app.bot
+        try:
+            async with bot:
+                me = await bot.get_me()
+        except InvalidToken as exc:
+            raise ConfigError(
+                f"Telegram refused TELEGRAM_BOT_TOKEN ({exc.message}). "
+                "Fix: copy the token from @BotFather again (/mybots → API Token)."
+            ) from None
+        except TelegramError as exc:
+            raise ConfigError(
+                f"Could not reach Telegram at {self._settings.base_url} ({exc.message}). "
+                "Fix: check the network, or TELEGRAM_BASE_URL for a self-hosted Bot API server."
+            ) from None
+        return f"@{me.username} ({self._settings.mode})"
+
     def is_connected(self) -> bool:
         """ReportsConnection (/readyz): started, and in polling mode the last poll worked."""
         if not self._app.running:
