@@ -16,21 +16,47 @@ from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
 from bot.channels import ChatAdapter
 from bot.commands import CommandRegistry, core_commands
+from bot.embeddings import openai_embedder
 from bot.errors import ConfigError
 from bot.http import HttpServer
 from bot.llm import LLM, make_client
+from bot.memory_commands import MemoryCommands
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
+from bot.recall import MemoryContext, RecallLimits
 from bot.sessions import SessionManager
 from bot.settings import Settings
+from bot.summarise import make_summariser
 from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
+from bot.tools.memory import memory_tools
 from memory import db
+from memory.compaction import Compactor
 from memory.conversations import ConversationStore
+from memory.embeddings import VectorStore
+from memory.history import History
+from memory.memories import MemoryStore
+from memory.privacy import PrivacyStore
+from memory.search import Searcher
+from memory.summaries import SummaryStore
 
 
 def system_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class MemoryParts:
+    """Long-term memory: stores, search, compaction (see memory/)."""
+
+    memories: MemoryStore
+    summaries: SummaryStore
+    searcher: Searcher
+    history: History
+    privacy: PrivacyStore
+    compactor: Compactor
+    context: MemoryContext
+    vectors: VectorStore | None = None
 
 
 class Service(Protocol):
@@ -54,6 +80,7 @@ class App:
     agent: Agent
     sessions: SessionManager
     http: HttpServer
+    memory: MemoryParts
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -89,6 +116,34 @@ def build_tools(settings: Settings) -> ToolRegistry:
     )
 
 
+def build_memory(
+    settings: Settings, engine: AsyncEngine, store: ConversationStore, llm: LLM, client: AsyncOpenAI
+) -> MemoryParts:
+    core = settings.core
+    memories = MemoryStore(engine)
+    summaries = SummaryStore(engine)
+    vectors = None
+    if core.embedding_model:
+        vectors = VectorStore(
+            engine, openai_embedder(client, core.embedding_model), core.embedding_model
+        )
+    searcher = Searcher(engine, vectors)
+    context = MemoryContext(
+        searcher, memories, summaries, RecallLimits(tokens=core.recall_tokens), vectors
+    )
+    compactor = Compactor(store, summaries, memories, make_summariser(llm), context.profile)
+    return MemoryParts(
+        memories,
+        summaries,
+        searcher,
+        History(engine, searcher),
+        PrivacyStore(engine),
+        compactor,
+        context,
+        vectors,
+    )
+
+
 def build_app(
     settings: Settings,
     *,
@@ -108,10 +163,16 @@ def build_app(
             max_retries=core.llm_max_retries,
         )
     llm = LLM(client, settings.models, recorder=store)
+    memory = build_memory(settings, engine, store, llm, client)
     tools = build_tools(settings)
+    for item in memory_tools(memory.memories, memory.searcher):
+        tools.add(item)
     commands = CommandRegistry()
     core_commands(commands, store, core.assistant_name)
     outbox = Outbox()
+    MemoryCommands(
+        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir
+    ).register(commands)
     files = FileKeeper(
         core.data_dir,
         FileLimits(max_text_chars=core.max_file_chars, vision=core.vision),
@@ -125,6 +186,8 @@ def build_app(
         now=now,
         default_timezone=core.timezone,
         files=files,
+        context_sources=[memory.context],
+        compactor=memory.compactor,
     )
     sessions = SessionManager(
         store,
@@ -136,7 +199,9 @@ def build_app(
         now=now,
     )
     http = HttpServer(core.http_host, core.http_port)
-    return App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http)
+    return App(
+        settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http, memory
+    )
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:

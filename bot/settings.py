@@ -63,6 +63,8 @@ class CoreSettings(BaseModel):
     llm_timeout: float = Field(120.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
     context_tokens: int = Field(32_000, ge=2_000)
+    recall_tokens: int = Field(1_200, ge=0, le=100_000)
+    embedding_model: str | None = None
     vision: bool = True
     max_file_chars: int = Field(100_000, ge=1_000)
     log_level: str = "INFO"
@@ -77,7 +79,9 @@ class CoreSettings(BaseModel):
     def _platform_ids(cls, value: list[str]) -> list[str]:
         bad = [v for v in value if ":" not in v or not v.split(":", 1)[1]]
         if bad:
-            raise ValueError(f"entries must look like telegram:12345 or slack:U0123, not {bad[0]!r}")
+            raise ValueError(
+                f"entries must look like telegram:12345 or slack:U0123, not {bad[0]!r}"
+            )
         return value
 
     @field_validator("timezone")
@@ -158,6 +162,7 @@ _FIXES: dict[str, str] = {
     "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
+    "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
 }
 
 

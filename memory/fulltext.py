@@ -103,7 +103,7 @@ class PostgresFullText:
                                           && to_tsquery('english', :anyof))
                   AND numnode(to_tsquery('english', :anyof)) > 0
                   AND {table.where}
-            ), s AS (
+            ), s AS MATERIALIZED (
                 SELECT count(*)::float AS total, greatest(avg(dl), 1) AS avgdl, {", ".join(counts)}
                 FROM hits
             )

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from memory.dates import DateHint, closeness, date_hints
 from memory.fulltext import Table, full_text_for
 from memory.memories import MemoryRecord, record
-from memory.models import MemoryItem, Message
+from memory.models import MemoryItem, Message, User
 from memory.sqltypes import UtcDateTime, utcnow
 from memory.text import terms
 
@@ -82,6 +82,7 @@ class MessageHit:
     text: str
     at: datetime
     score: float
+    author: str | None = None  # the user row's name, for messages people sent
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ class Searcher:
                 Message.role.in_(("user", "assistant")),
                 Message.content != "",
                 or_(*ranges),
-                *_filter_conditions(where),
+                *filter_conditions(where),
             )
             .order_by(Message.conversation_id, Message.turn, Message.id)
         )
@@ -281,7 +282,11 @@ class Searcher:
     ) -> list[MessageHit]:
         if not chosen:
             return []
-        query = select(Message).where(Message.id.in_(chosen), scope.message_condition())
+        query = (
+            select(Message, User.name.label("author"))
+            .outerjoin(User, User.id == Message.user_id)
+            .where(Message.id.in_(chosen), scope.message_condition())
+        )
         rows = {row.id: row for row in (await connection.execute(query)).all()}
         hits = []
         for message_id in chosen:
@@ -298,6 +303,7 @@ class Searcher:
                     text=row.content,
                     at=row.created_at,
                     score=round(scores[message_id], 6),
+                    author=row.author if row.role == "user" else None,
                 )
             )
         return hits
@@ -313,7 +319,7 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _filter_conditions(where: MessageFilter) -> list[ColumnElement[bool]]:
+def filter_conditions(where: MessageFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if where.since is not None:
         conditions.append(Message.created_at >= where.since)
