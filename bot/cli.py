@@ -14,6 +14,7 @@ from rich.console import Console
 
 from bot.app import App, add_console, build_app
 from bot.errors import ConfigError
+from bot.memory_cli import memory_cli
 from bot.settings import Settings, load_settings
 from memory import db
 
@@ -25,6 +26,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema: upgrade, downgrade, current.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(memory_cli, name="memory")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -302,7 +302,7 @@ class Searcher:
                     speaker=row.speaker,
                     text=row.content,
                     at=row.created_at,
-                    score=round(scores[message_id], 6),
+                    score=scores[message_id],
                     author=row.author if row.role == "user" else None,
                 )
             )
