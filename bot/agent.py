@@ -114,17 +114,24 @@ class Agent:
         user: UserRecord,
         conversation: ConversationRecord,
         stream: ReplyStream | None = None,
+        up_to_id: int | None = None,
     ) -> TurnOutcome | None:
-        """Answer the conversation's waiting messages; None when nothing is waiting."""
+        """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
+        later ones belong to a later turn). None when nothing is waiting."""
         context = await self._store.load_context(conversation.id)
-        pending = [m.id for m in context.messages if m.turn is None and m.role == "user"]
+        visible = [
+            m
+            for m in context.messages
+            if m.turn is not None or up_to_id is None or m.id <= up_to_id
+        ]
+        pending = [m.id for m in visible if m.turn is None and m.role == "user"]
         if not pending:
             return None
         if self._compactor is not None:
             budget = self._limits.context_tokens
-            messages = await self._compactor.fit(user, conversation, context.messages, budget)
+            messages = await self._compactor.fit(user, conversation, visible, budget)
         else:
-            messages = await self._fit_window(conversation, context.messages)
+            messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
         zone = ZoneInfo(user.timezone or self._default_timezone)
         tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
@@ -133,11 +140,11 @@ class Agent:
             group=not conversation.is_direct,
             images=self._files.image_part if self._files.limits.vision else None,
         )
-        meta = CallMeta("turn", conversation.id, user.id)
+        meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
-        query = "\n".join(m.content for m in context.messages if m.id in pending)
+        query = "\n".join(m.content for m in visible if m.id in pending)
         background, recalled = await self._gather_context(user, conversation, query)
 
         for step in range(1, self._limits.max_steps + 1):
@@ -148,7 +155,9 @@ class Agent:
             )
             reply = _assistant_message(completion)
             if not completion.tool_calls:
-                await self._store.record_step(conversation.id, user.id, turn, [reply], consumed)
+                await self._store.record_step(
+                    conversation.id, user.id, turn, [reply], consumed, completion.record
+                )
                 return TurnOutcome(completion.content, step)
             results = []
             for call in completion.tool_calls:
@@ -163,7 +172,7 @@ class Agent:
                     text = result.text
                 results.append(NewMessage(role="tool", content=text, tool_call_id=call.id))
             await self._store.record_step(
-                conversation.id, user.id, turn, [reply, *results], consumed
+                conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
             history.extend(render_message(m) for m in (reply, *results))
@@ -204,7 +213,11 @@ class Agent:
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
         await self._store.record_step(
-            conversation.id, user.id, turn, [NewMessage(role="assistant", content=text)]
+            conversation.id,
+            user.id,
+            turn,
+            [NewMessage(role="assistant", content=text)],
+            call=completion.record,
         )
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True)
 

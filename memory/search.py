@@ -146,17 +146,19 @@ class Searcher:
             return []
         words = terms(query)
         hints = date_hints(query, now or utcnow())
+        # Never hold a connection while waiting on something else (SQLite shares one).
         async with self._engine.connect() as connection:
             lexical = await self._lexical(connection, scope, words, where)
             lexical = _date_boost(lexical, hints)
             scores = await self._spread(connection, scope, where, lexical)
-            ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-            if self.vectors is not None and query.strip():
-                semantic = await self.vectors.messages(scope, query, where, CANDIDATES)
+        ranked = sorted(scores, key=lambda i: (-scores[i], -i))
+        if self.vectors is not None and query.strip():
+            semantic = await self.vectors.messages(scope, query, where, CANDIDATES)
+            if semantic:
                 scores = fuse([ranked[:CANDIDATES], [c.id for c in semantic]])
                 ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-            chosen = ranked[:limit]
-            return await self._message_hits(connection, scope, chosen, scores)
+        async with self._engine.connect() as connection:
+            return await self._message_hits(connection, scope, ranked[:limit], scores)
 
     async def search_memories(
         self, user_id: int, query: str, *, limit: int = 10, now: datetime | None = None
@@ -177,15 +179,17 @@ class Searcher:
         )
         async with self._engine.connect() as connection:
             rows = await self._full_text.rank(connection, table, words, CANDIDATES)
-            scores = {int(row[0]): float(row[-1]) for row in rows}
-            ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-            if self.vectors is not None and query.strip():
-                semantic = await self.vectors.memories(user_id, query, now, CANDIDATES)
+        scores = {int(row[0]): float(row[-1]) for row in rows}
+        ranked = sorted(scores, key=lambda i: (-scores[i], -i))
+        if self.vectors is not None and query.strip():
+            semantic = await self.vectors.memories(user_id, query, now, CANDIDATES)
+            if semantic:
                 scores = fuse([ranked, semantic])
                 ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-            chosen = ranked[:limit]
-            if not chosen:
-                return []
+        chosen = ranked[:limit]
+        if not chosen:
+            return []
+        async with self._engine.connect() as connection:
             found = await connection.execute(
                 select(MemoryItem).where(MemoryItem.id.in_(chosen), MemoryItem.user_id == user_id)
             )

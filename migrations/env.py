@@ -12,8 +12,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import Connection
 
+from memory.db import include_name
 from memory.models import Base
-from migrations.filters import include_name
 
 target_metadata = Base.metadata
 

@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
 from memory import db
+from memory.db import include_name
 from memory.models import Base
 from memory.search import Scope, Searcher
 from memory.sqltypes import UtcDateTime
-from migrations.filters import include_name
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # Table shapes as of revision 0001, so inserts work while 0002 is not applied.

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.conversations import ConversationStore
 from memory.models import User
 from memory.privacy import PrivacyStore
 from memory.search import MessageFilter, Scope, Searcher, fuse
+from memory.summaries import SummaryStore
 from tests.memory.conftest import T0, days, group, person
 
 
@@ -74,8 +74,8 @@ async def test_scopes_keep_people_and_chats_apart(engine: AsyncEngine) -> None:
 async def test_live_context_can_be_left_out(engine: AsyncEngine) -> None:
     alice = await person(engine, "alice")
     await alice.says("the cat is called Miso")
-    context = await ConversationStore(engine).load_context(alice.chat.id)
-    skip = MessageFilter(skip_conversation=alice.chat.id, skip_from_turn=context.first_turn)
+    start = await SummaryStore(engine).window_start(alice.chat.id)
+    skip = MessageFilter(skip_conversation=alice.chat.id, skip_from_turn=start)
     searcher = Searcher(engine)
     assert await searcher.search_messages(Scope(alice.user.id), "cat Miso", where=skip) == []
     assert await searcher.search_messages(Scope(alice.user.id), "cat Miso") != []
