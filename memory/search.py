@@ -55,10 +55,12 @@ class Scope:
     def message_token(self) -> str:
         return f"c{self.conversation_id}" if self.conversation_id else f"u{self.user_id}"
 
-    def message_condition(self) -> ColumnElement[bool]:
-        if self.conversation_id:
-            return Message.conversation_id == self.conversation_id
-        return Message.user_id == self.user_id
+    def message_condition(self, *, use_index: bool = True) -> ColumnElement[bool]:
+        """SQL for "in scope". `use_index=False` keeps planners from scanning all of a
+        user's messages by their user index when a narrower index fits (`+ 0`)."""
+        column: Any = Message.conversation_id if self.conversation_id else Message.user_id
+        wanted = self.conversation_id or self.user_id
+        return (column if use_index else column + 0) == wanted
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ class Searcher:
         query = (
             select(Message.id, Message.conversation_id)
             .where(
-                scope.message_condition(),
+                scope.message_condition(use_index=False),
                 Message.role.in_(("user", "assistant")),
                 Message.content != "",
                 or_(*ranges),
