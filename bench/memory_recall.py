@@ -5,7 +5,7 @@ Each conversation is imported as one user's history through the same code as
 `clawling memory search`. No model is called. The metric is the LoCoMo paper's:
 the share of a question's evidence turns found in the top k, averaged.
 
-    .venv/bin/python bench/memory_recall.py [--data PATH] [--database-url URL]
+    python -m bench.memory_recall [--data PATH] [--db sqlite postgresql] [--database-url URL]
 
 Data: LoCoMo (Maharana et al., ACL 2024), CC BY-NC 4.0 — see ../shared/bench/README.md.
 """
@@ -28,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import database, percentile  # noqa: E402
 from memory import db  # noqa: E402
 from memory.history import History, parse_lines  # noqa: E402
 from memory.search import Searcher  # noqa: E402
@@ -113,9 +114,7 @@ async def run(samples: list[dict[str, Any]], data: Path, url: str) -> None:
             row = scores[name]
             cells = "".join(f"{100 * statistics.fmean(row[k]):8.1f}" for k in KS)
             print(f"{name:<13}{len(row[1]):>5}{cells}")
-    ordered = sorted(latencies)
-    p50 = ordered[len(ordered) // 2] * 1000
-    p95 = ordered[int(len(ordered) * 0.95)] * 1000
+    p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
     print(f"search latency: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     print(
         "Compare: plain BM25 over single turns (whole LoCoMo set) R@5 50.4, R@10 57.8; "
@@ -126,15 +125,18 @@ async def run(samples: list[dict[str, Any]], data: Path, url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="locomo JSON file")
-    parser.add_argument(
-        "--database-url", help="an empty database (default: a temporary SQLite file)"
-    )
+    parser.add_argument("--db", nargs="+", default=["sqlite"], help="sqlite and/or postgresql")
+    parser.add_argument("--database-url", help="use this (empty) database instead")
     args = parser.parse_args()
     if not args.data.exists():
         raise SystemExit(f"{args.data} not found; pass --data PATH (see ../shared/bench/README.md)")
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        asyncio.run(run(json.loads(args.data.read_text()), args.data, url))
+    samples = json.loads(args.data.read_text())
+    if args.database_url:
+        asyncio.run(run(samples, args.data, args.database_url))
+        return
+    for kind in args.db:
+        with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
+            asyncio.run(run(samples, args.data, url))
 
 
 if __name__ == "__main__":

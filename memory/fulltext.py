@@ -50,6 +50,22 @@ class FullText(Protocol):
         """Rows (`table.columns`, then `score`), best first; higher scores are better."""
         ...
 
+    async def frequent(
+        self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
+    ) -> set[str]:
+        """The words that occur in at least `cap` rows of the scope (counting stops there)."""
+        ...
+
+
+def select_words(words: Sequence[str], frequent: set[str]) -> list[str]:
+    """Words that pick candidates: very frequent ones only when nothing rarer is asked.
+
+    A word in thousands of a person's messages tells the ranking almost nothing
+    (BM25 weighs it near zero) yet would make every one of them a candidate.
+    """
+    rare = [word for word in words if word not in frequent]
+    return rare or list(words)
+
 
 class SqliteFullText:
     """FTS5: `MATCH` on the contentless index, ranked by bm25() with column weights."""
@@ -69,6 +85,22 @@ class SqliteFullText:
         )
         params = {**table.params, "match": fts5_query(list(words), table.token), "limit": limit}
         return list((await connection.execute(table.typed(sql), params)).all())
+
+
+    async def frequent(
+        self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
+    ) -> set[str]:
+        fts = f"{table.name}_fts"
+        found = set()
+        for word in words:
+            sql = (
+                f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :match LIMIT :cap)"
+            )
+            match = fts5_query([word], table.token)
+            count = (await connection.execute(text(sql), {"match": match, "cap": cap})).scalar()
+            if (count or 0) >= cap:
+                found.add(word)
+        return found
 
 
 class PostgresFullText:
@@ -115,6 +147,23 @@ class PostgresFullText:
             LIMIT :limit
         """
         return list((await connection.execute(table.typed(sql), params)).all())
+
+
+    async def frequent(
+        self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
+    ) -> set[str]:
+        found = set()
+        for word in words:
+            sql = (
+                f"SELECT count(*) FROM (SELECT 1 FROM {table.name} t WHERE t.search_vector @@ "
+                "(to_tsquery('simple', :scope_token) && to_tsquery('english', :word)) "
+                "LIMIT :cap) AS sample"
+            )
+            params = {"scope_token": table.token, "word": f"{word}:AB", "cap": cap}
+            count = (await connection.execute(text(sql), params)).scalar()
+            if (count or 0) >= cap:
+                found.add(word)
+        return found
 
 
 def full_text_for(dialect: str) -> FullText:

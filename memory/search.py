@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Integer, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.dates import DateHint, closeness, date_hints
-from memory.fulltext import Table, full_text_for
+from memory.fulltext import Table, full_text_for, select_words
 from memory.memories import MemoryRecord, record
 from memory.models import MemoryItem, Message, User
 from memory.sqltypes import UtcDateTime, utcnow
@@ -37,6 +37,9 @@ NEIGHBOUR_REACH = 4  # messages either side
 NEIGHBOUR_SHARE = 0.5  # at distance 1, decaying with distance (Gaussian, sigma 2)
 DATE_WEIGHT = 2.0  # a message at the date the query names scores up to 3x
 RRF_K = 60
+# A word in this many of the scope's messages does not pick candidates while a
+# rarer word is asked (see fulltext.select_words).
+FREQUENT = 2_000
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,9 @@ class Searcher:
             columns="t.id, t.conversation_id, t.turn, t.created_at",
             types={"conversation_id": Integer(), "turn": Integer(), "created_at": UtcDateTime()},
         )
+        if len(words) > 1:
+            frequent = await self._full_text.frequent(connection, table, words, FREQUENT)
+            words = select_words(words, frequent)
         rows = await self._full_text.rank(connection, table, words, CANDIDATES)
         return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
 
