@@ -91,16 +91,14 @@ class SqliteFullText:
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
     ) -> set[str]:
         fts = f"{table.name}_fts"
-        found = set()
-        for word in words:
-            sql = (
-                f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :match LIMIT :cap)"
-            )
-            match = fts5_query([word], table.token)
-            count = (await connection.execute(text(sql), {"match": match, "cap": cap})).scalar()
-            if (count or 0) >= cap:
-                found.add(word)
-        return found
+        counts = [
+            f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :m{i} LIMIT :cap))"
+            for i in range(len(words))
+        ]
+        params: dict[str, Any] = {"cap": cap}
+        params.update({f"m{i}": fts5_query([w], table.token) for i, w in enumerate(words)})
+        row = (await connection.execute(text(f"SELECT {', '.join(counts)}"), params)).one()
+        return {word for word, count in zip(words, row, strict=True) if count >= cap}
 
 
 class PostgresFullText:
@@ -152,18 +150,16 @@ class PostgresFullText:
     async def frequent(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
     ) -> set[str]:
-        found = set()
-        for word in words:
-            sql = (
-                f"SELECT count(*) FROM (SELECT 1 FROM {table.name} t WHERE t.search_vector @@ "
-                "(to_tsquery('simple', :scope_token) && to_tsquery('english', :word)) "
-                "LIMIT :cap) AS sample"
-            )
-            params = {"scope_token": table.token, "word": f"{word}:AB", "cap": cap}
-            count = (await connection.execute(text(sql), params)).scalar()
-            if (count or 0) >= cap:
-                found.add(word)
-        return found
+        counts = [
+            f"(SELECT count(*) FROM (SELECT 1 FROM {table.name} t WHERE t.search_vector @@ "
+            f"(to_tsquery('simple', :scope_token) && to_tsquery('english', :w{i})) "
+            f"LIMIT :cap) AS s{i})"
+            for i in range(len(words))
+        ]
+        params: dict[str, Any] = {"scope_token": table.token, "cap": cap}
+        params.update({f"w{i}": f"{word}:AB" for i, word in enumerate(words)})
+        row = (await connection.execute(text(f"SELECT {', '.join(counts)}"), params)).one()
+        return {word for word, count in zip(words, row, strict=True) if count >= cap}
 
 
 def full_text_for(dialect: str) -> FullText:
