@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
 BATCH = 64
+# Without a vector index, each query compares against at most this many of the
+# scope's newest messages (about 120 MB of float32 at 1,536 dimensions).
+SCAN_LIMIT = 20_000
 MAX_TEXT_CHARS = 8_000  # what is embedded of a long message
 
 
@@ -134,6 +137,8 @@ class VectorStore:
             .join(Embedding, Embedding.message_id == Message.id)
             .where(Embedding.model == self.model, scope.message_condition())
             .where(*filter_conditions(where))
+            .order_by(Message.id.desc())
+            .limit(SCAN_LIMIT)
         )
         async with self._sessions() as session:
             rows = (await session.execute(statement)).all()

@@ -113,3 +113,29 @@ def test_summary_replies_are_read_leniently() -> None:
     assert parse_reply("just prose").summary == "just prose"
     result = parse_reply('{"summary": "s", "facts": [{"text": "t"}, {"text": ""}, 3]}')
     assert result.summary == "s" and [f.text for f in result.facts] == ["t"]
+
+
+async def test_group_facts_go_to_the_person_they_are_about(
+    small_app: App, fake_llm: FakeOpenAI
+) -> None:
+    channel = RecordingChannel()
+    small_app.add_channel(channel)
+    facts = [
+        {"text": "Bob is vegetarian", "person": "Bob"},
+        {"text": "Zed likes jazz", "person": "Zed"},  # not a speaker here: not saved
+    ]
+    reply = json.dumps({"summary": "Dinner planning.", "facts": facts})
+    fake_llm.responder = lambda r: (
+        Reply(text=reply) if r["messages"][0]["content"] == INSTRUCTIONS else echo(r)
+    )
+    room = {"chat": "room", "direct": False}
+    await say(small_app, channel, "I don't eat meat", sender="bob", **room)
+    await say(small_app, channel, "noted", sender="alice", **room)
+    assert "saved 1 facts" in await say(small_app, channel, "/compact", sender="alice", **room)
+    bob = await small_app.memory.history.find_user("test:bob")
+    alice = await small_app.memory.history.find_user("test:alice")
+    assert bob is not None and alice is not None
+    assert [m.content for m in await small_app.memory.memories.current(bob.id)] == [
+        "Bob is vegetarian"
+    ]
+    assert await small_app.memory.memories.current(alice.id) == []
