@@ -50,20 +50,20 @@ class FullText(Protocol):
         """Rows (`table.columns`, then `score`), best first; higher scores are better."""
         ...
 
-    async def frequent(
+    async def counts(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
-    ) -> set[str]:
-        """The words that occur in at least `cap` rows of the scope (counting stops there)."""
+    ) -> dict[str, int]:
+        """In how many rows of the scope each word occurs (counting stops at `cap`)."""
         ...
 
 
-def select_words(words: Sequence[str], frequent: set[str]) -> list[str]:
-    """Words that pick candidates: very frequent ones only when nothing rarer is asked.
+def select_words(words: Sequence[str], counts: dict[str, int], cap: int) -> list[str]:
+    """Words that pick candidates: very frequent ones only when no rarer word matches.
 
     A word in thousands of a person's messages tells the ranking almost nothing
     (BM25 weighs it near zero) yet would make every one of them a candidate.
     """
-    rare = [word for word in words if word not in frequent]
+    rare = [word for word in words if 0 < counts.get(word, 0) < cap]
     return rare or list(words)
 
 
@@ -87,9 +87,9 @@ class SqliteFullText:
         return list((await connection.execute(table.typed(sql), params)).all())
 
 
-    async def frequent(
+    async def counts(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
-    ) -> set[str]:
+    ) -> dict[str, int]:
         fts = f"{table.name}_fts"
         counts = [
             f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :m{i} LIMIT :cap))"
@@ -98,7 +98,7 @@ class SqliteFullText:
         params: dict[str, Any] = {"cap": cap}
         params.update({f"m{i}": fts5_query([w], table.token) for i, w in enumerate(words)})
         row = (await connection.execute(text(f"SELECT {', '.join(counts)}"), params)).one()
-        return {word for word, count in zip(words, row, strict=True) if count >= cap}
+        return {word: int(count) for word, count in zip(words, row, strict=True)}
 
 
 class PostgresFullText:
@@ -147,9 +147,9 @@ class PostgresFullText:
         return list((await connection.execute(table.typed(sql), params)).all())
 
 
-    async def frequent(
+    async def counts(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
-    ) -> set[str]:
+    ) -> dict[str, int]:
         counts = [
             f"(SELECT count(*) FROM (SELECT 1 FROM {table.name} t WHERE t.search_vector @@ "
             f"(to_tsquery('simple', :scope_token) && to_tsquery('english', :w{i})) "
@@ -159,7 +159,7 @@ class PostgresFullText:
         params: dict[str, Any] = {"scope_token": table.token, "cap": cap}
         params.update({f"w{i}": f"{word}:AB" for i, word in enumerate(words)})
         row = (await connection.execute(text(f"SELECT {', '.join(counts)}"), params)).one()
-        return {word for word, count in zip(words, row, strict=True) if count >= cap}
+        return {word: int(count) for word, count in zip(words, row, strict=True)}
 
 
 def full_text_for(dialect: str) -> FullText:

@@ -228,8 +228,8 @@ class Searcher:
             types={"conversation_id": Integer(), "turn": Integer(), "created_at": UtcDateTime()},
         )
         if len(words) > 1:
-            frequent = await self._full_text.frequent(connection, table, words, FREQUENT)
-            words = select_words(words, frequent)
+            counts = await self._full_text.counts(connection, table, words, FREQUENT)
+            words = select_words(words, counts, FREQUENT)
         rows = await self._full_text.rank(connection, table, words, CANDIDATES)
         return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
 

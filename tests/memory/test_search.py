@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.fulltext import select_words
+from memory.history import History, HistoryLine
 from memory.models import User
 from memory.privacy import PrivacyStore
-from memory.search import MessageFilter, Scope, Searcher, fuse
+from memory.search import FREQUENT, MessageFilter, Scope, Searcher, fuse
 from memory.summaries import SummaryStore
 from tests.memory.conftest import T0, days, group, person
 
@@ -102,3 +104,25 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
     fused = fuse([[1, 2, 3], [3, 1, 4]])
     assert max(fused, key=lambda k: fused[k]) == 1
     assert fused[3] > fused[2] and fused[4] < fused[2]
+
+
+async def test_very_frequent_words_still_find_something(engine: AsyncEngine) -> None:
+    history = History(engine, Searcher(engine))
+    user = await history.ensure_user("test:many")
+    lines = [
+        HistoryLine(f"r{i}", "me", f"common chatter number {i}", T0 + days(i % 30))
+        for i in range(FREQUENT + 50)
+    ]
+    lines.append(HistoryLine("needle", "me", "common words around a zeppelin", T0))
+    await history.import_lines(user, lines)
+    scope = Scope(user.id)
+    searcher = history.searcher
+    assert (await searcher.search_messages(scope, "common zeppelin"))[0].ref == "needle"
+    # An unknown word must not hide the frequent one.
+    assert await searcher.search_messages(scope, "common chatter nonexistentword") != []
+
+
+def test_rare_words_pick_candidates() -> None:
+    counts = {"common": FREQUENT, "rare": 3, "absent": 0}
+    assert select_words(["common", "rare", "absent"], counts, FREQUENT) == ["rare"]
+    assert select_words(["common", "absent"], counts, FREQUENT) == ["common", "absent"]
