@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from openai import AsyncOpenAI
@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleAdapter
+from bot.access import AccessPolicy
 from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
 from bot.channels import ChatAdapter
@@ -21,6 +22,7 @@ from bot.errors import ConfigError
 from bot.http import HttpServer
 from bot.llm import LLM, make_client
 from bot.memory_commands import MemoryCommands
+from bot.observability import Observability
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
 from bot.recall import MemoryContext, RecallLimits
@@ -34,11 +36,16 @@ from memory import db
 from memory.compaction import Compactor
 from memory.conversations import ConversationStore
 from memory.embeddings import VectorStore
+from memory.events import EventStore
 from memory.history import History
 from memory.memories import MemoryStore
 from memory.privacy import PrivacyStore
 from memory.search import Searcher
 from memory.summaries import SummaryStore
+
+# Unanswered messages younger than this are answered after a restart; older ones
+# wait for the person's next message rather than surprising them.
+RESUME_WINDOW = timedelta(hours=12)
 
 
 def system_now() -> datetime:
@@ -80,6 +87,7 @@ class App:
     agent: Agent
     sessions: SessionManager
     http: HttpServer
+    observability: Observability
     memory: MemoryParts
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
@@ -93,10 +101,17 @@ class App:
         self.outbox.register(adapter)
 
     async def start(self) -> None:
-        """Start the background services, the channels and the HTTP server."""
+        """Start the background services, the channels and the HTTP server, then answer
+        what was left unanswered when the process last stopped."""
         for part in [*self.services, *self.outbox.adapters, self.http]:
             await part.start()
             self._started.append(part)
+        await self.sessions.resume(RESUME_WINDOW)
+
+    async def shutdown(self) -> None:
+        """SIGTERM: finish or set aside running turns, then close everything."""
+        await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self.close()
 
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
@@ -199,9 +214,50 @@ def build_app(
         now=now,
     )
     http = HttpServer(core.http_host, core.http_port)
-    return App(
-        settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http, memory
+    observability = Observability(engine, outbox, sessions, llm)
+    observability.install(http)
+    app = App(
+        settings,
+        engine,
+        store,
+        client,
+        llm,
+        tools,
+        commands,
+        outbox,
+        agent,
+        sessions,
+        http,
+        observability,
+        memory,
     )
+    if settings.slack.enabled:
+        add_slack(app)
+    return app
+
+
+def add_slack(app: App) -> None:
+    """Connect Slack (SLACK_* settings) as a channel of `app`."""
+    from adapters.slack import SlackAdapter, SlackConfig  # loads the Slack SDK only when used
+
+    slack = app.settings.slack
+    if slack.bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set. Fix: set it to the app's bot token.")
+    config = SlackConfig(
+        bot_token=slack.bot_token.get_secret_value(),
+        app_token=slack.app_token.get_secret_value() if slack.app_token else None,
+        signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else None,
+        api_url=slack.api_url,
+    )
+    adapter = SlackAdapter(
+        config,
+        on_message=app.sessions.handle,
+        events=EventStore(app.engine),
+        access=AccessPolicy("slack", slack.allowed_users, app.settings.core.owners),
+        commands=app.commands,
+        http=app.http,
+    )
+    app.add_channel(adapter)
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:

@@ -12,12 +12,22 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from dotenv import dotenv_values
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
 
 def _split_commas(value: Any) -> Any:
@@ -70,6 +80,7 @@ class CoreSettings(BaseModel):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
+    shutdown_timeout: float = Field(20.0, ge=0)
     assistant_name: str = "Clawling"
 
     _split = field_validator("fallback_models", "owners", mode="before")(_split_commas)
@@ -109,6 +120,74 @@ class CoreSettings(BaseModel):
         return level
 
 
+def _token_with_prefix(value: SecretStr | None, prefix: str, what: str) -> SecretStr | None:
+    if value is None or not value.get_secret_value().strip():
+        return None
+    if not value.get_secret_value().startswith(prefix):
+        raise ValueError(f"must be {what}, which starts with {prefix}")
+    return SecretStr(value.get_secret_value().strip())
+
+
+class SlackSettings(BaseModel):
+    """`SLACK_*` settings. Socket Mode with an app token; HTTP Events API with a signing secret."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    api_url: str = SLACK_DEFAULT_API_URL
+    allowed_users: CommaList = Field(default_factory=list)
+
+    _split = field_validator("allowed_users", mode="before")(_split_commas)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token_with_prefix(value, "xoxb-", "a bot token")
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token_with_prefix(value, "xapp-", "an app-level token")
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") + "/"  # the SDK joins method names onto it
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlackSettings:
+        if self.bot_token is None:
+            if self.app_token or self.signing_secret or self.allowed_users:
+                raise ValueError(
+                    "SLACK_BOT_TOKEN is missing while other SLACK_* settings are set. Fix: set "
+                    "it to the app's Bot User OAuth Token (xoxb-...), or remove the SLACK_* settings"
+                )
+        elif self.app_token is None and self.signing_secret is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is. "
+                "Fix: set SLACK_APP_TOKEN (xapp-..., Socket Mode) or SLACK_SIGNING_SECRET "
+                "(HTTP Events API at /slack/events); see the README's Slack section"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+
 class Settings(BaseSettings):
     """Everything Clawling can be configured with."""
 
@@ -122,6 +201,7 @@ class Settings(BaseSettings):
 
     openai: OpenAISettings = OpenAISettings()
     clawling: CoreSettings = CoreSettings()
+    slack: SlackSettings = SlackSettings()
 
     @property
     def core(self) -> CoreSettings:
@@ -163,6 +243,11 @@ _FIXES: dict[str, str] = {
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
     "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
+    "SLACK_BOT_TOKEN": "use the Bot User OAuth Token from the app's OAuth & Permissions page",
+    "SLACK_APP_TOKEN": (
+        "create an app-level token with the connections:write scope under Basic Information"
+    ),
+    "SLACK_API_URL": "use the Web API base URL, e.g. https://slack.com/api/",
 }
 
 
@@ -177,6 +262,10 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
         name = _env_name(error["loc"])
         given = error.get("input")
         message = error["msg"].removeprefix("Value error, ")
+        if len(error["loc"]) < 2:
+            # A check across several settings: its message names them and the fix.
+            lines.append(f"{message}.")
+            continue
         shown = ""
         secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
         if isinstance(given, str | int | float) and not secret and repr(given) not in message:
@@ -188,12 +277,42 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
+def _secret_files(env_file: Path | None) -> dict[str, dict[str, str]]:
+    """Values of `NAME_FILE` variables (Docker secrets): NAME's value is read from the file."""
+    sources: dict[str, str | None] = {}
+    dotenv = env_file if env_file is not None else Path(".env")
+    if dotenv.is_file():
+        sources.update(dotenv_values(dotenv))
+    sources.update(os.environ)
+    found: dict[str, dict[str, str]] = {}
+    for name, path in sources.items():
+        if not name.endswith("_FILE") or not path:
+            continue
+        base = name.removesuffix("_FILE")
+        group, _, field_name = base.lower().partition("_")
+        info = Settings.model_fields.get(group)
+        nested = getattr(info.annotation, "model_fields", {}) if info is not None else {}
+        if field_name not in nested:
+            continue
+        if sources.get(base):
+            raise ConfigError(f"Both {base} and {name} are set. Fix: keep only one of them.")
+        try:
+            value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"Setting {name} points to {path}, which cannot be read ({exc.strerror}). "
+                f"Fix: mount the secret file there, or set {base} directly."
+            ) from None
+        found.setdefault(group, {})[field_name] = value
+    return found
+
+
 def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
     """Read settings; raise ConfigError with one line per bad setting."""
+    kwargs: dict[str, Any] = {**_secret_files(env_file), **overrides}
+    if env_file is not None:
+        kwargs["_env_file"] = env_file
     try:
-        kwargs: dict[str, Any] = dict(overrides)
-        if env_file is not None:
-            kwargs["_env_file"] = env_file
         return Settings(**kwargs)
     except ValidationError as exc:
         raise ConfigError("\n".join(describe_validation_error(exc))) from None
@@ -206,6 +325,6 @@ def unknown_clawling_variables() -> list[str]:
         name
         for name in os.environ
         if name.startswith("CLAWLING_")
-        and name.removeprefix("CLAWLING_").lower() not in fields
+        and name.removeprefix("CLAWLING_").removesuffix("_FILE").lower() not in fields
         and not name.startswith("CLAWLING_TEST_")
     )

@@ -37,6 +37,8 @@ class Table:
     # Result types of the selected columns by name (e.g. a UtcDateTime), so rows
     # come back converted the same way on both databases.
     types: dict[str, TypeEngine[Any]] | None = None
+    # Only rows with a higher id (the newest ones), when set.
+    floor: int | None = None
 
     def typed(self, sql: str) -> Any:
         types = {"id": Integer(), **(self.types or {}), "score": Float()}
@@ -55,6 +57,12 @@ class FullText(Protocol):
     ) -> dict[str, int]:
         """In how many rows of the scope each word occurs (counting stops at `cap`)."""
         ...
+
+
+def only_frequent(counts: dict[str, int], cap: int) -> bool:
+    """No asked word is rare, and some are frequent: every match would be a candidate."""
+    values = counts.values()
+    return any(c >= cap for c in values) and not any(0 < c < cap for c in values)
 
 
 def select_words(words: Sequence[str], counts: dict[str, int], cap: int) -> list[str]:
@@ -84,6 +92,9 @@ class SqliteFullText:
             f"ORDER BY {bm25}, t.id DESC LIMIT :limit"
         )
         params = {**table.params, "match": fts5_query(list(words), table.token), "limit": limit}
+        if table.floor is not None:
+            sql = sql.replace("ORDER BY", f"AND {fts}.rowid > :floor ORDER BY", 1)
+            params["floor"] = table.floor
         return list((await connection.execute(table.typed(sql), params)).all())
 
 
@@ -123,6 +134,10 @@ class PostgresFullText:
                 f"ln(1 + (s.total - s.n{i} + 0.5) / (s.n{i} + 0.5)) * (a{i} + {LABEL_WEIGHT} * b{i})"
             )
         params["anyof"] = " | ".join(f"{word}:AB" for word in words)
+        newest = ""
+        if table.floor is not None:
+            newest = "AND t.id > :floor"
+            params["floor"] = table.floor
         k1, b = BM25_K1, BM25_B
         selected = ", ".join(f"h.{c.split('.')[-1]}" for c in table.columns.split(", "))
         sql = f"""
@@ -132,7 +147,7 @@ class PostgresFullText:
                 WHERE t.search_vector @@ (to_tsquery('simple', :scope_token)
                                           && to_tsquery('english', :anyof))
                   AND numnode(to_tsquery('english', :anyof)) > 0
-                  AND {table.where}
+                  AND {table.where} {newest}
             ), s AS MATERIALIZED (
                 SELECT count(*)::float AS total, greatest(avg(dl), 1) AS avgdl, {", ".join(counts)}
                 FROM hits

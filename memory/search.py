@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Integer, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.dates import DateHint, closeness, date_hints
-from memory.fulltext import Table, full_text_for, select_words
+from memory.fulltext import Table, full_text_for, only_frequent, select_words
 from memory.memories import MemoryRecord, record
 from memory.models import MemoryItem, Message, User
 from memory.sqltypes import UtcDateTime, utcnow
@@ -40,6 +40,8 @@ RRF_K = 60
 # A word in this many of the scope's messages does not pick candidates while a
 # rarer word is asked (see fulltext.select_words).
 FREQUENT = 2_000
+# When every asked word is that frequent, only this many newest messages are ranked.
+RECENT_WINDOW = 10_000
 
 
 @dataclass(frozen=True)
@@ -227,11 +229,25 @@ class Searcher:
             columns="t.id, t.conversation_id, t.turn, t.created_at",
             types={"conversation_id": Integer(), "turn": Integer(), "created_at": UtcDateTime()},
         )
-        if len(words) > 1:
-            counts = await self._full_text.counts(connection, table, words, FREQUENT)
-            words = select_words(words, counts, FREQUENT)
+        if not words:
+            return []
+        counts = await self._full_text.counts(connection, table, words, FREQUENT)
+        words = select_words(words, counts, FREQUENT)
+        if only_frequent(counts, FREQUENT):
+            # Nothing specific was asked: rank among the newest messages only.
+            table = replace(table, floor=await self._recent_floor(connection, scope))
         rows = await self._full_text.rank(connection, table, words, CANDIDATES)
         return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    async def _recent_floor(self, connection: AsyncConnection, scope: Scope) -> int | None:
+        query = (
+            select(Message.id)
+            .where(scope.message_condition())
+            .order_by(Message.id.desc())
+            .offset(RECENT_WINDOW)
+            .limit(1)
+        )
+        return (await connection.execute(query)).scalar()
 
     async def _spread(
         self,

@@ -10,7 +10,7 @@ scope tokens (`u<user id>`, `c<conversation id>`) that keep each search inside
 one person's or one conversation's data.
 
 Revision ID: 0002_memory
-Revises: 0001
+Revises: 0004_events (written against 0001; chained after main's 0004 when merging)
 Create Date: 2026-11-30
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from memory.sqltypes import Id, UtcDateTime
 
 revision: str = "0002_memory"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004_events"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -243,3 +243,27 @@ async def test_files_are_read_or_described(
     assert "speech transcription is not configured" in text
     assert "report.pdf (application/pdf" in text
     assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+async def test_the_context_window_jumps_instead_of_sliding(
+    fake_llm: FakeOpenAI, sqlite_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(fake_llm, sqlite_url, tmp_path, context_tokens=2_000)
+    app = build_app(settings)
+    await app.prepare_database()
+    channel = RecordingChannel()
+    app.add_channel(channel)
+    try:
+        for turn in range(40):
+            await app.sessions.handle(channel.inbound(f"message {turn}: " + "words " * 40))
+            await app.sessions.drain()
+    finally:
+        await app.close()
+    firsts = [contents(r)[0][:11] for r in fake_llm.requests]
+    # The oldest message the model sees changes rarely (a jump), not on every turn.
+    jumps = sum(1 for a, b in zip(firsts, firsts[1:], strict=False) if a != b)
+    assert 2 <= jumps <= 10
+    assert firsts[-1] != "message 0: "
+    for request in fake_llm.requests:
+        assert sum(len(str(m["content"])) for m in request["messages"]) // 4 < 2_000 + 400
+    assert len(channel.texts()) == 40

@@ -79,7 +79,8 @@ def canonical(request: dict[str, Any]) -> str:
     )
 
 
-def _common_prefix(a: str, b: str) -> int:
+def common_prefix(a: str, b: str) -> int:
+    """How many leading characters two strings share."""
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:
@@ -204,7 +205,7 @@ class FakeOpenAI:
 
     def _usage(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         prompt = canonical(body)
-        cached = _common_prefix(prompt, self._previous_prompt) // 4
+        cached = common_prefix(prompt, self._previous_prompt) // 4
         self._previous_prompt = prompt
         completion_chars = len(reply.text) + sum(len(str(a)) for _, a in reply.tool_calls)
         return {

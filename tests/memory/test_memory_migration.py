@@ -17,7 +17,7 @@ from memory.search import Scope, Searcher
 from memory.sqltypes import UtcDateTime
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-# Table shapes as of revision 0001, so inserts work while 0002 is not applied.
+# Table shapes before 0002_memory, so inserts work while it is not applied.
 USERS = sa.table("users", sa.column("name"), sa.column("created_at", UtcDateTime()))
 CONVERSATIONS = sa.table(
     "conversations",
@@ -51,7 +51,7 @@ async def test_upgrade_matches_models_and_downgrade_removes_everything(database_
             tables = await connection.run_sync(_tables)
         assert {"memories", "conversation_summaries", "embeddings"} <= tables
 
-        await db.downgrade(engine, "0001")
+        await db.downgrade(engine, "-1")
         async with engine.connect() as connection:
             tables = await connection.run_sync(_tables)
             columns = await connection.run_sync(

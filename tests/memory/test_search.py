@@ -9,7 +9,7 @@ from memory.fulltext import select_words
 from memory.history import History, HistoryLine
 from memory.models import User
 from memory.privacy import PrivacyStore
-from memory.search import FREQUENT, MessageFilter, Scope, Searcher, fuse
+from memory.search import FREQUENT, RECENT_WINDOW, MessageFilter, Scope, Searcher, fuse
 from memory.summaries import SummaryStore
 from tests.memory.conftest import T0, days, group, person
 
@@ -126,3 +126,16 @@ def test_rare_words_pick_candidates() -> None:
     counts = {"common": FREQUENT, "rare": 3, "absent": 0}
     assert select_words(["common", "rare", "absent"], counts, FREQUENT) == ["rare"]
     assert select_words(["common", "absent"], counts, FREQUENT) == ["common", "absent"]
+
+
+async def test_only_frequent_words_rank_the_newest_messages(engine: AsyncEngine) -> None:
+    history = History(engine, Searcher(engine))
+    user = await history.ensure_user("test:chatty")
+    count = RECENT_WINDOW + FREQUENT
+    lines = [
+        HistoryLine(f"r{i}", "me", f"common chatter {i}", T0 + days(i % 9)) for i in range(count)
+    ]
+    await history.import_lines(user, lines)
+    hits = await history.searcher.search_messages(Scope(user.id), "common chatter", limit=50)
+    assert len(hits) == 50
+    assert all(int(h.ref[1:]) >= FREQUENT - 5 for h in hits)
