@@ -25,7 +25,7 @@ from bot.memory_commands import MemoryCommands
 from bot.observability import Observability
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
-from bot.recall import MemoryContext, RecallLimits
+from bot.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
 from bot.sessions import SessionManager
 from bot.settings import Settings
 from bot.summarise import make_summariser
@@ -50,6 +50,10 @@ RESUME_WINDOW = timedelta(hours=12)
 
 def system_now() -> datetime:
     return datetime.now(UTC)
+
+
+# Room for the system text and the time note in each request.
+SYSTEM_RESERVE_TOKENS = 300
 
 
 @dataclass
@@ -143,10 +147,22 @@ def build_memory(
             engine, openai_embedder(client, core.embedding_model), core.embedding_model
         )
     searcher = Searcher(engine, vectors)
-    context = MemoryContext(
-        searcher, memories, summaries, RecallLimits(tokens=core.recall_tokens), vectors
+    # Recall and the profile share the request with the history: each gets at
+    # most an eighth of the context budget.
+    limits = RecallLimits(
+        tokens=min(core.recall_tokens, core.context_tokens // 8),
+        profile_tokens=min(PROFILE_TOKENS, core.context_tokens // 8),
     )
-    compactor = Compactor(store, summaries, memories, make_summariser(llm), context.profile)
+    context = MemoryContext(searcher, memories, summaries, limits, vectors)
+    compactor = Compactor(
+        store,
+        summaries,
+        memories,
+        make_summariser(llm),
+        context.profile,
+        context_tokens=core.context_tokens,
+        reserve_tokens=limits.tokens + SYSTEM_RESERVE_TOKENS,
+    )
     return MemoryParts(
         memories,
         summaries,

@@ -119,7 +119,17 @@ class Compactor:
         memories: MemoryStore,
         summarise: Summarise,
         profile: ProfileBuilder,
+        *,
+        context_tokens: int = 32_000,
+        reserve_tokens: int = 0,
     ) -> None:
+        """`reserve_tokens`: room kept free in every request for what is not history
+        (system text, recall note); the stored background is measured each turn."""
+        self._reserve = reserve_tokens
+        # Summaries take at most a quarter of the budget; one summarising call reads
+        # at most about half of it (plus the summary so far).
+        self._summary_chars = min(MAX_SUMMARY_CHARS, context_tokens)
+        self._chunk_chars = min(MAX_TRANSCRIPT_CHARS, max(4_000, 2 * context_tokens))
         self._store = store
         self._summaries = summaries
         self._memories = memories
@@ -133,17 +143,21 @@ class Compactor:
         messages: list[StoredMessage],
         budget: int,
     ) -> list[StoredMessage]:
-        """The messages to show; compacts first when they exceed `budget` tokens."""
+        """The messages to show; compacts first when the request would exceed `budget`
+        tokens (history + stored background + reserve)."""
+        stored = await self._summaries.get(conversation.id)
+        background = estimate_tokens(stored.summary + stored.profile) if stored else 0
+        room = max(budget // 4, budget - self._reserve - background)
         total = sum(message_tokens(m) for m in messages)
-        if total <= budget:
+        if total <= room:
             return messages
-        done = await self.compact(user, conversation, messages, keep_tokens=budget // 2)
+        done = await self.compact(user, conversation, messages, keep_tokens=room // 2)
         if done is not None:
             return done.kept
-        if total <= 2 * budget:
+        if total <= 2 * room:
             return messages  # the summariser failed: try again next turn
         # Far over budget and no summary possible: restart the window without one.
-        return await self._move_window(conversation, messages, self._cut(messages, budget // 2))
+        return await self._move_window(conversation, messages, self._cut(messages, room // 2))
 
     async def compact_now(
         self, user: UserRecord, conversation: ConversationRecord
@@ -172,14 +186,14 @@ class Compactor:
         summary = existing.summary if existing and existing.through_turn == window else ""
         facts = 0
         try:
-            for piece in _chunks(transcript(old), MAX_TRANSCRIPT_CHARS):
+            for piece in _chunks(transcript(old), self._chunk_chars):
                 result = await self._summarise(
                     SummaryRequest(
                         summary, piece, conversation.id, user.id, not conversation.is_direct
                     )
                 )
                 facts += await self._save_facts(user, conversation, old, result.facts)
-                summary = result.summary.strip()[:MAX_SUMMARY_CHARS]
+                summary = result.summary.strip()[: self._summary_chars]
         except Exception:  # noqa: BLE001 - any summariser failure leaves history as it was
             log.exception("conversation %s: compaction failed", conversation.id)
             return None

@@ -99,11 +99,11 @@ async def test_compact_command_forces_it(small_app: App, fake_llm: FakeOpenAI) -
 async def test_a_failing_summariser_changes_nothing(small_app: App, fake_llm: FakeOpenAI) -> None:
     channel = RecordingChannel()
     small_app.add_channel(channel)
-    await say(small_app, channel, "one " + LONG[:4_000])
+    await say(small_app, channel, "one " + LONG[:2_400])
     fake_llm.responder = lambda r: (
         Reply(status=500) if r["messages"][0]["content"] == INSTRUCTIONS else echo(r)
     )
-    assert (await say(small_app, channel, "two " + LONG[:4_000])).startswith("echo: two")
+    assert (await say(small_app, channel, "two " + LONG[:2_400])).startswith("echo: two")
     last = _turn_requests(fake_llm)[-1]
     assert any(str(m["content"]).startswith("one ") for m in last)  # nothing was dropped
     assert "couldn't summarise" in await say(small_app, channel, "/compact")
