@@ -134,20 +134,24 @@ class PostgresFullText:
                 f"ln(1 + (s.total - s.n{i} + 0.5) / (s.n{i} + 0.5)) * (a{i} + {LABEL_WEIGHT} * b{i})"
             )
         params["anyof"] = " | ".join(f"{word}:AB" for word in words)
-        newest = ""
+        source = f"{table.name} t"
         if table.floor is not None:
-            newest = "AND t.id > :floor"
+            # Read the newest rows by primary key instead of a huge GIN bitmap.
+            source = (
+                f"(SELECT * FROM {table.name} n WHERE n.id > :floor "
+                f"ORDER BY n.id DESC OFFSET 0) t"
+            )
             params["floor"] = table.floor
         k1, b = BM25_K1, BM25_B
         selected = ", ".join(f"h.{c.split('.')[-1]}" for c in table.columns.split(", "))
         sql = f"""
             WITH hits AS (
                 SELECT {table.columns}, length(t.search_vector) AS dl, {", ".join(flags)}
-                FROM {table.name} t
+                FROM {source}
                 WHERE t.search_vector @@ (to_tsquery('simple', :scope_token)
                                           && to_tsquery('english', :anyof))
                   AND numnode(to_tsquery('english', :anyof)) > 0
-                  AND {table.where} {newest}
+                  AND {table.where}
             ), s AS MATERIALIZED (
                 SELECT count(*)::float AS total, greatest(avg(dl), 1) AS avgdl, {", ".join(counts)}
                 FROM hits

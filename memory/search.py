@@ -15,7 +15,8 @@ Scores are relative (higher is better), not probabilities.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -42,6 +43,8 @@ RRF_K = 60
 FREQUENT = 2_000
 # When every asked word is that frequent, only this many newest messages are ranked.
 RECENT_WINDOW = 10_000
+FREQUENT_FOR = 600.0  # seconds a word known to be frequent is not counted again
+FREQUENT_CACHE = 50_000
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ class Searcher:
         self._engine = engine
         self._full_text = full_text_for(engine.dialect.name)
         self.vectors = vectors
+        # (scope token, word) -> until when the word counts as frequent there.
+        self._frequent: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     async def search_messages(
         self,
@@ -231,13 +236,36 @@ class Searcher:
         )
         if not words:
             return []
-        counts = await self._full_text.counts(connection, table, words, FREQUENT)
+        counts = await self._counts(connection, table, words)
         words = select_words(words, counts, FREQUENT)
         if only_frequent(counts, FREQUENT):
             # Nothing specific was asked: rank among the newest messages only.
             table = replace(table, floor=await self._recent_floor(connection, scope))
         rows = await self._full_text.rank(connection, table, words, CANDIDATES)
         return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+    async def _counts(
+        self, connection: AsyncConnection, table: Table, words: list[str]
+    ) -> dict[str, int]:
+        """How often each word occurs in the scope; frequent words are remembered a while
+        (a word's frequency in thousands of messages changes slowly)."""
+        now = time.monotonic()
+        known = {}
+        for word in words:
+            cached = self._frequent.get((table.token, word))
+            if cached is not None and cached > now:
+                known[word] = FREQUENT
+        missing = [word for word in words if word not in known]
+        if missing:
+            counts = await self._full_text.counts(connection, table, missing, FREQUENT)
+            for word, count in counts.items():
+                known[word] = count
+                if count >= FREQUENT:
+                    self._frequent[(table.token, word)] = now + FREQUENT_FOR
+                    self._frequent.move_to_end((table.token, word))
+            while len(self._frequent) > FREQUENT_CACHE:
+                self._frequent.popitem(last=False)
+        return known
 
     async def _recent_floor(self, connection: AsyncConnection, scope: Scope) -> int | None:
         query = (
