@@ -57,6 +57,8 @@ class MemoryContext:
         self._summaries = summaries
         self._limits = limits
         self._vectors = vectors
+        # The window start read by background(), for recall() in the same turn.
+        self._windows: dict[int, int] = {}
 
     async def profile(self, user: UserRecord, conversation: ConversationRecord) -> str:
         """A snapshot of what is known about the owner of a private chat (none in groups)."""
@@ -75,8 +77,8 @@ class MemoryContext:
         return f"What you know about {user.name} (long-term memory):\n" + "\n".join(lines)
 
     async def background(self, user: UserRecord, conversation: ConversationRecord) -> str:
-        window = await self._summaries.window_start(conversation.id)
-        stored = await self._summaries.get(conversation.id)
+        window, stored = await self._summaries.state(conversation.id)
+        self._windows[conversation.id] = window
         if stored is None or stored.window_start != window:
             # The window moved (or this is the first turn): the prefix changes anyway.
             summary = stored.summary if stored and stored.through_turn == window else ""
@@ -105,7 +107,9 @@ class MemoryContext:
         if self._vectors is not None:
             await self._vectors.index_pending(user.id)
         memories = await self._searcher.search_memories(user.id, query, limit=RECALL_HITS)
-        window = await self._summaries.window_start(conversation.id)
+        window = self._windows.pop(conversation.id, None)
+        if window is None:
+            window = await self._summaries.window_start(conversation.id)
         hidden = MessageFilter(skip_conversation=conversation.id, skip_from_turn=window)
         messages = await self._searcher.search_messages(
             scope_for(user, conversation), query, limit=RECALL_HITS, where=hidden

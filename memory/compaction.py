@@ -145,7 +145,7 @@ class Compactor:
     ) -> list[StoredMessage]:
         """The messages to show; compacts first when the request would exceed `budget`
         tokens (history + stored background + reserve)."""
-        stored = await self._summaries.get(conversation.id)
+        _, stored = await self._summaries.state(conversation.id)
         background = estimate_tokens(stored.summary + stored.profile) if stored else 0
         room = max(budget // 4, budget - self._reserve - background)
         total = sum(message_tokens(m) for m in messages)

@@ -29,6 +29,7 @@ class SummaryRecord:
 
 class SummaryStore:
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def get(self, conversation_id: int) -> SummaryRecord | None:
@@ -64,6 +65,34 @@ class SummaryStore:
             row.through_turn = through_turn
             row.window_start = window_start
             row.updated_at = utcnow()
+
+    async def state(self, conversation_id: int) -> tuple[int, SummaryRecord | None]:
+        """The conversation's window start and its stored summary, in one query."""
+        query = (
+            select(Conversation.context_from_turn, ConversationSummary.__table__)
+            .select_from(Conversation)
+            .outerjoin(
+                ConversationSummary,
+                ConversationSummary.conversation_id == Conversation.id,
+            )
+            .where(Conversation.id == conversation_id)
+        )
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).one_or_none()
+        if row is None:
+            return 0, None
+        window = int(row.context_from_turn or 0)
+        if row.conversation_id is None:
+            return window, None
+        stored = SummaryRecord(
+            row.conversation_id,
+            row.summary,
+            row.profile,
+            row.through_turn,
+            row.window_start,
+            row.updated_at,
+        )
+        return window, stored
 
     async def window_start(self, conversation_id: int) -> int:
         """The first turn the model sees in this conversation."""
