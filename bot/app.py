@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from openai import AsyncOpenAI
 from rich.console import Console
@@ -42,6 +42,9 @@ from memory.memories import MemoryStore
 from memory.privacy import PrivacyStore
 from memory.search import Searcher
 from memory.summaries import SummaryStore
+
+if TYPE_CHECKING:
+    from adapters.telegram import TelegramAdapter, TelegramTuning
 
 # Unanswered messages younger than this are answered after a restart; older ones
 # wait for the person's next message rather than surprising them.
@@ -113,18 +116,22 @@ class App:
         await self.sessions.resume(RESUME_WINDOW)
 
     async def shutdown(self) -> None:
-        """SIGTERM: finish or set aside running turns, then close everything."""
+        """SIGTERM: finish or set aside running turns, stop the channels (messages that
+        arrive until then are stored and answered after the restart), close the rest."""
         await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self._stop_started()
         await self.close()
 
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
         await self.sessions.close()
-        for part in reversed(self._started):
-            await part.stop()
-        self._started.clear()
+        await self._stop_started()
         await self.client.close()
         await self.engine.dispose()
+
+    async def _stop_started(self) -> None:
+        while self._started:
+            await self._started.pop().stop()
 
 
 def build_tools(settings: Settings) -> ToolRegistry:
@@ -180,6 +187,7 @@ def build_app(
     *,
     now: Callable[[], datetime] = system_now,
     client: AsyncOpenAI | None = None,
+    telegram_tuning: TelegramTuning | None = None,
 ) -> App:
     """The whole object graph for these settings. Nothing connects until used."""
     core = settings.core
@@ -247,6 +255,8 @@ def build_app(
         observability,
         memory,
     )
+    if settings.telegram.bot_token is not None:
+        app.add_channel(build_telegram(app, telegram_tuning))
     if settings.slack.enabled:
         add_slack(app)
     return app
@@ -274,6 +284,40 @@ def add_slack(app: App) -> None:
         http=app.http,
     )
     app.add_channel(adapter)
+
+
+def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAdapter:
+    """The Telegram channel for `app`'s settings (TELEGRAM_BOT_TOKEN is set)."""
+    from adapters.telegram import MediaLimits, TelegramAdapter  # loads PTB only when used
+
+    settings, core = app.settings, app.settings.core
+    telegram = settings.telegram
+    if telegram.mode == "webhook":
+        missing = [
+            name
+            for name, value in (
+                ("CLAWLING_PUBLIC_URL", core.public_url),
+                ("TELEGRAM_WEBHOOK_SECRET", telegram.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"Setting {missing[0]} is missing: TELEGRAM_MODE=webhook needs it. Fix: set "
+                "CLAWLING_PUBLIC_URL to the public https address of this server and "
+                "TELEGRAM_WEBHOOK_SECRET to a random string, or use TELEGRAM_MODE=polling."
+            )
+    return TelegramAdapter(
+        telegram,
+        on_message=app.sessions.handle,
+        access=AccessPolicy("telegram", telegram.allowed_users, core.owners),
+        commands=app.commands,
+        # Text files above this many bytes cannot fit CLAWLING_MAX_FILE_CHARS characters.
+        media=MediaLimits(max_text_bytes=core.max_file_chars * 4),
+        http=app.http,
+        public_url=core.public_url,
+        tuning=tuning,
+    )
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:

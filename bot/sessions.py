@@ -240,11 +240,14 @@ class SessionManager:
         running.extend(self._background)
         if running:
             await asyncio.wait(running, timeout=grace)
-        await self.close()
+        await self._cancel_work()
 
     async def close(self) -> None:
         """Stop taking messages and cancel running work (its messages stay stored)."""
         self._closed = True
+        await self._cancel_work()
+
+    async def _cancel_work(self) -> None:
         tasks = [s.worker for s in self._sessions.values() if s.worker is not None]
         tasks.extend(self._background)
         for task in tasks:

@@ -189,6 +189,20 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def check(self) -> str:
+        """SelfChecking (doctor): both tokens are accepted by Slack."""
+        identity = await self._whoami()
+        if self._config.app_token is not None:
+            await SocketConnection(self._bolt, self.client, self._config.app_token).check()
+        mode = "Socket Mode" if self._config.app_token else "HTTP mode"
+        return f"bot user {identity.bot_user_id} in team {identity.team_id} ({mode})"
+
+    def is_connected(self) -> bool:
+        """ReportsConnection (/readyz): started, and in Socket Mode the socket is open."""
+        if self._identity is None:
+            return False
+        return self._socket is None or self._socket.is_open()
+
     async def _whoami(self) -> _Identity:
         try:
             auth = await self.client.auth_test()

@@ -50,7 +50,8 @@ class SocketConnection:
         )
         await client.send_socket_mode_response(SocketModeResponse(envelope_id=request.envelope_id))
 
-    async def open(self) -> None:
+    async def check(self) -> str:
+        """A WebSocket URL for the app token (raises ConfigError when it is refused)."""
         try:
             response = await self._client.apps_connections_open(app_token=self._token)
         except SlackApiError as exc:
@@ -59,8 +60,16 @@ class SocketConnection:
                 "app-level token with the connections:write scope under Basic Information, "
                 "and turn on Socket Mode for the app."
             ) from None
-        self._handler.client.wss_uri = str(response["url"])
+        return str(response["url"])
+
+    async def open(self) -> None:
+        self._handler.client.wss_uri = await self.check()
         await self._handler.connect_async()
+
+    def is_open(self) -> bool:
+        client = self._handler.client
+        session = getattr(client, "current_session", None)
+        return not client.closed and session is not None and not session.closed
 
     async def close(self) -> None:
         await self._handler.close_async()

@@ -36,6 +36,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     hold_until_in_flight: int = 0  # wait (up to 10 s) until this many were open at once
     chunk_chars: int = 8  # streamed text/arguments come in pieces this long
+    chunk_delay: float = 0.0  # seconds between streamed pieces
     error_message: str = "fake error"
 
 
@@ -268,6 +269,8 @@ class FakeOpenAI:
         for start in range(0, len(reply.text), size):
             piece = reply.text[start : start + size]
             await send([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
         for i, (name, args) in enumerate(reply.tool_calls):
             head = {
                 "index": i,
