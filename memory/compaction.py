@@ -145,10 +145,13 @@ class Compactor:
     ) -> list[StoredMessage]:
         """The messages to show; compacts first when the request would exceed `budget`
         tokens (history + stored background + reserve)."""
+        total = sum(message_tokens(m) for m in messages)
+        largest_background = self._summary_chars // 4 + self._reserve
+        if total + largest_background <= budget:
+            return messages  # fits whatever the background holds: no need to look
         _, stored = await self._summaries.state(conversation.id)
         background = estimate_tokens(stored.summary + stored.profile) if stored else 0
         room = max(budget // 4, budget - self._reserve - background)
-        total = sum(message_tokens(m) for m in messages)
         if total <= room:
             return messages
         done = await self.compact(user, conversation, messages, keep_tokens=room // 2)

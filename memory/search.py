@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Integer, and_, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.dates import DateHint, closeness, date_hints
@@ -142,6 +142,8 @@ class Searcher:
         self.vectors = vectors
         # (scope token, word) -> until when the word counts as frequent there.
         self._frequent: OrderedDict[tuple[str, str], float] = OrderedDict()
+        # scope token -> (too small for frequent words?, until when that is trusted).
+        self._small: dict[str, tuple[bool, float]] = {}
 
     async def search_messages(
         self,
@@ -236,7 +238,7 @@ class Searcher:
         )
         if not words:
             return []
-        counts = await self._counts(connection, table, words)
+        counts = await self._counts(connection, scope, table, words)
         words = select_words(words, counts, FREQUENT)
         if only_frequent(counts, FREQUENT):
             # Nothing specific was asked: rank among the newest messages only.
@@ -245,11 +247,22 @@ class Searcher:
         return [Candidate(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
 
     async def _counts(
-        self, connection: AsyncConnection, table: Table, words: list[str]
+        self, connection: AsyncConnection, scope: Scope, table: Table, words: list[str]
     ) -> dict[str, int]:
-        """How often each word occurs in the scope; frequent words are remembered a while
-        (a word's frequency in thousands of messages changes slowly)."""
+        """How often each word occurs in the scope (or {} when the scope is too small for
+        any word to be frequent). Both facts are remembered a while: frequencies over
+        thousands of messages change slowly."""
         now = time.monotonic()
+        small, until = self._small.get(table.token, (False, 0.0))
+        if until <= now:
+            sample = select(Message.id).where(scope.message_condition()).limit(FREQUENT)
+            sized = select(func.count()).select_from(sample.subquery())
+            small = ((await connection.execute(sized)).scalar() or 0) < FREQUENT
+            self._small[table.token] = (small, now + FREQUENT_FOR)
+            while len(self._small) > FREQUENT_CACHE:
+                self._small.pop(next(iter(self._small)))
+        if small:
+            return {}
         known = {}
         for word in words:
             cached = self._frequent.get((table.token, word))
