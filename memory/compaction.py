@@ -129,6 +129,7 @@ class Compactor:
         # Summaries take at most a quarter of the budget; one summarising call reads
         # at most about half of it (plus the summary so far).
         self._summary_chars = min(MAX_SUMMARY_CHARS, context_tokens)
+        self._profile_tokens = context_tokens // 8  # the profile's cap (bot/app.py)
         self._chunk_chars = min(MAX_TRANSCRIPT_CHARS, max(4_000, 2 * context_tokens))
         self._store = store
         self._summaries = summaries
@@ -146,7 +147,7 @@ class Compactor:
         """The messages to show; compacts first when the request would exceed `budget`
         tokens (history + stored background + reserve)."""
         total = sum(message_tokens(m) for m in messages)
-        largest_background = self._summary_chars // 4 + self._reserve
+        largest_background = self._summary_chars // 4 + self._profile_tokens + self._reserve
         if total + largest_background <= budget:
             return messages  # fits whatever the background holds: no need to look
         _, stored = await self._summaries.state(conversation.id)
