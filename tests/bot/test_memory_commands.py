@@ -102,3 +102,28 @@ async def test_private_commands_refuse_in_groups(app: App, channel: RecordingCha
     for command in ("memory", "forget 1", "export", "forget_me yes"):
         answer = await say(app, channel, f"/{command}", chat="room", direct=False)
         assert answer.startswith("For your privacy, use /")
+
+
+async def test_commands_show_and_touch_only_my_data(app: App, fake_llm: FakeOpenAI) -> None:
+    files = FileChannel()
+    app.add_channel(files)
+    await use_tool(app, files, fake_llm, "remember", {"text": "Alice's door code is 4711"})
+    await say(app, files, "alice private: my locker is 12")
+    found = await app.memory.history.find_user("files:alice")
+    assert found is not None
+    alice = found.id
+    [secret] = await app.memory.memories.current(alice)
+    bob = {"sender": "bob"}
+    await say(app, files, "hello from bob", **bob)
+
+    assert "4711" not in await say(app, files, "/memory", **bob)
+    assert "Nothing I remember matches" in await say(app, files, f"/forget {secret.id}", **bob)
+    assert "Nothing I remember matches" in await say(app, files, "/forget door code", **bob)
+    await say(app, files, "/export", **bob)
+    exported = files.files[-1].data.decode()
+    assert "4711" not in exported and "locker" not in exported and "hello from bob" in exported
+    await say(app, files, "/forget_me", **bob)
+    await say(app, files, "/forget_me yes", **bob)
+    assert [m.id for m in await app.memory.memories.current(alice)] == [secret.id]
+    document = await app.memory.privacy.export(alice, datetime.now(UTC))
+    assert "alice private: my locker is 12" in [m["text"] for m in document["messages"]]
