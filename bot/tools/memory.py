@@ -7,52 +7,42 @@ chat, search_history sees only that group's messages.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from bot.errors import ToolError
 from bot.recall import memory_line, scope_for
 from bot.tools import Tool, ToolContext, tool
-from memory.memories import KINDS, MemoryStore
+from memory.memories import MemoryStore
 from memory.search import MessageFilter, Searcher
 
-MAX_RESULTS = 20
+RESULTS = 8
+Kind = Literal["fact", "preference", "person", "plan"]
 
 
 class RememberArgs(BaseModel):
-    text: str = Field(
-        description="The fact as one self-contained sentence, e.g. 'Lives in Lisbon since May 2026'."
-    )
-    kind: str = Field("fact", description="One of: fact, preference, person, plan.")
+    text: str = Field(description="One self-contained sentence, e.g. 'Lives in Lisbon'.")
+    kind: Kind = "fact"
     key: str = Field(
-        "",
-        description=(
-            "Short subject, e.g. 'home city' or 'sister'. A new memory with the same key "
-            "replaces the old one (kept as history)."
-        ),
+        "", description="Short subject, e.g. 'home city'; a newer memory with it replaces the older."
     )
-    replaces: int | None = Field(
-        None, description="Id of a memory this one contradicts or corrects (from recall)."
-    )
-    expires: date | None = Field(
-        None, description="Date (YYYY-MM-DD) after which this stops being true, for plans."
-    )
+    replaces: int | None = Field(None, description="Id of a memory this one corrects.")
+    expires: date | None = Field(None, description="Day it stops being true (plans).")
 
 
 class RecallArgs(BaseModel):
-    query: str = Field("", description="What to look for; empty lists the newest memories.")
-    limit: int = Field(8, ge=1, le=MAX_RESULTS)
+    query: str = Field("", description="Empty lists the newest memories.")
 
 
 class ForgetArgs(BaseModel):
-    memory: str = Field(description="A memory id (e.g. 12) or text contained in the memories.")
+    memory: str = Field(description="A memory id, or text contained in the memories.")
 
 
 class SearchHistoryArgs(BaseModel):
-    query: str = Field(description="Words to look for in earlier messages.")
-    since: date | None = Field(None, description="Only messages on or after this date.")
-    until: date | None = Field(None, description="Only messages on or before this date.")
-    limit: int = Field(8, ge=1, le=MAX_RESULTS)
+    query: str
+    since: date | None = None
+    until: date | None = None
 
 
 def _day_start(day: date) -> datetime:
@@ -65,10 +55,7 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
     @tool
     async def remember(ctx: ToolContext, args: RememberArgs) -> str:
         """Save a lasting fact, preference, person or plan about the user to long-term
-        memory. Use it when they tell you something worth knowing later, and always when
-        they ask you to remember something."""
-        if args.kind not in KINDS:
-            raise ToolError(f"kind must be one of {', '.join(KINDS)}")
+        memory; always when they ask you to remember something."""
         if not args.text.strip():
             raise ToolError("text is empty")
         if args.replaces is not None and await memories.get(ctx.user.id, args.replaces) is None:
@@ -95,23 +82,22 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
 
     @tool
     async def recall(ctx: ToolContext, args: RecallArgs) -> str:
-        """Look up what you remember about the user (current memories, with ids)."""
+        """Look up what you remember about the user (with ids)."""
         now = ctx.now()
         if args.query.strip():
             hits = await searcher.search_memories(
-                ctx.user.id, args.query, limit=args.limit, now=now
+                ctx.user.id, args.query, limit=RESULTS, now=now
             )
             found = [hit.memory for hit in hits]
         else:
-            found = await memories.current(ctx.user.id, now=now, limit=args.limit)
+            found = await memories.current(ctx.user.id, now=now, limit=RESULTS)
         if not found:
             return "No matching memories."
         return "\n".join(memory_line(m) for m in found)
 
     @tool
     async def forget(ctx: ToolContext, args: ForgetArgs) -> str:
-        """Delete memories of the user: by id, or all current ones containing the text.
-        Use it when the user asks you to forget something."""
+        """Delete the user's memories by id or by contained text, when they ask you to."""
         gone = await memories.forget(ctx.user.id, args.memory, now=ctx.now())
         if not gone:
             return f"No memory matches {args.memory!r}; nothing was deleted."
@@ -119,8 +105,8 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
 
     @tool
     async def search_history(ctx: ToolContext, args: SearchHistoryArgs) -> str:
-        """Search earlier messages of the conversation history (with their dates), e.g.
-        to answer 'what did I tell you about the flat in May?'."""
+        """Search earlier messages (with dates), optionally between two days, e.g. for
+        'what did I tell you about the flat in May?'."""
         where = MessageFilter(
             since=_day_start(args.since) if args.since else None,
             until=_day_start(args.until + timedelta(days=1)) if args.until else None,
@@ -128,7 +114,7 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
         hits = await searcher.search_messages(
             scope_for(ctx.user, ctx.conversation),
             args.query,
-            limit=args.limit,
+            limit=RESULTS,
             where=where,
             now=ctx.now(),
         )

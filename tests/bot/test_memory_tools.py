@@ -40,7 +40,7 @@ async def test_bad_tool_arguments_come_back_as_errors(
     app: App, channel: RecordingChannel, fake_llm: FakeOpenAI
 ) -> None:
     out = await use_tool(app, channel, fake_llm, "remember", {"text": "x", "kind": "gossip"})
-    assert out.startswith("Error: kind must be one of")
+    assert out.startswith("Error: invalid arguments: kind:")
     out = await use_tool(app, channel, fake_llm, "remember", {"text": "x", "replaces": 424242})
     assert out == "Error: there is no memory #424242 to replace"
 
