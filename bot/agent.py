@@ -62,6 +62,19 @@ class ContextSource(Protocol):
     ) -> str: ...
 
 
+class Compactor(Protocol):
+    """Keeps a conversation's history within `budget` tokens (memory/compaction.py
+    summarises old turns); without one, the agent's window jump is used."""
+
+    async def fit(
+        self,
+        user: UserRecord,
+        conversation: ConversationRecord,
+        messages: list[StoredMessage],
+        budget: int,
+    ) -> list[StoredMessage]: ...
+
+
 @dataclass(frozen=True)
 class AgentLimits:
     max_steps: int = 12
@@ -83,8 +96,10 @@ class Agent:
         default_timezone: str,
         files: FileKeeper,
         context_sources: Sequence[ContextSource] = (),
+        compactor: Compactor | None = None,
     ) -> None:
         self._files = files
+        self._compactor = compactor
         self._sources = list(context_sources)
         self._llm = llm
         self._tools = tools
@@ -112,7 +127,11 @@ class Agent:
         pending = [m.id for m in visible if m.turn is None and m.role == "user"]
         if not pending:
             return None
-        messages = await self._fit_window(conversation, visible)
+        if self._compactor is not None:
+            budget = self._limits.context_tokens
+            messages = await self._compactor.fit(user, conversation, visible, budget)
+        else:
+            messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
         zone = ZoneInfo(user.timezone or self._default_timezone)
         tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)

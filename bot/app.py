@@ -20,18 +20,23 @@ from bot.approvals import Approvals
 from bot.attachments import FileKeeper, FileLimits
 from bot.channels import ChatAdapter
 from bot.commands import CommandRegistry, core_commands
+from bot.embeddings import openai_embedder
 from bot.errors import ConfigError
 from bot.http import HttpServer
 from bot.llm import LLM, make_client
+from bot.memory_commands import MemoryCommands
 from bot.observability import Observability
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
+from bot.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
 from bot.sessions import SessionManager
 from bot.settings import Settings
 from bot.skill_commands import skill_commands
+from bot.summarise import make_summariser
 from bot.tool_settings import mcp_tool_name
 from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
+from bot.tools.memory import memory_tools
 from bot.tools.safety import UNTRUSTED_RULE, SafetyHook
 from bot.tools.search import BraveSearch, SearchProvider, SearxngSearch, web_search_tool
 from bot.tools.shell import ShellRunner, shell_tool
@@ -39,9 +44,16 @@ from bot.tools.skills import UserSkillsContext, skill_tools
 from bot.tools.web import AddressPolicy, Lookup, WebFetcher, system_lookup, web_fetch_tool
 from memory import db
 from memory.approvals import ApprovalStore
+from memory.compaction import Compactor
 from memory.conversations import ConversationStore
+from memory.embeddings import VectorStore
 from memory.events import EventStore
+from memory.history import History
+from memory.memories import MemoryStore
+from memory.privacy import PrivacyStore
+from memory.search import Searcher
 from memory.skills import UserSkillStore
+from memory.summaries import SummaryStore
 from skills.catalog import Capabilities, SkillCatalog
 from skills.loader import load_sources
 from skills.model import BUNDLED, DEPLOYMENT
@@ -56,6 +68,24 @@ RESUME_WINDOW = timedelta(hours=12)
 
 def system_now() -> datetime:
     return datetime.now(UTC)
+
+
+# Room for the system text and the time note in each request.
+SYSTEM_RESERVE_TOKENS = 300
+
+
+@dataclass
+class MemoryParts:
+    """Long-term memory: stores, search, compaction (see memory/)."""
+
+    memories: MemoryStore
+    summaries: SummaryStore
+    searcher: Searcher
+    history: History
+    privacy: PrivacyStore
+    compactor: Compactor
+    context: MemoryContext
+    vectors: VectorStore | None = None
 
 
 class Service(Protocol):
@@ -82,6 +112,7 @@ class App:
     observability: Observability
     approvals: Approvals
     skills: SkillCatalog
+    memory: MemoryParts
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -184,6 +215,46 @@ def build_skills(settings: Settings, tools: ToolRegistry, store: UserSkillStore)
     return SkillCatalog(reports, Capabilities.of(names, present), store, known_tools=names)
 
 
+def build_memory(
+    settings: Settings, engine: AsyncEngine, store: ConversationStore, llm: LLM, client: AsyncOpenAI
+) -> MemoryParts:
+    core = settings.core
+    memories = MemoryStore(engine)
+    summaries = SummaryStore(engine)
+    vectors = None
+    if core.embedding_model:
+        vectors = VectorStore(
+            engine, openai_embedder(client, core.embedding_model), core.embedding_model
+        )
+    searcher = Searcher(engine, vectors)
+    # Recall and the profile share the request with the history: each gets at
+    # most an eighth of the context budget.
+    limits = RecallLimits(
+        tokens=min(core.recall_tokens, core.context_tokens // 8),
+        profile_tokens=min(PROFILE_TOKENS, core.context_tokens // 8),
+    )
+    context = MemoryContext(searcher, memories, summaries, limits, vectors)
+    compactor = Compactor(
+        store,
+        summaries,
+        memories,
+        make_summariser(llm),
+        context.profile,
+        context_tokens=core.context_tokens,
+        reserve_tokens=limits.tokens + SYSTEM_RESERVE_TOKENS,
+    )
+    return MemoryParts(
+        memories,
+        summaries,
+        searcher,
+        History(engine, searcher),
+        PrivacyStore(engine),
+        compactor,
+        context,
+        vectors,
+    )
+
+
 def build_app(
     settings: Settings,
     *,
@@ -207,13 +278,19 @@ def build_app(
     llm = LLM(client, settings.models, recorder=store)
     outbox = Outbox()
     approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
+    memory = build_memory(settings, engine, store, llm, client)
     tools = build_tools(settings, approvals, lookup)
+    for item in memory_tools(memory.memories, memory.searcher):
+        tools.add(item)
     skill_store = UserSkillStore(engine)
     catalog = build_skills(settings, tools, skill_store)
     for item in skill_tools(catalog, skill_store):
         tools.add(item)
     commands = CommandRegistry()
     core_commands(commands, store, core.assistant_name)
+    MemoryCommands(
+        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir
+    ).register(commands)
     skill_commands(commands, catalog, skill_store)
     approvals.register(commands)
     files = FileKeeper(
@@ -229,7 +306,8 @@ def build_app(
         now=now,
         default_timezone=core.timezone,
         files=files,
-        context_sources=[UserSkillsContext(catalog)],
+        context_sources=[memory.context, UserSkillsContext(catalog)],
+        compactor=memory.compactor,
     )
     sessions = SessionManager(
         store,
@@ -258,6 +336,7 @@ def build_app(
         observability,
         approvals,
         catalog,
+        memory,
     )
     if core.mcp_servers:
         from bot.tools.mcp import McpServers  # loads the MCP SDK only when used

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from bot.app import App, add_console, build_app
 from bot.errors import ConfigError
+from bot.memory_cli import memory_cli
 from bot.settings import Settings, load_settings
 from bot.skills_cli import skills_cli
 from memory import db
@@ -29,6 +30,7 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database schema: upgrade, downgrade, current.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(skills_cli, name="skills")
+cli.add_typer(memory_cli, name="memory")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

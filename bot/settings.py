@@ -77,6 +77,8 @@ class CoreSettings(ToolSettings):
     llm_timeout: float = Field(120.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
     context_tokens: int = Field(32_000, ge=2_000)
+    recall_tokens: int = Field(1_200, ge=0, le=100_000)
+    embedding_model: str | None = None
     vision: bool = True
     max_file_chars: int = Field(100_000, ge=1_000)
     log_level: str = "INFO"
@@ -304,6 +306,7 @@ _FIXES: dict[str, str] = {
     "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
+    "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
     "CLAWLING_PUBLIC_URL": "use the https address where this server is reachable",
     "TELEGRAM_BOT_TOKEN": "copy the token @BotFather gave you (like 123456:ABC-DEF...)",
     "TELEGRAM_ALLOWED_USERS": "list numeric Telegram user ids or @usernames, separated by commas",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -102,6 +103,8 @@ class Message(Base):
     attachments: Mapped[list[Any] | None] = mapped_column(JSON)
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Who said it, when that is not the user row (imported history); searchable.
+    speaker: Mapped[str | None] = mapped_column(String(200))
 
 
 class LLMCall(Base):
@@ -125,6 +128,71 @@ class LLMCall(Base):
     cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
+class MemoryItem(Base):
+    """One thing remembered about a person: a fact, preference, person or plan.
+
+    A newer memory that contradicts this one sets `superseded_by_id`; the old one
+    stays as history (and is deleted with the newer one) but is no longer current.
+    Full-text indexes (FTS5 table / `search_vector` column) are made by the migration.
+    """
+
+    __tablename__ = "memories"
+    __table_args__ = (Index("ix_memories_user_key", "user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200), default="")
+    content: Mapped[str] = mapped_column(Text)
+    source_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memories.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ConversationSummary(Base):
+    """The slowly changing context of a conversation: its rolling summary and a
+    snapshot of what is known about its owner, rebuilt only when the window moves."""
+
+    __tablename__ = "conversation_summaries"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    summary: Mapped[str] = mapped_column(Text, default="")
+    profile: Mapped[str] = mapped_column(Text, default="")
+    # The summary covers turns before this one.
+    through_turn: Mapped[int] = mapped_column(Integer, default=0)
+    # The context start this background was built for; a move rebuilds the profile.
+    window_start: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Embedding(Base):
+    """A message's or memory's vector, as packed float32 (portable across databases)."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (
+        UniqueConstraint("message_id", "model"),
+        UniqueConstraint("memory_id", "model"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    memory_id: Mapped[int | None] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ProcessedEvent(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from bot.app import App, build_app
 from bot.channels import Attachment
 from bot.settings import Settings
+from bot.summarise import INSTRUCTIONS as SUMMARY_INSTRUCTIONS
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply, canonical
@@ -259,13 +260,16 @@ async def test_the_context_window_jumps_instead_of_sliding(
             await app.sessions.drain()
     finally:
         await app.close()
-    firsts = [contents(r)[0][:11] for r in fake_llm.requests]
+    # Turn requests only: compaction asks the model separately to summarise.
+    turns = [r for r in fake_llm.requests if r["messages"][0]["content"] != SUMMARY_INSTRUCTIONS]
+    firsts = [contents(r)[0][:11] for r in turns]
     # The oldest message the model sees changes rarely (a jump), not on every turn.
     jumps = sum(1 for a, b in zip(firsts, firsts[1:], strict=False) if a != b)
     assert 2 <= jumps <= 10
     assert firsts[-1] != "message 0: "
-    for request in fake_llm.requests:
+    for request in turns:
         # Everything after the fixed system prompt (its size depends on tools and skills).
         history = request["messages"][1:]
         assert sum(len(str(m["content"])) for m in history) // 4 < 2_000 + 400
+    assert len(turns) == 40
     assert len(channel.texts()) == 40

@@ -83,3 +83,25 @@ class RecordingChannel:
             platform_message_id=msg_id,
             is_direct=direct,
         )
+
+
+@dataclass
+class SentFile:
+    chat: ChatRef
+    name: str
+    data: bytes
+    caption: str
+
+
+class FileChannel(RecordingChannel):
+    """A recording channel whose platform can also receive files (FileSender)."""
+
+    def __init__(self, name: str = "files") -> None:
+        super().__init__(name)
+        self.files: list[SentFile] = []
+
+    async def send_file(
+        self, chat: ChatRef, name: str, data: bytes, caption: str = ""
+    ) -> MessageRef:
+        self.files.append(SentFile(chat, name, data, caption))
+        return MessageRef(chat, str(next(self._ids)))

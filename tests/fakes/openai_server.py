@@ -15,6 +15,7 @@ import asyncio
 import json
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,16 @@ class Reply:
 
 
 Responder = Callable[[dict[str, Any]], Reply]
+Embedder = Callable[[str], list[float]]
+EMBEDDING_SIZE = 64
+
+
+def hashed_words(text: str) -> list[float]:
+    """A deterministic bag-of-words vector: each word adds 1 to a hashed slot."""
+    vector = [0.0] * EMBEDDING_SIZE
+    for word in text.lower().split():
+        vector[zlib.crc32(word.strip(".,!?").encode()) % EMBEDDING_SIZE] += 1.0
+    return vector
 
 
 def last_user_text(request: dict[str, Any]) -> str:
@@ -83,6 +94,9 @@ class FakeOpenAI:
 
     def __init__(self, responder: Responder = echo) -> None:
         self.responder = responder
+        self.embedder: Embedder = hashed_words
+        self.embedding_status = 200  # set e.g. 503 to make /v1/embeddings fail
+        self.embedding_requests: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.script: deque[Reply] = deque()
         self._previous_prompt = ""
@@ -130,6 +144,7 @@ class FakeOpenAI:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -167,6 +182,27 @@ class FakeOpenAI:
         if body.get("stream"):
             return await self._stream(request, body, reply, usage)
         return web.json_response(self._completion(body, reply, usage))
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.embedding_requests.append(body)
+        if self.embedding_status != 200:
+            error = {"error": {"message": "embeddings down", "type": "fake"}}
+            return web.json_response(error, status=self.embedding_status)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.embedder(text)}
+            for i, text in enumerate(texts)
+        ]
+        tokens = sum(len(text) // 4 + 1 for text in texts)
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     def _usage(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         prompt = canonical(body)

@@ -1,0 +1,186 @@
+"""Everything stored about one person: export it, or delete it.
+
+What counts as "about me": my user row and platform identities, every message
+I sent and every reply written for me (in any chat), my memories with their
+history, the summaries of my private conversations, my embeddings and my model
+usage. Other people's messages in shared group chats are theirs, not mine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from memory.models import (
+    Conversation,
+    ConversationSummary,
+    Embedding,
+    Identity,
+    LLMCall,
+    MemoryItem,
+    Message,
+    User,
+)
+
+EXPORT_FORMAT = "clawling-export-1"
+
+
+@dataclass(frozen=True)
+class Erased:
+    messages: int
+    memories: int
+    summaries: int
+    files: tuple[str, ...]  # attachment paths (relative to the data dir) to delete
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+class PrivacyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def export(self, user_id: int, now: datetime) -> dict[str, Any]:
+        """A JSON-ready document of everything stored about the user."""
+        async with self._sessions() as session:
+            user = await session.get(User, user_id)
+            if user is None:
+                raise LookupError(f"no user {user_id}")
+            identities = (
+                await session.execute(select(Identity).where(Identity.user_id == user_id))
+            ).scalars()
+            messages = list(
+                (
+                    await session.execute(
+                        select(Message, Conversation)
+                        .join(Conversation, Conversation.id == Message.conversation_id)
+                        .where(Message.user_id == user_id)
+                        .order_by(Message.id)
+                    )
+                ).all()
+            )
+            memories = (
+                await session.execute(
+                    select(MemoryItem).where(MemoryItem.user_id == user_id).order_by(MemoryItem.id)
+                )
+            ).scalars()
+            summaries = (
+                await session.execute(
+                    select(ConversationSummary, Conversation)
+                    .join(Conversation, Conversation.id == ConversationSummary.conversation_id)
+                    .where(Conversation.owner_id == user_id, Conversation.is_direct.is_(True))
+                )
+            ).all()
+            usage = (
+                await session.execute(
+                    select(LLMCall).where(LLMCall.user_id == user_id).order_by(LLMCall.id)
+                )
+            ).scalars()
+            return {
+                "format": EXPORT_FORMAT,
+                "exported_at": now.isoformat(),
+                "user": {
+                    "id": user.id,
+                    "name": user.name,
+                    "timezone": user.timezone,
+                    "created_at": _time(user.created_at),
+                },
+                "identities": [
+                    {"platform": i.platform, "id": i.external_id, "name": i.display_name}
+                    for i in identities
+                ],
+                "memories": [
+                    {
+                        "id": m.id,
+                        "kind": m.kind,
+                        "key": m.key,
+                        "text": m.content,
+                        "current": m.superseded_by_id is None,
+                        "superseded_by": m.superseded_by_id,
+                        "source_message_id": m.source_message_id,
+                        "created_at": _time(m.created_at),
+                        "updated_at": _time(m.updated_at),
+                        "expires_at": _time(m.expires_at),
+                    }
+                    for m in memories
+                ],
+                "messages": [
+                    {
+                        "id": m.id,
+                        "chat": f"{c.channel}:{c.chat_id}"
+                        + (f"/{c.thread_id}" if c.thread_id else ""),
+                        "private_chat": c.is_direct,
+                        "role": m.role,
+                        "speaker": m.speaker,
+                        "text": m.content,
+                        "tool_calls": m.tool_calls,
+                        "attachments": m.attachments,
+                        "at": _time(m.created_at),
+                    }
+                    for m, c in messages
+                ],
+                "summaries": [
+                    {"chat": f"{c.channel}:{c.chat_id}", "summary": s.summary, "profile": s.profile}
+                    for s, c in summaries
+                ],
+                "model_usage": [
+                    {
+                        "at": _time(u.created_at),
+                        "model": u.model,
+                        "purpose": u.purpose,
+                        "prompt_tokens": u.prompt_tokens,
+                        "completion_tokens": u.completion_tokens,
+                        "cached_tokens": u.cached_tokens,
+                    }
+                    for u in usage
+                ],
+            }
+
+    async def erase(self, user_id: int) -> Erased:
+        """Delete everything about the user except the account link itself (user row and
+        identities), so the person can go on talking and starts from nothing."""
+        async with self._sessions() as session, session.begin():
+            attachments = (
+                await session.execute(
+                    select(Message.attachments).where(
+                        Message.user_id == user_id, Message.attachments.is_not(None)
+                    )
+                )
+            ).scalars()
+            files = tuple(
+                str(item["path"]) for group in attachments for item in group or () if "path" in item
+            )
+            own_private = select(Conversation.id).where(
+                Conversation.owner_id == user_id, Conversation.is_direct.is_(True)
+            )
+            summaries = await session.execute(
+                delete(ConversationSummary).where(
+                    ConversationSummary.conversation_id.in_(own_private)
+                )
+            )
+            await session.execute(
+                update(MemoryItem)
+                .where(MemoryItem.user_id == user_id)
+                .values(superseded_by_id=None)
+            )
+            memories = await session.execute(
+                delete(MemoryItem).where(MemoryItem.user_id == user_id)
+            )
+            await session.execute(delete(Embedding).where(Embedding.user_id == user_id))
+            messages = await session.execute(
+                delete(Message).where(
+                    or_(Message.user_id == user_id, Message.conversation_id.in_(own_private))
+                )
+            )
+            await session.execute(delete(LLMCall).where(LLMCall.user_id == user_id))
+        return Erased(
+            messages=int(messages.rowcount or 0),  # type: ignore[attr-defined]
+            memories=int(memories.rowcount or 0),  # type: ignore[attr-defined]
+            summaries=int(summaries.rowcount or 0),  # type: ignore[attr-defined]
+            files=files,
+        )
