@@ -14,19 +14,31 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.console import ConsoleAdapter
 from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
+from bot.background_commands import background_commands
 from bot.channels import ChatAdapter
 from bot.commands import CommandRegistry, core_commands
+from bot.delivery import Deliverer
 from bot.errors import ConfigError
 from bot.http import HttpServer
+from bot.jobs import Jobs
 from bot.llm import LLM, make_client
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
+from bot.scheduler import Background
 from bot.sessions import SessionManager
-from bot.settings import Settings
+from bot.settings import CoreSettings, Settings
+from bot.task_runner import TaskLimits, TaskRunner
+from bot.tasks import Tasks, WaitingTasks
 from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
+from bot.tools.schedule import schedule_tools
+from bot.tools.tasks import task_tools
 from memory import db
 from memory.conversations import ConversationStore
+from memory.deliveries import DeliveryStore
+from memory.jobs import JobStore
+from memory.leader import Leadership
+from memory.tasks import TaskStore
 
 
 def system_now() -> datetime:
@@ -54,6 +66,8 @@ class App:
     agent: Agent
     sessions: SessionManager
     http: HttpServer
+    jobs: Jobs
+    tasks: Tasks
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -71,6 +85,12 @@ class App:
             await part.start()
             self._started.append(part)
 
+    async def start_services(self) -> None:
+        """Start only the background services (the terminal chat: no HTTP server)."""
+        for service in self.services:
+            await service.start()
+            self._started.append(service)
+
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
         await self.sessions.close()
@@ -86,6 +106,21 @@ def build_tools(settings: Settings) -> ToolRegistry:
         [current_time],
         output_chars=settings.core.tool_output_chars,
         timeout=settings.core.tool_timeout,
+    )
+
+
+def task_limits(core: CoreSettings) -> TaskLimits:
+    return TaskLimits(
+        max_steps=core.task_max_steps,
+        max_tokens=core.task_max_tokens,
+        max_seconds=core.task_max_seconds,
+        context_tokens=core.task_context_tokens,
+        concurrency=core.task_concurrency,
+        per_user=core.tasks_per_user,
+        subtask_concurrency=core.subtask_concurrency,
+        max_subtasks=core.max_subtasks,
+        goal_chars=core.task_goal_chars,
+        progress_seconds=core.task_progress_seconds,
     )
 
 
@@ -112,6 +147,43 @@ def build_app(
     commands = CommandRegistry()
     core_commands(commands, store, core.assistant_name)
     outbox = Outbox()
+    deliverer = Deliverer(DeliveryStore(engine), outbox)
+    task_store = TaskStore(engine)
+    limits = task_limits(core)
+    runner = TaskRunner(
+        task_store,
+        store,
+        llm,
+        tools.tools,  # tasks get the general tools, not the ones below that start more work
+        outbox,
+        deliverer,
+        limits=limits,
+        assistant_name=core.assistant_name,
+        now=now,
+        default_timezone=core.timezone,
+    )
+    tasks = Tasks(task_store, runner, deliverer, limits)
+    jobs = Jobs(
+        JobStore(engine),
+        store,
+        tasks,
+        deliverer,
+        grace_seconds=core.job_grace_seconds,
+        late_after_seconds=core.job_late_after_seconds,
+        heartbeat_minutes=core.heartbeat_minutes,
+        default_timezone=core.timezone,
+        now=now,
+    )
+    for item in [*schedule_tools(jobs), *task_tools(tasks)]:
+        tools.add(item)
+    background_commands(commands, jobs, tasks)
+    background = Background(
+        Leadership(engine),
+        jobs,
+        runner,
+        db.create_sync_engine(settings.database_url),
+        grace_seconds=core.job_grace_seconds,
+    )
     files = FileKeeper(
         core.data_dir,
         FileLimits(max_text_chars=core.max_file_chars, vision=core.vision),
@@ -125,6 +197,7 @@ def build_app(
         now=now,
         default_timezone=core.timezone,
         files=files,
+        context_sources=[WaitingTasks(task_store)],
     )
     sessions = SessionManager(
         store,
@@ -136,7 +209,22 @@ def build_app(
         now=now,
     )
     http = HttpServer(core.http_host, core.http_port)
-    return App(settings, engine, store, client, llm, tools, commands, outbox, agent, sessions, http)
+    return App(
+        settings,
+        engine,
+        store,
+        client,
+        llm,
+        tools,
+        commands,
+        outbox,
+        agent,
+        sessions,
+        http,
+        jobs=jobs,
+        tasks=tasks,
+        services=[deliverer, background],
+    )
 
 
 def add_console(app: App, console: Console, *, user_name: str, interactive: bool) -> ConsoleAdapter:
