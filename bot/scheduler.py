@@ -86,9 +86,13 @@ class JobTimer:
         )
         self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         _timer = self
-        await asyncio.to_thread(self._scheduler.start)
+        # Paused until the stored jobs carry the current grace window and the job
+        # table is synced, so overdue jobs are judged by today's settings.
+        await asyncio.to_thread(self._scheduler.start, paused=True)
+        await asyncio.to_thread(self._apply_grace)
         self._timed = await asyncio.to_thread(self._timed_ids)
         await self.sync()
+        self._scheduler.resume()
 
     async def stop(self) -> None:
         global _timer
@@ -162,6 +166,13 @@ class JobTimer:
         task = asyncio.get_running_loop().create_task(_logged(coro))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    def _apply_grace(self) -> None:
+        if self._scheduler is None:
+            return
+        for job in self._scheduler.get_jobs():
+            if job.misfire_grace_time != self._grace:
+                job.modify(misfire_grace_time=self._grace)
 
     def _timed_ids(self) -> set[int]:
         if self._scheduler is None:
