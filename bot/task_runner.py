@@ -39,6 +39,7 @@ from bot.task_context import (
 from bot.task_progress import StatusMessage, result_message, status_line, to_chat
 from bot.tools import Tool, ToolContext, ToolRegistry
 from memory.conversations import ConversationRecord, ConversationStore, UserRecord
+from memory.deliveries import OutgoingMessage
 from memory.tasks import (
     FAILED,
     FINISHED,
@@ -377,7 +378,7 @@ class TaskRunner:
                     return
         progress.status, progress.result = SUCCEEDED, result
         progress.events.append(("succeeded", cut(result, 2_000)))
-        progress.messages.append(result_message(task, SUCCEEDED, result))
+        progress.messages.extend(_final(task, SUCCEEDED, result))
 
     async def _save(
         self, task: TaskRecord, progress: Progress, subtasks: list[str]
@@ -464,7 +465,7 @@ class TaskRunner:
             status=FAILED,
             result=text,
             events=[("budget", reason)],
-            messages=[result_message(task, FAILED, text)],
+            messages=_final(task, FAILED, text),
         )
         await self._save(task, progress, [])
 
@@ -483,6 +484,11 @@ class TaskRunner:
             status=FAILED,
             result=text,
             events=[("failed", why)],
-            messages=[result_message(task, FAILED, text)],
+            messages=_final(task, FAILED, text),
         )
         await self._save(task, progress, [])
+
+
+def _final(task: TaskRecord, status: str, text: str) -> list[OutgoingMessage]:
+    """The result message; sub-tasks report to their parent, not to the chat."""
+    return [] if task.parent_id is not None else [result_message(task, status, text)]

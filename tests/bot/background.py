@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from bot.when import Schedule
 from memory.conversations import ConversationRecord, UserRecord
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 
 T = TypeVar("T")
 
@@ -77,3 +78,46 @@ def every_seconds(seconds: int, first: datetime) -> Schedule:
 
 def soon(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+# -- reading the fake model's requests --------------------------------------------
+
+_STEP = re.compile(r"Step (\d+) of at most")
+_GOAL = re.compile(r"^Task #(\d+)\. Goal:\n(.*?)(?:\n\nSuccess check|\Z)", re.S)
+
+
+def is_task_step(request: dict[str, Any]) -> bool:
+    first = request["messages"][0]["content"]
+    return "working on a background task" in first
+
+
+def is_verification(request: dict[str, Any]) -> bool:
+    return request["messages"][0]["content"].startswith("You check whether a result meets")
+
+
+def step_of(request: dict[str, Any]) -> int:
+    match = _STEP.search(request["messages"][-1]["content"])
+    return int(match.group(1)) if match else 0
+
+
+def goal_of(request: dict[str, Any]) -> tuple[int, str]:
+    match = _GOAL.match(request["messages"][1]["content"])
+    if match is None:
+        raise AssertionError("not a task step request")
+    return int(match.group(1)), match.group(2)
+
+
+def state_of(request: dict[str, Any]) -> str:
+    return str(request["messages"][-1]["content"])
+
+
+def wants_text_only(request: dict[str, Any]) -> bool:
+    return request.get("tool_choice") == "none"
+
+
+def task_requests(fake_llm: FakeOpenAI, task_id: int) -> list[dict[str, Any]]:
+    return [r for r in fake_llm.requests if is_task_step(r) and goal_of(r)[0] == task_id]
+
+
+def call(name: str, **arguments: Any) -> Reply:
+    return Reply(tool_calls=[(name, arguments)])
