@@ -122,6 +122,8 @@ async def _one_message(app: App, message: str, user: str) -> int:
 async def _repl(app: App, user: str) -> None:
     console = Console()
     adapter = add_console(app, console, user_name=user, interactive=True)
+    # Reminders and task progress arrive while the chat is open (see README).
+    await app.start_services()
     name = app.settings.core.assistant_name
     console.print(
         f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, Ctrl-D to leave."

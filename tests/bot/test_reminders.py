@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import App
 from bot.scheduler import Background
 
-from tests.bot.background import every_seconds, once_at, person, poll, running_app, soon
+from tests.bot.background import (
+    call,
+    every_seconds,
+    is_task_step,
+    once_at,
+    person,
+    poll,
+    running_app,
+    soon,
+)
 from tests.fakes.openai_server import FakeOpenAI
 
 
@@ -108,3 +118,41 @@ async def test_only_one_process_leads_the_scheduler_per_database(
 
 def leading(app: App) -> bool:
     return any(isinstance(s, Background) and s.leading.is_set() for s in app.services)
+
+
+async def test_heartbeat_makes_no_model_call_until_an_instruction_is_due(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        user, conversation = await person(app)
+        beat = await app.jobs.add(user.id, conversation.id, "heartbeat", "", every_seconds(1, soon(0.2)))
+
+        async def beats() -> int:
+            job = await app.jobs.store.get(beat.id)
+            return job.runs if job else 0
+
+        await poll(lambda: _at_least(beats(), 3))
+        assert fake_llm.requests == []  # three heartbeats, nothing due: no model call at all
+        await app.jobs.add(user.id, conversation.id, "instruction", "check the mail", once_at(soon(0.3)))
+        await poll(lambda: any(t.startswith("🫀 Heartbeat") for t in channel.texts()))
+        ticks = await beats()
+        await poll(lambda: _at_least(beats(), ticks + 2))
+        steps = [r for r in fake_llm.requests if is_task_step(r)]
+        assert len(steps) == 1 and "1. check the mail" in steps[0]["messages"][1]["content"]
+        assert channel.texts()[0].startswith("🫀 Heartbeat: 1 standing instruction due\n\n")
+
+
+async def test_scheduled_prompt_runs_the_agent_and_posts_the_result(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    fake_llm.responder = lambda request: call("finish", result="3 meetings today")
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        user, conversation = await person(app)
+        await app.jobs.add(user.id, conversation.id, "prompt", "summarise my day", once_at(soon(0.5)))
+        await poll(lambda: channel.texts())
+        assert channel.texts() == ["🔁 Scheduled: summarise my day\n\n3 meetings today"]
+        assert "summarise my day" in fake_llm.requests[0]["messages"][1]["content"]
+
+
+async def _at_least(value: Awaitable[int], n: int) -> bool:
+    return await value >= n
