@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from bot.app import App, add_console, build_app
+from bot.cli_background import register as register_background_commands
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from memory import db
@@ -232,6 +233,9 @@ async def _current(settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+register_background_commands(cli, _run, _settings)
 
 
 def main() -> None:

@@ -25,10 +25,10 @@ TIMEOUT = 30.0
 
 
 async def poll(
-    check: Callable[[], Awaitable[T] | T], *, timeout: float = TIMEOUT, every: float = 0.05
+    check: Callable[[], Awaitable[T] | T], *, within: float = TIMEOUT, every: float = 0.05
 ) -> T:
-    """Wait until `check()` returns something truthy; return it (fail after `timeout`)."""
-    deadline = time.monotonic() + timeout
+    """Wait until `check()` returns something truthy; return it (fail after `within` seconds)."""
+    deadline = time.monotonic() + within
     while True:
         value = check()
         if asyncio.iscoroutine(value) or isinstance(value, Awaitable):
@@ -36,7 +36,7 @@ async def poll(
         if value:
             return value  # type: ignore[return-value]
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(every)
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from bot.app import App
 from bot.scheduler import Background
-
 from tests.bot.background import (
     call,
     every_seconds,

@@ -7,12 +7,12 @@ fake model server in this process.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +24,7 @@ from tests.bot.background import is_task_step, poll, step_of
 from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 
 LAST_STEP = 30
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class Chat:
@@ -102,13 +103,13 @@ async def test_kill_9_mid_task_resumes_from_the_checkpoint_and_delivers_once(
         "CLAWLING_DATA_DIR": str(tmp_path / "data"),
         "CLAWLING_LLM_MAX_RETRIES": "0",
         "CLAWLING_TASK_PROGRESS_SECONDS": "0.3",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "PYTHONPATH": ROOT,
         "COLUMNS": "200",
     }
     first = Chat(env, tmp_path)
     try:
         first.say("/task count to thirty")
-        await poll(lambda: len([r for r in fake_llm.requests if is_task_step(r)]) >= 10, timeout=60)
+        await poll(lambda: len([r for r in fake_llm.requests if is_task_step(r)]) >= 10, within=60)
     finally:
         first.kill()
     status, step = await committed_step(database_url)
@@ -117,8 +118,8 @@ async def test_kill_9_mid_task_resumes_from_the_checkpoint_and_delivers_once(
 
     second = Chat(env, tmp_path)
     try:
-        await poll(lambda: "Task #1 is done" in second.output(), timeout=60)
-        time.sleep(0.5)  # anything sent twice would show up right behind it
+        await poll(lambda: "Task #1 is done" in second.output(), within=60)
+        await asyncio.sleep(0.5)  # anything sent twice would show up right behind it
     finally:
         assert second.leave() == 0
     resumed = [step_of(r) for r in fake_llm.requests[before:] if is_task_step(r)]
