@@ -27,7 +27,8 @@ from bot.prompt import PromptBuilder
 from bot.scheduler import Background
 from bot.sessions import SessionManager
 from bot.settings import CoreSettings, Settings
-from bot.task_runner import TaskLimits, TaskRunner
+from bot.task_runner import TaskRunner
+from bot.task_step import Stepper, TaskLimits
 from bot.tasks import Tasks, WaitingTasks
 from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
@@ -150,18 +151,17 @@ def build_app(
     deliverer = Deliverer(DeliveryStore(engine), outbox)
     task_store = TaskStore(engine)
     limits = task_limits(core)
-    runner = TaskRunner(
+    stepper = Stepper(
         task_store,
-        store,
         llm,
         tools.tools,  # tasks get the general tools, not the ones below that start more work
-        outbox,
         deliverer,
         limits=limits,
         assistant_name=core.assistant_name,
         now=now,
         default_timezone=core.timezone,
     )
+    runner = TaskRunner(task_store, store, stepper, outbox, deliverer)
     tasks = Tasks(task_store, runner, deliverer, limits)
     jobs = Jobs(
         JobStore(engine),
