@@ -223,3 +223,29 @@ async def test_bad_task_input_is_refused_clearly(
         assert texts[1] == "There is no task #99 of yours."
         assert texts[2] == "There is no task #99 of yours."
         assert await app.tasks.store.find() == []
+
+
+async def test_one_persons_tasks_do_not_stall_another_persons(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    def respond(request: dict[str, Any]) -> Reply:
+        _, goal = goal_of(request)
+        if goal == "quick":
+            return call("finish", result="quick one done")
+        return Reply(tool_calls=[("save_note", {"note": "still going"})], delay=0.05)
+
+    fake_llm.responder = respond
+    async with running_app(
+        fake_llm, database_url, tmp_path / "data", tasks_per_user=1, task_concurrency=2
+    ) as (app, channel):
+        busy, busy_chat = await person(app, sender="busy", chat="c-busy")
+        other, other_chat = await person(app, sender="other", chat="c-other")
+        first = await app.tasks.start(busy, busy_chat, "long one")
+        second = await app.tasks.start(busy, busy_chat, "long two")
+        await poll(lambda: task_requests(fake_llm, first.id))
+        quick = await app.tasks.start(other, other_chat, "quick")
+        await poll(lambda: "✅ Task #3 is done.\n\nquick one done" in channel.texts("c-other"))
+        waiting = await app.tasks.store.get(second.id)
+        assert quick.id == 3 and waiting is not None and waiting.status == "queued"
+        await app.tasks.cancel(busy.id, first.id)
+        await poll(lambda: task_requests(fake_llm, second.id))
