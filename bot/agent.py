@@ -99,13 +99,20 @@ class Agent:
         user: UserRecord,
         conversation: ConversationRecord,
         stream: ReplyStream | None = None,
+        up_to_id: int | None = None,
     ) -> TurnOutcome | None:
-        """Answer the conversation's waiting messages; None when nothing is waiting."""
+        """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
+        later ones belong to a later turn). None when nothing is waiting."""
         context = await self._store.load_context(conversation.id)
-        pending = [m.id for m in context.messages if m.turn is None and m.role == "user"]
+        visible = [
+            m
+            for m in context.messages
+            if m.turn is not None or up_to_id is None or m.id <= up_to_id
+        ]
+        pending = [m.id for m in visible if m.turn is None and m.role == "user"]
         if not pending:
             return None
-        messages = await self._fit_window(conversation, context.messages)
+        messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
         # Reload the person: /timezone may have changed since the session cached them.
         user = await self._store.get_user(user.id) or user
@@ -116,11 +123,11 @@ class Agent:
             group=not conversation.is_direct,
             images=self._files.image_part if self._files.limits.vision else None,
         )
-        meta = CallMeta("turn", conversation.id, user.id)
+        meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
-        query = "\n".join(m.content for m in context.messages if m.id in pending)
+        query = "\n".join(m.content for m in visible if m.id in pending)
         background, recalled = await self._gather_context(user, conversation, query)
 
         for step in range(1, self._limits.max_steps + 1):
@@ -131,11 +138,13 @@ class Agent:
             )
             reply = _assistant_message(completion)
             if not completion.tool_calls:
-                await self._store.record_step(conversation.id, user.id, turn, [reply], consumed)
+                await self._store.record_step(
+                    conversation.id, user.id, turn, [reply], consumed, completion.record
+                )
                 return TurnOutcome(completion.content, step)
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
             await self._store.record_step(
-                conversation.id, user.id, turn, [reply, *results], consumed
+                conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
             history.extend(render_message(m) for m in (reply, *results))
@@ -176,7 +185,11 @@ class Agent:
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
         await self._store.record_step(
-            conversation.id, user.id, turn, [NewMessage(role="assistant", content=text)]
+            conversation.id,
+            user.id,
+            turn,
+            [NewMessage(role="assistant", content=text)],
+            call=completion.record,
         )
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True)
 

@@ -11,40 +11,29 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import openai
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, AsyncStream
 
+from bot.completions import (
+    Completion,
+    MalformedResponse,
+    StreamAccumulator,
+    ToolCall,
+    Usage,
+    parse_completion,
+    read_usage,
+)
 from bot.errors import TransportError
 from memory.conversations import LLMCallRecord
 
 log = logging.getLogger(__name__)
 
+__all__ = ["LLM", "CallMeta", "Completion", "LLMError", "ToolCall", "Usage", "read_usage"]
+
 TextCallback = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: str
-
-
-@dataclass(frozen=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class Completion:
-    content: str
-    tool_calls: tuple[ToolCall, ...]
-    usage: Usage
-    model: str
 
 
 @dataclass(frozen=True)
@@ -54,6 +43,9 @@ class CallMeta:
     purpose: str = "turn"
     conversation_id: int | None = None
     user_id: int | None = None
+    # False when the caller stores the successful call's record itself, in the
+    # same transaction as what the call produced (the agent does, per step).
+    record_success: bool = True
 
 
 class UsageRecorder(Protocol):
@@ -62,54 +54,6 @@ class UsageRecorder(Protocol):
 
 class LLMError(TransportError):
     """Every configured model failed for this request."""
-
-
-@dataclass
-class _Accumulator:
-    """Builds a completion from streamed chunks."""
-
-    text: list[str] = field(default_factory=list)
-    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
-    usage: Usage = field(default_factory=Usage)
-
-    def add_tool_deltas(self, deltas: Sequence[Any]) -> None:
-        for delta in deltas:
-            slot = self.calls.setdefault(delta.index, {"id": "", "name": "", "arguments": []})
-            if delta.id:
-                slot["id"] = delta.id
-            if delta.function is not None:
-                if delta.function.name:
-                    slot["name"] += delta.function.name
-                if delta.function.arguments:
-                    slot["arguments"].append(delta.function.arguments)
-
-    def tool_calls(self) -> tuple[ToolCall, ...]:
-        return tuple(
-            ToolCall(
-                id=slot["id"] or f"call_{index}",
-                name=slot["name"],
-                arguments="".join(slot["arguments"]) or "{}",
-            )
-            for index, slot in sorted(self.calls.items())
-        )
-
-
-def read_usage(usage: Any) -> Usage:
-    """Token counts from a provider's usage object, whichever fields it fills."""
-    if usage is None:
-        return Usage()
-    cached = 0
-    details = getattr(usage, "prompt_tokens_details", None)
-    if details is not None and getattr(details, "cached_tokens", None):
-        cached = int(details.cached_tokens)
-    extra = getattr(usage, "model_extra", None) or {}
-    if not cached and extra.get("prompt_cache_hit_tokens"):  # DeepSeek
-        cached = int(extra["prompt_cache_hit_tokens"])
-    return Usage(
-        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-        cached_tokens=cached,
-    )
 
 
 def _describe(exc: Exception) -> str:
@@ -134,16 +78,12 @@ def _user_message(exc: Exception) -> str:
     return "The model service returned an error."
 
 
-class EmptyCompletion(ValueError):
-    """The endpoint answered, but with neither text nor tool calls."""
-
-
 # Errors that mean "this attempt failed", as opposed to bugs in our code.
 _CALL_ERRORS: tuple[type[Exception], ...] = (
     openai.OpenAIError,
     json.JSONDecodeError,
     UnicodeDecodeError,
-    EmptyCompletion,
+    MalformedResponse,
 )
 
 
@@ -183,10 +123,12 @@ class LLM:
             except _CALL_ERRORS as exc:
                 failures.append(exc)
                 log.warning("model %s failed: %s", model, _describe(exc))
-                await self._record(meta, model, started, error=_describe(exc))
+                await self._record(_call_record(meta, model, started, error=_describe(exc)))
                 continue
-            await self._record(meta, model, started, usage=result.usage)
-            return result
+            record = _call_record(meta, model, started, usage=result.usage)
+            if meta.record_success:
+                await self._record(record)
+            return replace(result, record=record)
         last = failures[-1]
         raise LLMError(
             f"all models failed; last error: {_describe(last)}", _user_message(last)
@@ -209,70 +151,60 @@ class LLM:
             request["max_tokens"] = max_tokens
         return request
 
-    async def _complete_once(self, request: dict[str, Any]) -> Completion:
-        response = await self._client.chat.completions.create(**request)
-        if not getattr(response, "choices", None):
-            raise EmptyCompletion("response has no choices")
-        message = response.choices[0].message
-        calls = tuple(
-            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "{}")
-            for c in message.tool_calls or ()
-            if getattr(c, "function", None) is not None
+    async def _post(self, request: dict[str, Any], *, stream: bool) -> Any:
+        # `chat.completions.create()` walks every message through a recursive
+        # TypedDict transform whose cost grows with the history, and builds a
+        # pydantic object per streamed chunk; together several ms of CPU per call
+        # (bench/turn_overhead.py). Our messages are plain JSON already, so post
+        # them as they are and read the answer as JSON; the client's retries,
+        # timeouts, auth and error types are unchanged.
+        return await self._client.post(
+            "/chat/completions",
+            body=request,
+            cast_to=object,
+            stream=stream,
+            stream_cls=AsyncStream[object],
         )
-        content = message.content or ""
-        if not content and not calls:
-            raise EmptyCompletion("empty answer")
-        return Completion(content, calls, read_usage(response.usage), request["model"])
+
+    async def _complete_once(self, request: dict[str, Any]) -> Completion:
+        return parse_completion(await self._post(request, stream=False), request["model"])
 
     async def _stream_once(self, request: dict[str, Any], on_text: TextCallback) -> Completion:
-        acc = _Accumulator()
-        stream = await self._client.chat.completions.create(
-            **request, stream=True, stream_options={"include_usage": True}
+        acc = StreamAccumulator()
+        stream = await self._post(
+            {**request, "stream": True, "stream_options": {"include_usage": True}}, stream=True
         )
         async for chunk in stream:
-            if chunk.usage is not None:
-                acc.usage = read_usage(chunk.usage)
-            for choice in chunk.choices:
-                delta = choice.delta
-                if delta is None:
-                    continue
-                if delta.tool_calls:
-                    acc.add_tool_deltas(delta.tool_calls)
-                if delta.content:
-                    acc.text.append(delta.content)
-                    await on_text("".join(acc.text))
-        content = "".join(acc.text)
-        calls = acc.tool_calls()
-        if not content and not calls:
-            raise EmptyCompletion("empty answer")
-        return Completion(content, calls, acc.usage, request["model"])
+            if acc.add(chunk):
+                await on_text("".join(acc.text))
+        return acc.completion(request["model"])
 
-    async def _record(
-        self,
-        meta: CallMeta,
-        model: str,
-        started: float,
-        *,
-        usage: Usage | None = None,
-        error: str | None = None,
-    ) -> None:
-        if self._recorder is None:
-            return
-        usage = usage or Usage()
-        await self._recorder.record_llm_call(
-            LLMCallRecord(
-                purpose=meta.purpose,
-                model=model,
-                ok=error is None,
-                error=error,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                cached_tokens=usage.cached_tokens,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                conversation_id=meta.conversation_id,
-                user_id=meta.user_id,
-            )
-        )
+    async def _record(self, record: LLMCallRecord) -> None:
+        if self._recorder is not None:
+            await self._recorder.record_llm_call(record)
+
+
+def _call_record(
+    meta: CallMeta,
+    model: str,
+    started: float,
+    *,
+    usage: Usage | None = None,
+    error: str | None = None,
+) -> LLMCallRecord:
+    usage = usage or Usage()
+    return LLMCallRecord(
+        purpose=meta.purpose,
+        model=model,
+        ok=error is None,
+        error=error,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_tokens=usage.cached_tokens,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        conversation_id=meta.conversation_id,
+        user_id=meta.user_id,
+    )
 
 
 def make_client(

@@ -103,7 +103,9 @@ class Outbox:
     async def send(self, chat: ChatRef, text: str, reply_to: str | None = None) -> MessageRef:
         return await self.adapter(chat.channel).send(Outbound(chat, text, reply_to))
 
-    async def send_file(self, chat: ChatRef, name: str, data: bytes, caption: str = "") -> MessageRef:
+    async def send_file(
+        self, chat: ChatRef, name: str, data: bytes, caption: str = ""
+    ) -> MessageRef:
         """Send a file where the platform can (see FileSender)."""
         adapter = self.adapter(chat.channel)
         if isinstance(adapter, FileSender):

@@ -39,6 +39,7 @@ INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. " + SA
 class _TurnRequest:
     user: UserRecord
     reply_to: str | None
+    up_to_id: int  # the newest stored message this turn answers
 
 
 @dataclass
@@ -46,6 +47,7 @@ class _CommandRequest:
     command: Command
     user: UserRecord
     args: str
+    boundary_id: int  # the newest message stored before the command was sent
 
 
 @dataclass
@@ -57,6 +59,7 @@ class _Session:
     items: deque[_TurnRequest | _CommandRequest] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
     turn: asyncio.Task[object] | None = None
+    command_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class _TrackingStream:
@@ -77,9 +80,10 @@ class _TrackingStream:
 class _Control:
     """SessionControl for commands: acts on one conversation."""
 
-    def __init__(self, manager: SessionManager, session: _Session) -> None:
+    def __init__(self, manager: SessionManager, session: _Session, boundary_id: int) -> None:
         self._manager = manager
         self._session = session
+        self._boundary_id = boundary_id
 
     async def stop_turn(self) -> bool:
         turn = self._session.turn
@@ -89,7 +93,9 @@ class _Control:
         return True
 
     async def new_context(self) -> None:
-        await self._manager.store.start_new_context(self._session.conversation.id)
+        await self._manager.store.start_new_context(
+            self._session.conversation.id, self._boundary_id
+        )
 
 
 class _LRU(OrderedDict[tuple[str, ...], object]):
@@ -134,7 +140,8 @@ class SessionManager:
         parsed = self._commands.parse(inbound.text.strip())
         if parsed is not None:
             command, args = parsed
-            request = _CommandRequest(command, user, args)
+            boundary = await self.store.last_message_id(session.conversation.id)
+            request = _CommandRequest(command, user, args, boundary)
             if command.immediate:
                 self._spawn(self._run_command(session, request))
             else:
@@ -155,9 +162,9 @@ class SessionManager:
         last = session.items[-1] if session.items else None
         if isinstance(last, _TurnRequest):
             # Not started yet: the waiting turn will answer this message too.
-            last.user, last.reply_to = user, inbound.platform_message_id
+            last.user, last.reply_to, last.up_to_id = user, inbound.platform_message_id, stored.id
         else:
-            self._enqueue(session, _TurnRequest(user, inbound.platform_message_id))
+            self._enqueue(session, _TurnRequest(user, inbound.platform_message_id, stored.id))
 
     async def drain(self) -> None:
         """Wait until every queued turn and command has finished."""
@@ -236,7 +243,7 @@ class SessionManager:
             stream = _TrackingStream(self._outbox.open_stream(session.chat, request.reply_to))
             typing = asyncio.create_task(self._keep_typing(session.chat))
             session.turn = asyncio.create_task(
-                self._agent.run_turn(request.user, session.conversation, stream)
+                self._agent.run_turn(request.user, session.conversation, stream, request.up_to_id)
             )
             try:
                 outcome = await session.turn
@@ -244,7 +251,7 @@ class SessionManager:
             except asyncio.CancelledError:
                 if asyncio.current_task().cancelling():  # type: ignore[union-attr]
                     raise  # shutting down: the waiting messages are answered after restart
-                await self.store.close_pending(session.conversation.id)
+                await self.store.close_pending(session.conversation.id, request.up_to_id)
                 text = f"{stream.shown} …(stopped)" if stream.shown else None
             except LLMError as exc:
                 log.warning("turn failed in conversation %s: %s", session.conversation.id, exc)
@@ -270,18 +277,20 @@ class SessionManager:
             user=request.user,
             conversation=session.conversation,
             args=request.args,
-            session=_Control(self, session),
+            session=_Control(self, session, request.boundary_id),
             now=self._now(),
         )
-        try:
-            text = await request.command.handler(ctx)
-        except Exception:
-            log.exception("command /%s failed", request.command.name)
-            text = f"/{request.command.name} failed on my side; the details were logged."
-        try:
-            await self._outbox.send(session.chat, text)
-        except TransportError as exc:
-            log.error("could not deliver the reply to /%s: %s", request.command.name, exc)
+        # Commands of one conversation answer in the order they were sent.
+        async with session.command_lock:
+            try:
+                text = await request.command.handler(ctx)
+            except Exception:
+                log.exception("command /%s failed", request.command.name)
+                text = f"/{request.command.name} failed on my side; the details were logged."
+            try:
+                await self._outbox.send(session.chat, text)
+            except TransportError as exc:
+                log.error("could not deliver the reply to /%s: %s", request.command.name, exc)
 
     async def _keep_typing(self, chat: ChatRef) -> None:
         with contextlib.suppress(TransportError):

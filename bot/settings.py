@@ -91,7 +91,9 @@ class CoreSettings(BaseModel):
     def _platform_ids(cls, value: list[str]) -> list[str]:
         bad = [v for v in value if ":" not in v or not v.split(":", 1)[1]]
         if bad:
-            raise ValueError(f"entries must look like telegram:12345 or slack:U0123, not {bad[0]!r}")
+            raise ValueError(
+                f"entries must look like telegram:12345 or slack:U0123, not {bad[0]!r}"
+            )
         return value
 
     @field_validator("timezone")

@@ -84,7 +84,6 @@ class Context:
 
     messages: list[StoredMessage]
     next_turn: int
-    first_turn: int
 
 
 @dataclass(frozen=True)
@@ -111,21 +110,50 @@ class UsageTotals:
     by_model: dict[str, int] = field(default_factory=dict)
 
 
-def _message(row: Message, author: str | None = None) -> StoredMessage:
-    calls = tuple(ToolCallRecord(**call) for call in row.tool_calls or ())
-    files = tuple(SavedFile(**item) for item in row.attachments or ())
+_MESSAGE_COLUMNS = (
+    Message.id,
+    Message.conversation_id,
+    Message.user_id,
+    Message.turn,
+    Message.role,
+    Message.content,
+    Message.created_at,
+    Message.tool_calls,
+    Message.tool_call_id,
+    Message.attachments,
+)
+
+
+def _message_from_row(row: Any) -> StoredMessage:
+    """A message from a Core row of _MESSAGE_COLUMNS followed by the author's name."""
     return StoredMessage(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        user_id=row.user_id,
-        turn=row.turn,
-        role=row.role,
-        content=row.content,
-        created_at=row.created_at,
-        tool_calls=calls,
-        tool_call_id=row.tool_call_id,
-        attachments=files,
-        author=author,
+        id=row[0],
+        conversation_id=row[1],
+        user_id=row[2],
+        turn=row[3],
+        role=row[4],
+        content=row[5],
+        created_at=row[6],
+        tool_calls=tuple(ToolCallRecord(**call) for call in row[7] or ()),
+        tool_call_id=row[8],
+        attachments=tuple(SavedFile(**item) for item in row[9] or ()),
+        author=row[10] if row[4] == "user" else None,
+    )
+
+
+def _llm_call_insert(call: LLMCallRecord) -> Any:
+    return insert(LLMCall).values(
+        conversation_id=call.conversation_id,
+        user_id=call.user_id,
+        purpose=call.purpose,
+        model=call.model,
+        ok=call.ok,
+        error=call.error,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        cached_tokens=call.cached_tokens,
+        duration_ms=call.duration_ms,
+        created_at=utcnow(),
     )
 
 
@@ -150,6 +178,7 @@ class ConversationStore:
     """Async access to users, conversations, messages and usage."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     def session(self) -> AsyncSession:
@@ -235,47 +264,63 @@ class ConversationStore:
         attachments: Sequence[SavedFile] = (),
     ) -> StoredMessage | None:
         """Store an incoming message; None if this platform message was stored before."""
-        row = Message(
+        created = sent_at or utcnow()
+        files = [asdict(f) for f in attachments] or None
+        statement = (
+            insert(Message)
+            .values(
+                conversation_id=conversation_id,
+                user_id=user_id,
+                role="user",
+                content=text,
+                attachments=files,
+                platform_message_id=platform_message_id,
+                created_at=created,
+            )
+            .returning(Message.id)
+        )
+        try:
+            async with self._engine.begin() as connection:
+                message_id = (await connection.execute(statement)).scalar_one()
+        except IntegrityError:
+            return None
+        return StoredMessage(
+            id=message_id,
             conversation_id=conversation_id,
             user_id=user_id,
+            turn=None,
             role="user",
             content=text,
-            attachments=[asdict(f) for f in attachments] or None,
-            platform_message_id=platform_message_id,
-            created_at=sent_at or utcnow(),
+            created_at=created,
+            attachments=tuple(attachments),
         )
-        async with self._sessions() as session:
-            session.add(row)
-            try:
-                await session.commit()
-            except IntegrityError:
-                await session.rollback()
-                return None
-            return _message(row)
 
     async def load_context(self, conversation_id: int) -> Context:
         """Messages of the current context in the order the model sees them."""
-        async with self._sessions() as session:
-            start = (
-                await session.execute(
-                    select(Conversation.context_from_turn).where(Conversation.id == conversation_id)
-                )
-            ).scalar_one()
-            in_context = (Message.turn >= start) | Message.turn.is_(None)
-            query = (
-                select(Message, User.name)
-                .outerjoin(User, User.id == Message.user_id)
-                .where(Message.conversation_id == conversation_id, in_context)
-                .order_by(Message.turn.is_(None), Message.turn, Message.id)
+        start = (
+            select(Conversation.context_from_turn)
+            .where(Conversation.id == conversation_id)
+            .scalar_subquery()
+        )
+        query = (
+            select(*_MESSAGE_COLUMNS, User.name, start.label("start"))
+            .outerjoin(User, User.id == Message.user_id)
+            .where(
+                Message.conversation_id == conversation_id,
+                (Message.turn >= start) | Message.turn.is_(None),
             )
-            rows = (await session.execute(query)).all()
-            messages = [_message(row, name if row.role == "user" else None) for row, name in rows]
+            .order_by(Message.turn.is_(None), Message.turn, Message.id)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+            messages = [_message_from_row(row) for row in rows]
             turns = [m.turn for m in messages if m.turn is not None]
             if turns:
-                next_turn = max(turns) + 1
-            else:
-                next_turn = max(await self._last_turn(session, conversation_id) + 1, start)
-        return Context(messages=messages, next_turn=next_turn, first_turn=start)
+                return Context(messages=messages, next_turn=max(turns) + 1)
+            # Nothing answered in this context yet (new conversation, or just after /new).
+            last = select(func.max(Message.turn)).where(Message.conversation_id == conversation_id)
+            bounds = (await connection.execute(select(start, last.scalar_subquery()))).one()
+        return Context(messages=messages, next_turn=max((bounds[1] or 0) + 1, bounds[0] or 0))
 
     @staticmethod
     async def _last_turn(session: AsyncSession, conversation_id: int) -> int:
@@ -291,57 +336,76 @@ class ConversationStore:
         turn: int,
         messages: Sequence[NewMessage],
         consumed: Sequence[int] = (),
+        call: LLMCallRecord | None = None,
     ) -> list[int]:
-        """Store one agent step: stamp the user messages it answers, add its messages."""
+        """Store one agent step in one transaction: stamp the user messages it answers,
+        add its messages, and the model call's usage."""
         now = utcnow()
-        async with self._sessions() as session, session.begin():
+        rows = [
+            {
+                "conversation_id": conversation_id,
+                "user_id": user_id,
+                "turn": turn,
+                "role": m.role,
+                "content": m.content,
+                "tool_calls": _calls_json(m.tool_calls),
+                "tool_call_id": m.tool_call_id,
+                "created_at": now,
+            }
+            for m in messages
+        ]
+        async with self._engine.begin() as connection:
             if consumed:
-                await session.execute(
+                await connection.execute(
                     update(Message)
                     .where(Message.id.in_(consumed), Message.turn.is_(None))
                     .values(turn=turn)
                 )
-            rows = [
-                Message(
-                    conversation_id=conversation_id,
-                    user_id=user_id,
-                    turn=turn,
-                    role=m.role,
-                    content=m.content,
-                    tool_calls=_calls_json(m.tool_calls),
-                    tool_call_id=m.tool_call_id,
-                    created_at=now,
-                )
-                for m in messages
-            ]
-            session.add_all(rows)
-            await session.flush()
-            return [row.id for row in rows]
+            result = await connection.execute(
+                insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
+            )
+            if call is not None:
+                await connection.execute(_llm_call_insert(call))
+            return list(result.scalars())
 
-    async def close_pending(self, conversation_id: int) -> None:
-        """Mark waiting user messages as handled without an answer (after /stop)."""
+    async def close_pending(self, conversation_id: int, up_to_id: int) -> None:
+        """Mark waiting user messages up to `up_to_id` as handled without an answer (/stop)."""
         async with self._sessions() as session, session.begin():
             turn = await self._last_turn(session, conversation_id) + 1
-            await session.execute(
-                update(Message)
-                .where(Message.conversation_id == conversation_id, Message.turn.is_(None))
-                .values(turn=turn)
-            )
+            await self._stamp_pending(session, conversation_id, up_to_id, turn)
 
-    async def start_new_context(self, conversation_id: int) -> None:
-        """/new: the model sees nothing before this point; everything stays stored."""
+    async def start_new_context(self, conversation_id: int, up_to_id: int) -> None:
+        """/new: the model sees nothing up to `up_to_id`; everything stays stored."""
         async with self._sessions() as session, session.begin():
             turn = await self._last_turn(session, conversation_id) + 1
-            await session.execute(
-                update(Message)
-                .where(Message.conversation_id == conversation_id, Message.turn.is_(None))
-                .values(turn=turn)
-            )
+            await self._stamp_pending(session, conversation_id, up_to_id, turn)
             await session.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation_id)
                 .values(context_from_turn=turn + 1)
             )
+
+    @staticmethod
+    async def _stamp_pending(
+        session: AsyncSession, conversation_id: int, up_to_id: int, turn: int
+    ) -> None:
+        await session.execute(
+            update(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.turn.is_(None),
+                Message.id <= up_to_id,
+            )
+            .values(turn=turn)
+        )
+
+    async def last_message_id(self, conversation_id: int) -> int:
+        """The id of the conversation's newest message (0 if none)."""
+        async with self._sessions() as session:
+            last = await session.execute(
+                select(func.max(Message.id)).where(Message.conversation_id == conversation_id)
+            )
+            return int(last.scalar() or 0)
 
     async def set_context_start(self, conversation_id: int, turn: int) -> None:
         """Let the model see only turns from `turn` on (history stays stored)."""
@@ -353,22 +417,8 @@ class ConversationStore:
             )
 
     async def record_llm_call(self, call: LLMCallRecord) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                insert(LLMCall).values(
-                    conversation_id=call.conversation_id,
-                    user_id=call.user_id,
-                    purpose=call.purpose,
-                    model=call.model,
-                    ok=call.ok,
-                    error=call.error,
-                    prompt_tokens=call.prompt_tokens,
-                    completion_tokens=call.completion_tokens,
-                    cached_tokens=call.cached_tokens,
-                    duration_ms=call.duration_ms,
-                    created_at=utcnow(),
-                )
-            )
+        async with self._engine.begin() as connection:
+            await connection.execute(_llm_call_insert(call))
 
     async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
         """Token totals of one user's model calls, optionally from `since` on."""

@@ -8,24 +8,14 @@ CLAWLING_DATABASE_URL or the default SQLite file.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from alembic import context
 from sqlalchemy import Connection
 
+from memory.db import include_name
 from memory.models import Base
 
 target_metadata = Base.metadata
-
-# Tables that live in the database but belong to others (APScheduler) or are
-# maintained by triggers (full-text shadow tables): autogenerate leaves them alone.
-FOREIGN_TABLE_PREFIXES = ("apscheduler_", "messages_fts", "sqlite_")
-
-
-def include_name(name: str | None, type_: str, _parents: dict[str, Any]) -> bool:
-    if type_ == "table" and name is not None:
-        return not name.startswith(FOREIGN_TABLE_PREFIXES)
-    return True
 
 
 def _configure_and_run(connection: Connection) -> None:

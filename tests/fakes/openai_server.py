@@ -33,6 +33,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     raw_body: str | None = None  # sent as-is with status 200: garbage, truncated JSON...
     delay: float = 0.0  # seconds before answering
+    hold_until_in_flight: int = 0  # wait (up to 10 s) until this many were open at once
     chunk_chars: int = 8  # streamed text/arguments come in pieces this long
     error_message: str = "fake error"
 
@@ -83,6 +84,8 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.script: deque[Reply] = deque()
         self._previous_prompt = ""
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -129,17 +132,26 @@ class FakeOpenAI:
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
-        server = site._server
-        assert server is not None and server.sockets  # test-fake start-up only
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]
         ready.set()
         self._loop.run_forever()
         self._loop.close()
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
         reply = self.script.popleft() if self.script else self.responder(body)
+        deadline = time.monotonic() + 10
+        while self.max_in_flight < reply.hold_until_in_flight and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:
