@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.channels import ChatRef, MessageRef, Outbound
+from bot.channels import ChatRef, MessageRef
 from bot.errors import TransportError
 from bot.outbox import Outbox
 from memory.deliveries import OutgoingMessage
@@ -104,12 +104,11 @@ class StatusMessage:
             return
         self._last = self._clock()
         try:
-            adapter = self._outbox.adapter(self._chat.channel)
             if self._ref is None:
-                self._ref = await adapter.send(Outbound(self._chat, text))
+                self._ref = await self._outbox.send(self._chat, text)
                 await self._remember(self._ref.message_id)
             else:
-                await adapter.edit(self._ref, text)
+                await self._outbox.edit(self._ref, text)
             self._shown = text
         except TransportError as exc:
             # The channel is not connected here, or the platform refused: progress

@@ -94,3 +94,22 @@ async def test_waiting_task_is_answered_through_the_conversation(
         await app.sessions.drain()
         assert "Passed it on." in channel.texts()
         await poll(lambda: any("Trip to Lisbon planned" in t for t in channel.texts()))
+
+
+async def test_heartbeat_command_turns_it_on_and_off(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        for line in ("/heartbeat", "/heartbeat on 1", "/heartbeat on 15", "/heartbeat", "/jobs"):
+            await app.sessions.handle(channel.inbound(line))
+            await app.sessions.drain()
+        off, refused, on, status, jobs = channel.texts()
+        assert off.startswith("Heartbeat is off.")
+        assert refused == "The heartbeat interval is a number of minutes from 5 to 1440."
+        assert on.startswith("Heartbeat is on: every 15 minutes")
+        assert status.startswith("Heartbeat is on (every 15 min)")
+        assert "heartbeat · every 15 min" in jobs
+        await app.sessions.handle(channel.inbound("/heartbeat off"))
+        await app.sessions.drain()
+        assert channel.texts()[-1] == "Heartbeat is off."
+        assert await app.jobs.store.find(kinds=("heartbeat",)) == []
