@@ -90,6 +90,8 @@ async def long_task(app: App, channel: RecordingChannel, model: StepModel) -> di
         "rss_start": rss_start,
         "rss_end": rss_mb(),
         "max_estimated": max(model.estimated),
+        "at_10": model.estimated[min(9, len(model.estimated) - 1)],
+        "at_last": model.estimated[-1],
     }
 
 
@@ -144,7 +146,10 @@ async def main() -> None:
     print(f"database: {backend}; fake model answers instantly (figures are Clawling's own cost)")
     print(f"task: {task['steps']:.0f} steps in {task['seconds']:.1f} s = {task['steps'] / task['seconds']:.1f} steps/s")
     ok = task["max_estimated"] <= CONTEXT_TOKENS
-    print(f"max prompt per step: {task['max_estimated']:.0f} tokens (budget {CONTEXT_TOKENS}) -> {'OK' if ok else 'OVER'}")
+    print(
+        f"max prompt per step: {task['max_estimated']:.0f} tokens (budget {CONTEXT_TOKENS}) -> "
+        f"{'OK' if ok else 'OVER'}; step 10: {task['at_10']:.0f}, last step: {task['at_last']:.0f}"
+    )
     growth = task["rss_end"] - task["rss_start"]
     print(f"RSS: {task['rss_start']:.0f} MB at start, {task['rss_end']:.0f} MB at end, growth {growth:.1f} MB (target < 50)")
     if errors:
