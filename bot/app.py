@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from openai import AsyncOpenAI
@@ -22,6 +22,7 @@ from bot.errors import ConfigError
 from bot.http import HttpServer
 from bot.jobs import Jobs
 from bot.llm import LLM, make_client
+from bot.observability import Observability
 from bot.outbox import Outbox
 from bot.prompt import PromptBuilder
 from bot.scheduler import Background
@@ -40,6 +41,10 @@ from memory.deliveries import DeliveryStore
 from memory.jobs import JobStore
 from memory.leader import Leadership
 from memory.tasks import TaskStore
+
+# Unanswered messages younger than this are answered after a restart; older ones
+# wait for the person's next message rather than surprising them.
+RESUME_WINDOW = timedelta(hours=12)
 
 
 def system_now() -> datetime:
@@ -67,6 +72,7 @@ class App:
     agent: Agent
     sessions: SessionManager
     http: HttpServer
+    observability: Observability
     jobs: Jobs
     tasks: Tasks
     services: list[Service] = field(default_factory=list)
@@ -81,10 +87,17 @@ class App:
         self.outbox.register(adapter)
 
     async def start(self) -> None:
-        """Start the background services, the channels and the HTTP server."""
+        """Start the background services, the channels and the HTTP server, then answer
+        what was left unanswered when the process last stopped."""
         for part in [*self.services, *self.outbox.adapters, self.http]:
             await part.start()
             self._started.append(part)
+        await self.sessions.resume(RESUME_WINDOW)
+
+    async def shutdown(self) -> None:
+        """SIGTERM: finish or set aside running turns, then close everything."""
+        await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self.close()
 
     async def start_services(self) -> None:
         """Start only the background services (the terminal chat: no HTTP server)."""
@@ -209,6 +222,8 @@ def build_app(
         now=now,
     )
     http = HttpServer(core.http_host, core.http_port)
+    observability = Observability(engine, outbox, sessions, llm)
+    observability.install(http)
     return App(
         settings,
         engine,
@@ -221,6 +236,7 @@ def build_app(
         agent,
         sessions,
         http,
+        observability,
         jobs=jobs,
         tasks=tasks,
         services=[deliverer, background],

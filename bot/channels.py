@@ -108,3 +108,10 @@ class FileSender(Protocol):
     async def send_file(
         self, chat: ChatRef, name: str, data: bytes, caption: str = ""
     ) -> MessageRef: ...
+
+
+@runtime_checkable
+class ReportsConnection(Protocol):
+    """Optional: the adapter knows whether it is connected to its platform (/readyz)."""
+
+    def is_connected(self) -> bool: ...

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import signal
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -153,6 +155,10 @@ def run() -> None:
 
 async def _serve(settings: Settings) -> int:
     app = build_app(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
         await app.prepare_database()
         if not app.outbox.adapters:
@@ -162,7 +168,10 @@ async def _serve(settings: Settings) -> int:
             )
             return EXIT_CONFIG
         await app.start()
-        await asyncio.Event().wait()
+        logging.getLogger(__name__).info("running; channels: %s", ", ".join(app.outbox.channels))
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping")
+        await app.shutdown()
         return 0
     finally:
         await app.close()
@@ -190,6 +199,44 @@ async def _doctor(settings: Settings) -> int:
         if not check.ok and check.fix:
             console.print(f"      fix: {check.fix}", markup=False)
     return 0 if all(c.ok for c in results) else 1
+
+
+@cli.command()
+def backup(path: Annotated[Path, typer.Argument(help="the backup file to write")]) -> None:
+    """Back up the database to one file (works while the assistant runs)."""
+    _run(_backup(_settings(log_to_file=False), path, restore=False))
+
+
+@cli.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="a file written by `clawling backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Replace the database's contents with a backup. Stop the assistant first."""
+    settings = _settings(log_to_file=False)
+    if not yes and not typer.confirm(
+        f"Replace everything in {db.safe_url(settings.database_url)} with {path}?"
+    ):
+        raise typer.Exit(1)
+    _run(_backup(settings, path, restore=True))
+
+
+async def _backup(settings: Settings, path: Path, *, restore: bool) -> int:
+    from memory.backup import BackupError
+    from memory.backup import backup as write_backup
+    from memory.backup import restore as read_backup
+
+    try:
+        if restore:
+            await read_backup(settings.database_url, path)
+            print(f"restored {path} into {db.safe_url(settings.database_url)}")
+        else:
+            await write_backup(settings.database_url, path)
+            print(f"backed up {db.safe_url(settings.database_url)} to {path}")
+    except BackupError as exc:
+        err.print(f"{'Restore' if restore else 'Backup'} failed: {exc}", markup=False)
+        return 1
+    return 0
 
 
 @db_cli.command("upgrade")

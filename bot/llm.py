@@ -48,6 +48,17 @@ class CallMeta:
     record_success: bool = True
 
 
+@dataclass
+class LLMStats:
+    """Counters for /metrics, over the life of the process."""
+
+    calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+
 class UsageRecorder(Protocol):
     async def record_llm_call(self, call: LLMCallRecord) -> None: ...
 
@@ -98,6 +109,7 @@ class LLM:
         self._client = client
         self.models = list(models)
         self._recorder = recorder
+        self.stats = LLMStats()
 
     async def complete(
         self,
@@ -121,10 +133,13 @@ class LLM:
                 else:
                     result = await self._stream_once(request, on_text)
             except _CALL_ERRORS as exc:
+                self.stats.calls += 1
+                self.stats.failed_calls += 1
                 failures.append(exc)
                 log.warning("model %s failed: %s", model, _describe(exc))
                 await self._record(_call_record(meta, model, started, error=_describe(exc)))
                 continue
+            self._count(result.usage)
             record = _call_record(meta, model, started, usage=result.usage)
             if meta.record_success:
                 await self._record(record)
@@ -178,6 +193,12 @@ class LLM:
             if acc.add(chunk):
                 await on_text("".join(acc.text))
         return acc.completion(request["model"])
+
+    def _count(self, usage: Usage) -> None:
+        self.stats.calls += 1
+        self.stats.prompt_tokens += usage.prompt_tokens
+        self.stats.completion_tokens += usage.completion_tokens
+        self.stats.cached_tokens += usage.cached_tokens
 
     async def _record(self, record: LLMCallRecord) -> None:
         if self._recorder is not None:

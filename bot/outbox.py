@@ -92,6 +92,10 @@ class Outbox:
     def adapters(self) -> list[ChatAdapter]:
         return list(self._adapters.values())
 
+    @property
+    def channels(self) -> list[str]:
+        return list(self._adapters)
+
     def adapter(self, channel: str) -> ChatAdapter:
         try:
             return self._adapters[channel]

@@ -14,7 +14,7 @@ import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.agent import Agent
@@ -33,6 +33,17 @@ CACHE_SIZE = 10_000
 
 SAVED = "Your message is saved; send another message to try again."
 INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. " + SAVED
+
+
+@dataclass
+class SessionStats:
+    """Counters for /metrics."""
+
+    turns: int = 0
+    failed_turns: int = 0
+    stopped_turns: int = 0
+    running_turns: int = 0
+    undelivered_replies: int = 0
 
 
 @dataclass
@@ -130,6 +141,8 @@ class SessionManager:
         self._conversations = _LRU()
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._draining = False
+        self.stats = SessionStats()
 
     async def handle(self, inbound: Inbound) -> None:
         """Take one incoming message: store it and schedule its answer. Returns at once."""
@@ -138,6 +151,8 @@ class SessionManager:
         user = await self._user(inbound)
         session = await self._session(inbound, user)
         parsed = self._commands.parse(inbound.text.strip())
+        if parsed is not None and self._draining:
+            return  # shutting down: commands are not stored, so none is half-done
         if parsed is not None:
             command, args = parsed
             boundary = await self.store.last_message_id(session.conversation.id)
@@ -159,6 +174,8 @@ class SessionManager:
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
             return
+        if self._draining:
+            return  # stored: answered after the restart (see resume)
         last = session.items[-1] if session.items else None
         if isinstance(last, _TurnRequest):
             # Not started yet: the waiting turn will answer this message too.
@@ -174,6 +191,37 @@ class SessionManager:
             if not pending:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
+
+    async def resume(self, within: timedelta) -> int:
+        """After a restart: answer messages that arrived in the last `within` and were
+        never answered (the process stopped mid-turn). Returns how many conversations."""
+        resumed = 0
+        since = self._now() - within
+        for waiting in await self.store.waiting_conversations(since, self._outbox.channels):
+            user = await self.store.get_user(waiting.user_id)
+            if user is None:
+                continue
+            conversation = waiting.conversation
+            key = (conversation.channel, conversation.chat_id, conversation.thread_id)
+            chat = ChatRef(*key)
+            session = self._sessions.setdefault(key, _Session(conversation, chat))
+            self._enqueue(
+                session, _TurnRequest(user, waiting.platform_message_id, waiting.up_to_id)
+            )
+            resumed += 1
+        return resumed
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop starting turns; let running ones finish for up to `grace` seconds, then
+        cancel the rest. Messages arriving meanwhile are stored and answered after restart."""
+        self._draining = True
+        for session in self._sessions.values():
+            session.items = deque(i for i in session.items if isinstance(i, _CommandRequest))
+        running = [s.worker for s in self._sessions.values() if s.worker is not None]
+        running.extend(self._background)
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        await self.close()
 
     async def close(self) -> None:
         """Stop taking messages and cancel running work (its messages stay stored)."""
@@ -238,38 +286,57 @@ class SessionManager:
                     (session.chat.channel, session.chat.chat_id, session.chat.thread_id), None
                 )
 
+    @property
+    def queued_turns(self) -> int:
+        """Turns waiting to start (their conversation is busy, or all slots are taken)."""
+        return sum(
+            isinstance(item, _TurnRequest) for s in self._sessions.values() for item in s.items
+        )
+
     async def _run_turn(self, session: _Session, request: _TurnRequest) -> None:
         async with self._slots:
-            stream = _TrackingStream(self._outbox.open_stream(session.chat, request.reply_to))
-            typing = asyncio.create_task(self._keep_typing(session.chat))
-            session.turn = asyncio.create_task(
-                self._agent.run_turn(request.user, session.conversation, stream, request.up_to_id)
-            )
+            self.stats.running_turns += 1
             try:
-                outcome = await session.turn
-                text = None if outcome is None else outcome.text
-            except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():  # type: ignore[union-attr]
-                    raise  # shutting down: the waiting messages are answered after restart
-                await self.store.close_pending(session.conversation.id, request.up_to_id)
-                text = f"{stream.shown} …(stopped)" if stream.shown else None
-            except LLMError as exc:
-                log.warning("turn failed in conversation %s: %s", session.conversation.id, exc)
-                text = f"{exc.user_message} {SAVED}"
-            except Exception:
-                log.exception("turn failed in conversation %s", session.conversation.id)
-                text = INTERNAL_ERROR
+                await self._answer(session, request)
             finally:
-                session.turn = None
-                typing.cancel()
-            if text:
-                await self._deliver(stream, text)
+                self.stats.running_turns -= 1
+
+    async def _answer(self, session: _Session, request: _TurnRequest) -> None:
+        stream = _TrackingStream(self._outbox.open_stream(session.chat, request.reply_to))
+        typing = asyncio.create_task(self._keep_typing(session.chat))
+        session.turn = asyncio.create_task(
+            self._agent.run_turn(request.user, session.conversation, stream, request.up_to_id)
+        )
+        try:
+            outcome = await session.turn
+            text = None if outcome is None else outcome.text
+            self.stats.turns += outcome is not None
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise  # shutting down: the waiting messages are answered after restart
+            await self.store.close_pending(session.conversation.id, request.up_to_id)
+            self.stats.stopped_turns += 1
+            text = f"{stream.shown} …(stopped)" if stream.shown else None
+        except LLMError as exc:
+            log.warning("turn failed in conversation %s: %s", session.conversation.id, exc)
+            self.stats.failed_turns += 1
+            text = f"{exc.user_message} {SAVED}"
+        except Exception:
+            log.exception("turn failed in conversation %s", session.conversation.id)
+            self.stats.failed_turns += 1
+            text = INTERNAL_ERROR
+        finally:
+            session.turn = None
+            typing.cancel()
+        if text:
+            await self._deliver(stream, text)
 
     async def _deliver(self, stream: ReplyStream, text: str) -> None:
         try:
             await stream.finish(text)
         except TransportError as exc:
             # The answer is stored; the platform refused it even after retries.
+            self.stats.undelivered_replies += 1
             log.error("could not deliver a reply: %s", exc)
 
     async def _run_command(self, session: _Session, request: _CommandRequest) -> None:

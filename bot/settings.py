@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -68,6 +69,7 @@ class CoreSettings(BaseModel):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
+    shutdown_timeout: float = Field(20.0, ge=0)
     assistant_name: str = "Clawling"
     # Background work: jobs (bot/scheduler.py) and long-horizon tasks (bot/tasks.py).
     job_grace_seconds: int = Field(3600, ge=1)
@@ -199,12 +201,42 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
     return lines
 
 
+def _secret_files(env_file: Path | None) -> dict[str, dict[str, str]]:
+    """Values of `NAME_FILE` variables (Docker secrets): NAME's value is read from the file."""
+    sources: dict[str, str | None] = {}
+    dotenv = env_file if env_file is not None else Path(".env")
+    if dotenv.is_file():
+        sources.update(dotenv_values(dotenv))
+    sources.update(os.environ)
+    found: dict[str, dict[str, str]] = {}
+    for name, path in sources.items():
+        if not name.endswith("_FILE") or not path:
+            continue
+        base = name.removesuffix("_FILE")
+        group, _, field_name = base.lower().partition("_")
+        info = Settings.model_fields.get(group)
+        nested = getattr(info.annotation, "model_fields", {}) if info is not None else {}
+        if field_name not in nested:
+            continue
+        if sources.get(base):
+            raise ConfigError(f"Both {base} and {name} are set. Fix: keep only one of them.")
+        try:
+            value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(
+                f"Setting {name} points to {path}, which cannot be read ({exc.strerror}). "
+                f"Fix: mount the secret file there, or set {base} directly."
+            ) from None
+        found.setdefault(group, {})[field_name] = value
+    return found
+
+
 def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
     """Read settings; raise ConfigError with one line per bad setting."""
+    kwargs: dict[str, Any] = {**_secret_files(env_file), **overrides}
+    if env_file is not None:
+        kwargs["_env_file"] = env_file
     try:
-        kwargs: dict[str, Any] = dict(overrides)
-        if env_file is not None:
-            kwargs["_env_file"] = env_file
         return Settings(**kwargs)
     except ValidationError as exc:
         raise ConfigError("\n".join(describe_validation_error(exc))) from None
@@ -217,6 +249,6 @@ def unknown_clawling_variables() -> list[str]:
         name
         for name in os.environ
         if name.startswith("CLAWLING_")
-        and name.removeprefix("CLAWLING_").lower() not in fields
+        and name.removeprefix("CLAWLING_").removesuffix("_FILE").lower() not in fields
         and not name.startswith("CLAWLING_TEST_")
     )

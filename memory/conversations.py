@@ -87,6 +87,16 @@ class Context:
 
 
 @dataclass(frozen=True)
+class WaitingConversation:
+    """A conversation with user messages that no turn has answered yet."""
+
+    conversation: ConversationRecord
+    user_id: int  # who sent the newest waiting message
+    up_to_id: int
+    platform_message_id: str | None
+
+
+@dataclass(frozen=True)
 class LLMCallRecord:
     purpose: str
     model: str
@@ -446,6 +456,36 @@ class ConversationStore:
             cached_tokens=sum(r[5] for r in rows),
             by_model={r[0]: r[3] + r[4] for r in rows},
         )
+
+    async def waiting_conversations(
+        self, since: datetime, channels: Sequence[str]
+    ) -> list[WaitingConversation]:
+        """Conversations on `channels` whose newest message is an unanswered user message
+        that arrived after `since`."""
+        newest = (
+            select(Message.conversation_id, func.max(Message.id).label("last_id"))
+            .group_by(Message.conversation_id)
+            .subquery()
+        )
+        query = (
+            select(Conversation, Message.user_id, Message.id, Message.platform_message_id)
+            .join(newest, newest.c.conversation_id == Conversation.id)
+            .join(Message, Message.id == newest.c.last_id)
+            .where(
+                Message.role == "user",
+                Message.turn.is_(None),
+                Message.created_at >= since,
+                Conversation.channel.in_(channels),
+            )
+            .order_by(Message.id)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [
+            WaitingConversation(_conversation(row[0]), row[1], row[2], row[3])
+            for row in rows
+            if row[1] is not None
+        ]
 
     async def unanswered(self, conversation_id: int) -> int:
         """How many user messages of the conversation still wait for an answer."""

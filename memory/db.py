@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +133,39 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(_current)
 
 
+# Any fixed number: the PostgreSQL advisory lock that lets one process migrate at a time.
+MIGRATION_LOCK = 0x436C61776C696E67  # "Clawling"
+
+
 async def upgrade(engine: AsyncEngine, target: str = "head") -> None:
-    """Run migrations up to `target` on the engine's database."""
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade, target)
+    """Run migrations up to `target`; processes starting together take turns, so the
+    schema is migrated exactly once (the others find it current)."""
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as connection:
+            # Held until this transaction commits; PostgreSQL's DDL is transactional,
+            # so the next process reads the new version after waiting.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
+            await connection.run_sync(_upgrade, target)
+        return
+    with _file_lock(engine.url.database):
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade, target)
+
+
+@contextlib.contextmanager
+def _file_lock(database: str | None) -> Iterator[None]:
+    """An exclusive lock beside the SQLite file, for processes on the same host."""
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def downgrade(engine: AsyncEngine, target: str) -> None:

@@ -95,6 +95,7 @@ def make_settings(fake_llm: FakeOpenAI, database_url: str, data_dir: Path, **cor
             "data_dir": str(data_dir),
             "llm_max_retries": 0,
             "llm_timeout": 10,
+            "http_port": 0,
             **core,
         },
     )

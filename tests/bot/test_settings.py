@@ -43,3 +43,29 @@ def test_every_bad_setting_gets_its_own_line(monkeypatch: pytest.MonkeyPatch) ->
     assert len(lines) == 3
     assert all(line.startswith("Setting CLAWLING_") and "Fix:" in line for line in lines)
     assert "sk-secret-value" not in str(caught.value)
+
+
+def test_secrets_can_come_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = tmp_path / "openai_key"
+    secret.write_text("sk-from-docker-secret\n")
+    monkeypatch.setenv("OPENAI_API_KEY_FILE", str(secret))
+    (tmp_path / ".env").write_text(f"CLAWLING_DATABASE_URL_FILE={tmp_path / 'db_url'}\n")
+    (tmp_path / "db_url").write_text("postgresql+asyncpg://clawling:pw@db/clawling")
+    settings = load_settings()
+    assert settings.openai.api_key is not None
+    assert settings.openai.api_key.get_secret_value() == "sk-from-docker-secret"
+    assert settings.database_url == "postgresql+asyncpg://clawling:pw@db/clawling"
+
+
+def test_a_missing_secret_file_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY_FILE", "/run/secrets/nope")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "Setting OPENAI_API_KEY_FILE points to /run/secrets/nope, which cannot be read "
+        "(No such file or directory). Fix: mount the secret file there, or set OPENAI_API_KEY "
+        "directly."
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-1")
+    with pytest.raises(ConfigError, match="Both OPENAI_API_KEY and OPENAI_API_KEY_FILE are set"):
+        load_settings()
