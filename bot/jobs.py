@@ -93,8 +93,6 @@ class Jobs:
     ) -> JobRecord:
         """Create a job from an already checked schedule and start timing it."""
         first = schedule.trigger().get_next_fire_time(None, self._now())
-        if schedule.once:
-            first = datetime.fromisoformat(schedule.spec["at"])
         job = await self.store.create(
             user_id=user_id,
             conversation_id=conversation_id,

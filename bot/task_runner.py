@@ -16,6 +16,7 @@ from collections import Counter
 from bot.channels import ChatRef
 from bot.delivery import Deliverer
 from bot.outbox import Outbox
+from bot.task_context import RECENT_STEPS
 from bot.task_progress import StatusMessage, status_line, to_chat
 from bot.task_step import Stepper, TaskLimits
 from memory.conversations import ConversationStore, UserRecord
@@ -124,6 +125,10 @@ class TaskRunner:
             if reason:
                 await self._stepper.wrap_up(task, reason)
                 break
+            if task.step % RECENT_STEPS == 0:
+                # Identical calls are refused within what the model can see (its last
+                # RECENT_STEPS steps), not for the task's whole life.
+                seen.clear()
             if status is not None:
                 await status.show(status_line(task, task.checkpoint.get("doing", "")))
             task = await self._stepper.step(task, user, conversation, seen)

@@ -20,6 +20,8 @@ from bot.delivery import Deliverer
 from bot.llm import LLM, CallMeta, Completion, LLMError
 from bot.prompt import Chat, time_note
 from bot.task_context import (
+    RECENT_STEPS,
+    RESULT_CHARS,
     StepState,
     TaskView,
     build_step_prompt,
@@ -168,7 +170,7 @@ class Stepper:
                 for c, r in zip(completion.tool_calls, results, strict=True)
             ]
         elif not completion.tool_calls:
-            state.result = cut(completion.content.strip(), 30_000)  # a plain answer is the result
+            state.result = cut(completion.content.strip(), RESULT_CHARS)  # a plain answer is the result
         checkpoint = dict(task.checkpoint)
         recent = [*checkpoint.get("recent", []), describe_step(step, completion.content, calls)]
         answer = checkpoint.pop("answer", None)  # shown in this step; now a step result
@@ -176,7 +178,7 @@ class Stepper:
             recent.insert(
                 -1, f"The person answered {answer['question']!r}: {cut(answer['answer'], 1_000)}"
             )
-        checkpoint["recent"] = recent[-8:]
+        checkpoint["recent"] = recent[-RECENT_STEPS:]
         checkpoint["doing"] = ", ".join(dict.fromkeys(c[0] for c in calls)) or "thinking"
         progress = Progress(
             step=step,
@@ -296,7 +298,7 @@ class Stepper:
             partial, used = completion.content, completion.usage.prompt_tokens
         except LLMError:
             partial, used = task.notes or "(nothing usable was produced)", 0
-        text = f"I stopped because {reason}. Partial result:\n\n{cut(partial, 30_000)}"
+        text = f"I stopped because {reason}. Partial result:\n\n{cut(partial, RESULT_CHARS)}"
         progress = Progress(
             step=task.step,
             tokens_used=task.tokens_used + used,

@@ -39,7 +39,8 @@ async def test_reminder_set_before_a_restart_fires_after_it(
 ) -> None:
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, _):
         user, conversation = await person(app)
-        job = await app.jobs.add(user.id, conversation.id, "reminder", "stretch", once_at(soon(2)))
+        # Due only after this app has surely closed, even on a loaded machine.
+        job = await app.jobs.add(user.id, conversation.id, "reminder", "stretch", once_at(soon(3)))
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
         await poll(lambda: channel.texts())
         assert channel.texts() == ["⏰ Reminder: stretch"]
@@ -52,7 +53,7 @@ async def test_job_missed_within_the_grace_window_runs_once_and_says_it_is_late(
 ) -> None:
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, _):
         user, conversation = await person(app)
-        due = soon(1)
+        due = soon(2.5)  # after this app has surely closed
         await app.jobs.add(user.id, conversation.id, "reminder", "water plants", once_at(due))
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 1.5)  # "down"
     async with running_app(
@@ -72,7 +73,7 @@ async def test_job_missed_beyond_the_grace_window_is_reported_not_dropped(
 ) -> None:
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, _):
         user, conversation = await person(app)
-        due = soon(1)
+        due = soon(2.5)  # after this app has surely closed
         job = await app.jobs.add(user.id, conversation.id, "reminder", "pay rent", once_at(due))
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 2.5)
     async with running_app(
@@ -155,3 +156,24 @@ async def test_scheduled_prompt_runs_the_agent_and_posts_the_result(
 
 async def _at_least(value: Awaitable[int], n: int) -> bool:
     return await value >= n
+
+
+async def test_message_for_an_unconnected_chat_waits_for_a_process_that_serves_it(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    # Like a terminal reminder fired by `clawling run`: shown when `clawling chat` opens.
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        user, conversation = await person(app, channel="console", chat="ana")
+        job = await app.jobs.add(user.id, conversation.id, "reminder", "tea", once_at(soon(0.3)))
+
+        async def fired() -> bool:
+            stored = await app.jobs.store.get(job.id)
+            return stored is not None and stored.status == "done"
+
+        await poll(fired)
+        assert channel.texts() == []
+    async with running_app(
+        fake_llm, database_url, tmp_path / "data", channel_name="console"
+    ) as (_, console):
+        await poll(lambda: console.texts("ana"))
+        assert console.texts("ana") == ["⏰ Reminder: tea"]
