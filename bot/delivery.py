@@ -74,7 +74,7 @@ class Deliverer:
         chat = ChatRef(delivery.channel, delivery.chat_id, delivery.thread_id)
         try:
             ref = await self._outbox.send(chat, delivery.text)
-        except TransportError as exc:
+        except Exception as exc:  # noqa: BLE001 - a broken adapter must not wedge the queue
             give_up = delivery.attempts >= MAX_ATTEMPTS
             log.warning(
                 "delivery %s to %s failed (attempt %s)%s: %s",
@@ -83,6 +83,7 @@ class Deliverer:
                 delivery.attempts,
                 "; giving up" if give_up else "",
                 exc,
+                exc_info=not isinstance(exc, TransportError),
             )
             await self._store.release(delivery.id, give_up=give_up)
             return 0

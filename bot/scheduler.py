@@ -86,13 +86,17 @@ class JobTimer:
         )
         self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         _timer = self
-        # Paused until the stored jobs carry the current grace window and the job
-        # table is synced, so overdue jobs are judged by today's settings.
-        await asyncio.to_thread(self._scheduler.start, paused=True)
-        await asyncio.to_thread(self._apply_grace)
-        self._timed = await asyncio.to_thread(self._timed_ids)
-        await self.sync()
-        self._scheduler.resume()
+        try:
+            # Paused until the stored jobs carry the current grace window and the job
+            # table is synced, so overdue jobs are judged by today's settings.
+            await asyncio.to_thread(self._scheduler.start, paused=True)
+            await asyncio.to_thread(self._apply_grace)
+            self._timed = await asyncio.to_thread(self._timed_ids)
+            await self.sync()
+            self._scheduler.resume()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
         global _timer
@@ -150,6 +154,10 @@ class JobTimer:
         for job_id in present - wanted:
             await self.remove(job_id)
         self._timed |= present
+        if self._scheduler is not None and self._scheduler.running:
+            # A job store error inside APScheduler's wakeup leaves no timer set;
+            # waking it here bounds such a stall to one sync period.
+            self._scheduler.wakeup()
 
     def hand_over(self, job_id: int) -> None:
         """Called on the scheduler's loop: run the firing on the app's loop."""

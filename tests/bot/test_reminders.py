@@ -177,3 +177,15 @@ async def test_message_for_an_unconnected_chat_waits_for_a_process_that_serves_i
     ) as (_, console):
         await poll(lambda: console.texts("ana"))
         assert console.texts("ana") == ["⏰ Reminder: tea"]
+
+
+async def test_reminder_survives_a_platform_refusing_it_once(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        user, conversation = await person(app)
+        channel.fail_sends = 1
+        await app.jobs.add(user.id, conversation.id, "reminder", "breathe", once_at(soon(0.3)))
+        await poll(lambda: channel.texts())
+        await asyncio.sleep(0.5)
+        assert channel.texts() == ["⏰ Reminder: breathe"] and channel.fail_sends == 0
