@@ -135,6 +135,8 @@ def task_limits(core: CoreSettings) -> TaskLimits:
         max_subtasks=core.max_subtasks,
         goal_chars=core.task_goal_chars,
         progress_seconds=core.task_progress_seconds,
+        tool_output_chars=core.tool_output_chars,
+        tool_timeout=core.tool_timeout,
     )
 
 

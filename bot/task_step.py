@@ -64,6 +64,8 @@ class TaskLimits:
     max_subtasks: int = 10
     goal_chars: int = 8_000
     progress_seconds: float = 5.0
+    tool_output_chars: int = 16_000
+    tool_timeout: float = 60.0
 
 
 class Stepper:
@@ -93,6 +95,14 @@ class Stepper:
     def subtask_budget(self) -> Budget:
         limits = self.limits
         return Budget(limits.max_steps, limits.max_tokens, limits.max_seconds)
+
+    def _registry(self, control: list[Tool]) -> ToolRegistry:
+        """The app's general tools plus this step's control tools."""
+        return ToolRegistry(
+            [*self._base_tools, *control],
+            output_chars=self.limits.tool_output_chars,
+            timeout=self.limits.tool_timeout,
+        )
 
     def exhausted(self, task: TaskRecord) -> str:
         budget = task.budget
@@ -150,7 +160,7 @@ class Stepper:
             can_ask=task.parent_id is None,
             subtask_room=max(0, self.limits.max_subtasks - children),
         )
-        tools = ToolRegistry([*self._base_tools, *control_tools(state, self.limits.goal_chars)])
+        tools = self._registry(control_tools(state, self.limits.goal_chars))
         request = build_step_prompt(
             self._name, self._view(task, zone), tools.schemas(), self.limits.context_tokens
         )
@@ -286,7 +296,7 @@ class Stepper:
     async def wrap_up(self, task: TaskRecord, reason: str) -> None:
         """The budget is spent: ask once more, without tools, for the best partial result."""
         zone = ZoneInfo(self._default_timezone)
-        tools = ToolRegistry([*self._base_tools, *control_tools(StepState("", "", True, 0), 1)])
+        tools = self._registry(control_tools(StepState("", "", True, 0), 1))
         note = f"## Budget used up\n{reason}. Reply now with the best partial result: what is done and what is not."
         request = build_step_prompt(
             self._name, self._view(task, zone), tools.schemas(), self.limits.context_tokens, note
