@@ -23,7 +23,7 @@ from bot.app import build_app
 from bot.prompt import estimate_tokens
 from bot.settings import Settings
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, Reply, canonical, last_user_text
+from tests.fakes.openai_server import FakeOpenAI, Reply, canonical, common_prefix, last_user_text
 
 QUESTIONS = [
     "Can you help me plan my week?",
@@ -33,14 +33,6 @@ QUESTIONS = [
     "Suggest a good time for a run on Wednesday.",
     "What's a quick dinner I could cook tonight?",
 ]
-
-
-def _common_prefix(a: str, b: str) -> int:
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
 
 
 def scripted(request: dict[str, Any]) -> Reply:
@@ -96,7 +88,7 @@ def main() -> None:
     print(f"{'request':>7} {'tokens':>7} {'prefix of next':>15}")
     shares = []
     for i, body in enumerate(bodies[:-1]):
-        share = _common_prefix(body, bodies[i + 1]) / len(body)
+        share = common_prefix(body, bodies[i + 1]) / len(body)
         shares.append(share)
         print(f"{i + 1:>7} {estimate_tokens(body):>7} {100 * share:>14.1f}%")
     print(f"{len(bodies):>7} {estimate_tokens(bodies[-1]):>7} {'(last)':>15}")

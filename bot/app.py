@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from openai import AsyncOpenAI
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleAdapter
+from bot.access import AccessPolicy
 from bot.agent import Agent, AgentLimits
 from bot.attachments import FileKeeper, FileLimits
 from bot.background_commands import background_commands
@@ -38,9 +39,13 @@ from bot.tools.tasks import task_tools
 from memory import db
 from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
+from memory.events import EventStore
 from memory.jobs import JobStore
 from memory.leader import Leadership
 from memory.tasks import TaskStore
+
+if TYPE_CHECKING:
+    from adapters.telegram import TelegramAdapter, TelegramTuning
 
 # Unanswered messages younger than this are answered after a restart; older ones
 # wait for the person's next message rather than surprising them.
@@ -95,8 +100,10 @@ class App:
         await self.sessions.resume(RESUME_WINDOW)
 
     async def shutdown(self) -> None:
-        """SIGTERM: finish or set aside running turns, then close everything."""
+        """SIGTERM: finish or set aside running turns, stop the channels (messages that
+        arrive until then are stored and answered after the restart), close the rest."""
         await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self._stop_started()
         await self.close()
 
     async def start_services(self) -> None:
@@ -108,11 +115,13 @@ class App:
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
         await self.sessions.close()
-        for part in reversed(self._started):
-            await part.stop()
-        self._started.clear()
+        await self._stop_started()
         await self.client.close()
         await self.engine.dispose()
+
+    async def _stop_started(self) -> None:
+        while self._started:
+            await self._started.pop().stop()
 
 
 def build_tools(settings: Settings) -> ToolRegistry:
@@ -145,6 +154,7 @@ def build_app(
     *,
     now: Callable[[], datetime] = system_now,
     client: AsyncOpenAI | None = None,
+    telegram_tuning: TelegramTuning | None = None,
 ) -> App:
     """The whole object graph for these settings. Nothing connects until used."""
     core = settings.core
@@ -226,7 +236,7 @@ def build_app(
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.install(http)
-    return App(
+    app = App(
         settings,
         engine,
         store,
@@ -242,6 +252,69 @@ def build_app(
         jobs=jobs,
         tasks=tasks,
         services=[deliverer, background],
+    )
+    if settings.telegram.bot_token is not None:
+        app.add_channel(build_telegram(app, telegram_tuning))
+    if settings.slack.enabled:
+        add_slack(app)
+    return app
+
+
+def add_slack(app: App) -> None:
+    """Connect Slack (SLACK_* settings) as a channel of `app`."""
+    from adapters.slack import SlackAdapter, SlackConfig  # loads the Slack SDK only when used
+
+    slack = app.settings.slack
+    if slack.bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set. Fix: set it to the app's bot token.")
+    config = SlackConfig(
+        bot_token=slack.bot_token.get_secret_value(),
+        app_token=slack.app_token.get_secret_value() if slack.app_token else None,
+        signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else None,
+        api_url=slack.api_url,
+    )
+    adapter = SlackAdapter(
+        config,
+        on_message=app.sessions.handle,
+        events=EventStore(app.engine),
+        access=AccessPolicy("slack", slack.allowed_users, app.settings.core.owners),
+        commands=app.commands,
+        http=app.http,
+    )
+    app.add_channel(adapter)
+
+
+def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAdapter:
+    """The Telegram channel for `app`'s settings (TELEGRAM_BOT_TOKEN is set)."""
+    from adapters.telegram import MediaLimits, TelegramAdapter  # loads PTB only when used
+
+    settings, core = app.settings, app.settings.core
+    telegram = settings.telegram
+    if telegram.mode == "webhook":
+        missing = [
+            name
+            for name, value in (
+                ("CLAWLING_PUBLIC_URL", core.public_url),
+                ("TELEGRAM_WEBHOOK_SECRET", telegram.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ConfigError(
+                f"Setting {missing[0]} is missing: TELEGRAM_MODE=webhook needs it. Fix: set "
+                "CLAWLING_PUBLIC_URL to the public https address of this server and "
+                "TELEGRAM_WEBHOOK_SECRET to a random string, or use TELEGRAM_MODE=polling."
+            )
+    return TelegramAdapter(
+        telegram,
+        on_message=app.sessions.handle,
+        access=AccessPolicy("telegram", telegram.allowed_users, core.owners),
+        commands=app.commands,
+        # Text files above this many bytes cannot fit CLAWLING_MAX_FILE_CHARS characters.
+        media=MediaLimits(max_text_bytes=core.max_file_chars * 4),
+        http=app.http,
+        public_url=core.public_url,
+        tuning=tuning,
     )
 
 

@@ -115,3 +115,13 @@ class ReportsConnection(Protocol):
     """Optional: the adapter knows whether it is connected to its platform (/readyz)."""
 
     def is_connected(self) -> bool: ...
+
+
+@runtime_checkable
+class SelfChecking(Protocol):
+    """Optional: the adapter can test its credentials without starting (`clawling doctor`).
+
+    Returns who the assistant is on the platform; raises ConfigError naming the fix.
+    """
+
+    async def check(self) -> str: ...

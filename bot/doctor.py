@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.app import App
+from bot.channels import SelfChecking
+from bot.errors import ConfigError, TransportError
 from bot.llm import LLM, LLMError
 from bot.settings import unknown_clawling_variables
 from memory import db
@@ -89,6 +92,28 @@ async def _model(app: App) -> Check:
     )
 
 
+async def _channels(app: App) -> list[Check]:
+    checks = []
+    for adapter in app.outbox.adapters:
+        if not isinstance(adapter, SelfChecking):
+            continue
+        try:
+            async with asyncio.timeout(20):
+                checks.append(Check(adapter.name, True, await adapter.check()))
+        except ConfigError as exc:
+            problem, _, fix = str(exc).partition(" Fix: ")
+            checks.append(Check(adapter.name, False, problem, fix.rstrip(".")))
+        except (TransportError, TimeoutError) as exc:
+            checks.append(Check(adapter.name, False, f"no answer: {exc}", "check the network"))
+    if not app.outbox.adapters:
+        checks.append(
+            Check(
+                "chat apps", False, "none configured", "set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN"
+            )
+        )
+    return checks
+
+
 CHECKS: list[Callable[[App], Awaitable[Check]]] = [_settings, _database, _migrations, _model]
 
 
@@ -101,4 +126,5 @@ async def run_checks(app: App) -> list[Check]:
             results.append(Check("migrations", False, "skipped: no database", ""))
             results.append(await _model(app))
             break
+    results.extend(await _channels(app))
     return results

@@ -144,15 +144,21 @@ class SessionManager:
         self._draining = False
         self.stats = SessionStats()
 
-    async def handle(self, inbound: Inbound) -> None:
-        """Take one incoming message: store it and schedule its answer. Returns at once."""
+    async def handle(self, inbound: Inbound) -> bool:
+        """Take one incoming message: store it and schedule its answer. Returns at once.
+
+        False when the message is not for the assistant (see `_addressed`) or was
+        stored before (a redelivery); True when it will be answered.
+        """
         if self._closed:
             raise TransportError("shutting down", "I'm restarting; please send that again shortly.")
+        if not await self._addressed(inbound):
+            return False
         user = await self._user(inbound)
         session = await self._session(inbound, user)
         parsed = self._commands.parse(inbound.text.strip())
         if parsed is not None and self._draining:
-            return  # shutting down: commands are not stored, so none is half-done
+            return False  # shutting down: commands are not stored, so none is half-done
         if parsed is not None:
             command, args = parsed
             boundary = await self.store.last_message_id(session.conversation.id)
@@ -161,7 +167,7 @@ class SessionManager:
                 self._spawn(self._run_command(session, request))
             else:
                 self._enqueue(session, request)
-            return
+            return True
         text, files = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
         stored = await self.store.add_user_message(
             session.conversation.id,
@@ -173,15 +179,28 @@ class SessionManager:
         )
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
-            return
+            return False
         if self._draining:
-            return  # stored: answered after the restart (see resume)
+            return True  # stored: answered after the restart (see resume)
         last = session.items[-1] if session.items else None
         if isinstance(last, _TurnRequest):
             # Not started yet: the waiting turn will answer this message too.
             last.user, last.reply_to, last.up_to_id = user, inbound.platform_message_id, stored.id
         else:
             self._enqueue(session, _TurnRequest(user, inbound.platform_message_id, stored.id))
+        return True
+
+    async def _addressed(self, inbound: Inbound) -> bool:
+        """Whether a message is for the assistant. Adapters hand in only messages that may
+        be; the one question left for here is a group thread reply without a mention: it
+        is for the assistant when it already takes part in that thread, else it is people
+        talking among themselves."""
+        if inbound.is_direct or inbound.mentions_bot or not inbound.thread_id:
+            return True
+        key = inbound.conversation_key
+        if key in self._sessions or isinstance(self._conversations.get(key), ConversationRecord):
+            return True
+        return await self.store.find_conversation(*key) is not None
 
     async def drain(self) -> None:
         """Wait until every queued turn and command has finished."""
@@ -221,11 +240,14 @@ class SessionManager:
         running.extend(self._background)
         if running:
             await asyncio.wait(running, timeout=grace)
-        await self.close()
+        await self._cancel_work()
 
     async def close(self) -> None:
         """Stop taking messages and cancel running work (its messages stay stored)."""
         self._closed = True
+        await self._cancel_work()
+
+    async def _cancel_work(self) -> None:
         tasks = [s.worker for s in self._sessions.values() if s.worker is not None]
         tasks.extend(self._background)
         for task in tasks:

@@ -8,17 +8,29 @@ chat platform); each group is a nested model so `OPENAI_API_KEY` lands in
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+TELEGRAM_DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+TELEGRAM_DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
 
 def _split_commas(value: Any) -> Any:
@@ -69,6 +81,7 @@ class CoreSettings(BaseModel):
     log_level: str = "INFO"
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
     shutdown_timeout: float = Field(20.0, ge=0)
     assistant_name: str = "Clawling"
     # Background work: jobs (bot/scheduler.py) and long-horizon tasks (bot/tasks.py).
@@ -114,6 +127,13 @@ class CoreSettings(BaseModel):
             raise ValueError("only sqlite and postgresql URLs are supported")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// behind a proxy)")
+        return value.rstrip("/") if value else None
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -121,6 +141,125 @@ class CoreSettings(BaseModel):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+
+class TelegramSettings(BaseModel):
+    """`TELEGRAM_*` settings; the Telegram channel runs when a bot token is set."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bot_token: SecretStr | None = None
+    base_url: str = TELEGRAM_DEFAULT_BASE_URL
+    base_file_url: str = TELEGRAM_DEFAULT_FILE_URL
+    allowed_users: CommaList = Field(default_factory=list)
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: SecretStr | None = None
+
+    _split = field_validator("allowed_users", mode="before")(_split_commas)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
+            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+        return value
+
+    @field_validator("base_url", "base_file_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("allowed_users")
+    @classmethod
+    def _user_entries(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not (v.isdigit() or re.fullmatch(r"@\w{3,}", v))]
+        if bad:
+            raise ValueError(f"entries must be numeric user ids or @usernames, not {bad[0]!r}")
+        return value
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _lower_mode(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+
+def _token_with_prefix(value: SecretStr | None, prefix: str, what: str) -> SecretStr | None:
+    if value is None or not value.get_secret_value().strip():
+        return None
+    if not value.get_secret_value().startswith(prefix):
+        raise ValueError(f"must be {what}, which starts with {prefix}")
+    return SecretStr(value.get_secret_value().strip())
+
+
+class SlackSettings(BaseModel):
+    """`SLACK_*` settings. Socket Mode with an app token; HTTP Events API with a signing secret."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    api_url: str = SLACK_DEFAULT_API_URL
+    allowed_users: CommaList = Field(default_factory=list)
+
+    _split = field_validator("allowed_users", mode="before")(_split_commas)
+
+    @field_validator("bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token_with_prefix(value, "xoxb-", "a bot token")
+
+    @field_validator("app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        return _token_with_prefix(value, "xapp-", "an app-level token")
+
+    @field_validator("signing_secret")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") + "/"  # the SDK joins method names onto it
+
+    @model_validator(mode="after")
+    def _complete(self) -> SlackSettings:
+        if self.bot_token is None:
+            if self.app_token or self.signing_secret or self.allowed_users:
+                raise ValueError(
+                    "SLACK_BOT_TOKEN is missing while other SLACK_* settings are set. Fix: set "
+                    "it to the app's Bot User OAuth Token (xoxb-...), or remove the SLACK_* settings"
+                )
+        elif self.app_token is None and self.signing_secret is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN nor SLACK_SIGNING_SECRET is. "
+                "Fix: set SLACK_APP_TOKEN (xapp-..., Socket Mode) or SLACK_SIGNING_SECRET "
+                "(HTTP Events API at /slack/events); see the README's Slack section"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
 
 
 class Settings(BaseSettings):
@@ -136,6 +275,8 @@ class Settings(BaseSettings):
 
     openai: OpenAISettings = OpenAISettings()
     clawling: CoreSettings = CoreSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    slack: SlackSettings = SlackSettings()
 
     @property
     def core(self) -> CoreSettings:
@@ -176,6 +317,18 @@ _FIXES: dict[str, str] = {
     "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
+    "CLAWLING_PUBLIC_URL": "use the https address where this server is reachable",
+    "TELEGRAM_BOT_TOKEN": "copy the token @BotFather gave you (like 123456:ABC-DEF...)",
+    "TELEGRAM_ALLOWED_USERS": "list numeric Telegram user ids or @usernames, separated by commas",
+    "TELEGRAM_MODE": "use polling (default) or webhook",
+    "TELEGRAM_WEBHOOK_SECRET": "pick a random string of letters, digits, _ and -",
+    "TELEGRAM_BASE_URL": "use the Bot API address ending in /bot, e.g. http://localhost:8081/bot",
+    "TELEGRAM_BASE_FILE_URL": "use the file address ending in /file/bot",
+    "SLACK_BOT_TOKEN": "use the Bot User OAuth Token from the app's OAuth & Permissions page",
+    "SLACK_APP_TOKEN": (
+        "create an app-level token with the connections:write scope under Basic Information"
+    ),
+    "SLACK_API_URL": "use the Web API base URL, e.g. https://slack.com/api/",
 }
 
 
@@ -190,6 +343,10 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
         name = _env_name(error["loc"])
         given = error.get("input")
         message = error["msg"].removeprefix("Value error, ")
+        if len(error["loc"]) < 2:
+            # A check across several settings: its message names them and the fix.
+            lines.append(f"{message}.")
+            continue
         shown = ""
         secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
         if isinstance(given, str | int | float) and not secret and repr(given) not in message:

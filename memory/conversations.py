@@ -258,6 +258,19 @@ class ConversationStore:
                     row = (await session.execute(query)).scalar_one()
             return _conversation(row)
 
+    async def find_conversation(
+        self, channel: str, chat_id: str, thread_id: str
+    ) -> ConversationRecord | None:
+        """The conversation for this chat and thread, if there has been one."""
+        query = select(Conversation).where(
+            Conversation.channel == channel,
+            Conversation.chat_id == chat_id,
+            Conversation.thread_id == thread_id,
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).scalar_one_or_none()
+            return None if row is None else _conversation(row)
+
     async def get_conversation(self, conversation_id: int) -> ConversationRecord | None:
         async with self._sessions() as session:
             row = await session.get(Conversation, conversation_id)

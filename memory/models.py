@@ -128,6 +128,18 @@ class LLMCall(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 
+class ProcessedEvent(Base):
+    """A platform event already taken, so a redelivery (Slack retries) is not answered twice."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    event_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+
 class Job(Base):
     """A reminder, recurring prompt, standing instruction or heartbeat (issue 6).
 

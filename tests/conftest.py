@@ -63,6 +63,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'clawling.db'}"
         return
+    yield from _postgres_database()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (for what only runs on PostgreSQL)."""
+    yield from _postgres_database()
+
+
+def _postgres_database() -> Iterator[str]:
     if _PG_PROBLEM is not None:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required but unreachable: {_PG_PROBLEM}")

@@ -14,7 +14,7 @@ from bot.channels import ChatRef, Inbound, MessageRef, Outbound
 CHANNEL = "console"
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 
-MessageHandler = Callable[[Inbound], Awaitable[None]]
+MessageHandler = Callable[[Inbound], Awaitable[object]]
 
 
 class _LiveStream:

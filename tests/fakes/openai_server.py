@@ -35,6 +35,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     hold_until_in_flight: int = 0  # wait (up to 10 s) until this many were open at once
     chunk_chars: int = 8  # streamed text/arguments come in pieces this long
+    chunk_delay: float = 0.0  # seconds between streamed pieces
     error_message: str = "fake error"
 
 
@@ -68,7 +69,8 @@ def canonical(request: dict[str, Any]) -> str:
     )
 
 
-def _common_prefix(a: str, b: str) -> int:
+def common_prefix(a: str, b: str) -> int:
+    """How many leading characters two strings share."""
     n = min(len(a), len(b))
     i = 0
     while i < n and a[i] == b[i]:
@@ -168,7 +170,7 @@ class FakeOpenAI:
 
     def _usage(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         prompt = canonical(body)
-        cached = _common_prefix(prompt, self._previous_prompt) // 4
+        cached = common_prefix(prompt, self._previous_prompt) // 4
         self._previous_prompt = prompt
         completion_chars = len(reply.text) + sum(len(str(a)) for _, a in reply.tool_calls)
         return {
@@ -231,6 +233,8 @@ class FakeOpenAI:
         for start in range(0, len(reply.text), size):
             piece = reply.text[start : start + size]
             await send([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+            if reply.chunk_delay:
+                await asyncio.sleep(reply.chunk_delay)
         for i, (name, args) in enumerate(reply.tool_calls):
             head = {
                 "index": i,

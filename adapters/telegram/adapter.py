@@ -1,0 +1,311 @@
+"""The Telegram channel: python-telegram-bot running inside our own event loop.
+
+Updates arrive by long polling (the default) or by webhook on the app's HTTP
+server. Each one is checked (from a person? for us? allowed?), translated into
+an `Inbound` and handed to the session manager, which returns at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from telegram import BotCommand, Message, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from adapters.telegram import inbound as tg
+from adapters.telegram import retry
+from adapters.telegram.client import make_bot
+from adapters.telegram.media import MediaLimits, collect
+from adapters.telegram.ordering import PerChatOrder
+from adapters.telegram.outgoing import Sender, is_group
+from adapters.telegram.render import shortened
+from adapters.telegram.stream import StreamTiming, TelegramStream
+from bot.access import AccessPolicy, refusal
+from bot.channels import ChatRef, Inbound, MessageRef, Outbound
+from bot.commands import CommandRegistry
+from bot.errors import ConfigError, TransportError
+from bot.http import HttpServer
+from bot.settings import TelegramSettings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = tg.CHANNEL
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message"]
+NOT_TAKEN = (
+    "Sorry, I could not take that message because of a problem on my side. Please send it again."
+)
+
+MessageHandler = Callable[[Inbound], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class TelegramTuning:
+    """Timing knobs; tests and benchmarks shorten them."""
+
+    poll_timeout: int = 30  # seconds a getUpdates long poll may wait
+    retry: retry.RetryPolicy = field(default_factory=retry.RetryPolicy)
+    stream: StreamTiming = field(default_factory=StreamTiming)
+    request_timeout: float = 15.0
+
+
+class TelegramAdapter:
+    """ChatAdapter for Telegram, with streaming (StreamingAdapter), files (FileSender) and
+    a connection report (ReportsConnection)."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        *,
+        on_message: MessageHandler,
+        access: AccessPolicy,
+        commands: CommandRegistry,
+        media: MediaLimits,
+        http: HttpServer,
+        public_url: str | None = None,
+        tuning: TelegramTuning | None = None,
+    ) -> None:
+        if settings.bot_token is None:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set.")
+        self._settings = settings
+        self._on_message = on_message
+        self._access = access
+        self._commands = commands
+        self._media = media
+        self._tuning = tuning or TelegramTuning()
+        self._webhook_url = f"{public_url}{WEBHOOK_PATH}" if public_url else None
+        self._polling = settings.mode == "polling"
+        bot = make_bot(
+            settings.bot_token.get_secret_value(),
+            settings.base_url,
+            settings.base_file_url,
+            self._tuning.request_timeout,
+        )
+        self._bot = bot
+        builder = ApplicationBuilder().bot(bot).concurrent_updates(PerChatOrder())
+        if not self._polling:
+            builder = builder.updater(None)
+            http.add_route("POST", WEBHOOK_PATH, self._webhook)
+        self._app: Application = builder.build()
+        self._app.add_handler(TypeHandler(Update, self._on_update))
+        self._sender = Sender(self._app.bot, self._tuning.retry)
+        self._me: tg.BotIdentity | None = None
+        self._drafts = True
+
+    # -- ChatAdapter ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the token, register commands, then take updates."""
+        try:
+            await self._app.initialize()
+        except InvalidToken as exc:
+            raise ConfigError(
+                f"Telegram refused TELEGRAM_BOT_TOKEN ({exc.message}). "
+                "Fix: copy the token from @BotFather again (/mybots → API Token)."
+            ) from None
+        except TelegramError as exc:
+            raise ConfigError(
+                f"Could not reach Telegram at {self._settings.base_url} ({exc.message}). "
+                "Fix: check the network, or TELEGRAM_BASE_URL for a self-hosted Bot API server."
+            ) from None
+        bot = self._app.bot
+        self._me = tg.BotIdentity(bot.id, bot.username)
+        await self._register_commands()
+        await self._app.start()
+        if self._polling:
+            assert self._app.updater is not None  # built with an updater in polling mode
+            await self._app.updater.start_polling(
+                poll_interval=0,
+                timeout=self._tuning.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                drop_pending_updates=False,
+            )
+        else:
+            await self._set_webhook()
+        log.info("Telegram: @%s is up (%s)", bot.username, self._settings.mode)
+
+    async def stop(self) -> None:
+        if self._app.updater is not None and self._app.updater.running:
+            await self._app.updater.stop()
+        if self._app.running:
+            await self._app.stop()
+        await self._app.shutdown()
+
+    async def check(self) -> str:
+        """SelfChecking (doctor): Telegram accepts the token."""
+        bot = self._app.bot
+        try:
+            async with bot:
+                me = await bot.get_me()
+        except InvalidToken as exc:
+            raise ConfigError(
+                f"Telegram refused TELEGRAM_BOT_TOKEN ({exc.message}). "
+                "Fix: copy the token from @BotFather again (/mybots → API Token)."
+            ) from None
+        except TelegramError as exc:
+            raise ConfigError(
+                f"Could not reach Telegram at {self._settings.base_url} ({exc.message}). "
+                "Fix: check the network, or TELEGRAM_BASE_URL for a self-hosted Bot API server."
+            ) from None
+        return f"@{me.username} ({self._settings.mode})"
+
+    def is_connected(self) -> bool:
+        """ReportsConnection (/readyz): started, and in polling mode the last poll worked."""
+        if not self._app.running:
+            return False
+        return not self._polling or self._bot.polling_works is not False
+
+    async def send(self, message: Outbound) -> MessageRef:
+        refs = await self._sender.send(message.chat, message.text, message.reply_to)
+        return refs[0]
+
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        """Replace a message's text (a text too long for one message is cut short)."""
+        await self._sender.edit_chunk(ref, shortened(text))
+
+    async def typing(self, chat: ChatRef) -> None:
+        await self._sender.typing(chat)
+
+    def open_stream(self, chat: ChatRef, reply_to: str | None) -> TelegramStream:
+        return TelegramStream(
+            self._sender,
+            chat,
+            reply_to,
+            timing=self._tuning.stream,
+            use_draft=self._drafts and not is_group(chat),
+            drafts_unsupported=self._no_drafts,
+        )
+
+    async def send_file(
+        self, chat: ChatRef, name: str, data: bytes, caption: str = ""
+    ) -> MessageRef:
+        return await self._sender.document(chat, name, data, caption)
+
+    # -- incoming ------------------------------------------------------------
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            # Edits, channel posts and the rest are not messages to answer.
+            log.debug("update %s ignored: not a new message", update.update_id)
+            return
+        try:
+            await self._take(message)
+        except Exception:
+            log.exception("could not take Telegram message %s", message.message_id)
+            await self._tell(message, NOT_TAKEN)
+
+    async def _take(self, message: Message) -> None:
+        me = self._me
+        if me is None or not tg.from_a_person(message):
+            return
+        text = tg.message_text(message)
+        if not text and not tg.has_media(message):
+            return  # service messages: joins, pins, topic changes...
+        if not tg.is_addressed(message, me, self._commands):
+            return
+        user = message.from_user
+        assert user is not None  # checked by from_a_person
+        if not self._access.allows(str(user.id), user.username):
+            log.info("refused Telegram user %s (@%s)", user.id, user.username)
+            await self._tell(message, refusal(CHANNEL, str(user.id)))
+            return
+        files = await collect(message, self._media, self._tuning.retry)
+        inbound = Inbound(
+            channel=CHANNEL,
+            chat_id=str(message.chat.id),
+            thread_id=tg.thread_of(message),
+            sender_id=str(user.id),
+            sender_name=user.full_name or user.username or str(user.id),
+            text=tg.clean_text(text, me) if text else "",
+            attachments=files,
+            platform_message_id=str(message.message_id),
+            is_direct=message.chat.type == "private",
+            mentions_bot=message.chat.type != "private",
+            sent_at=message.date,
+        )
+        try:
+            await self._on_message(inbound)
+        except TransportError as exc:
+            await self._tell(message, exc.user_message)
+
+    async def _tell(self, message: Message, text: str) -> None:
+        chat = ChatRef(CHANNEL, str(message.chat.id), tg.thread_of(message))
+        try:
+            await self._sender.send(chat, text, str(message.message_id))
+        except TransportError as exc:
+            log.error("could not answer in %s: %s", chat, exc)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        secret = self._settings.webhook_secret
+        given = request.headers.get(SECRET_HEADER, "")
+        if secret is None or not hmac.compare_digest(
+            given.encode(), secret.get_secret_value().encode()
+        ):
+            return web.Response(status=403, text="forbidden")
+        if not self._app.running:
+            return web.Response(status=503, text="starting")  # Telegram will deliver it again
+        try:
+            payload = json.loads(await request.text())
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        try:
+            update = Update.de_json(payload, self._app.bot)
+        except Exception as exc:
+            # Answering an error would make Telegram send it again and again.
+            log.warning("skipping a webhook update that could not be read: %r", exc)
+            return web.Response(text="skipped")
+        await self._app.update_queue.put(update)
+        return web.Response(text="ok")
+
+    # -- start-up ------------------------------------------------------------
+
+    async def _register_commands(self) -> None:
+        """Show the registry's commands in Telegram's menu (whatever is registered now)."""
+        listed = [
+            BotCommand(c.name, c.description[:256] or c.name)
+            for c in self._commands.commands
+            if re.fullmatch(r"[a-z0-9_]{1,32}", c.name)
+        ]
+        try:
+            await retry.call(
+                "setMyCommands", lambda: self._app.bot.set_my_commands(listed), self._tuning.retry
+            )
+        except TransportError as exc:
+            log.warning("could not register commands with Telegram: %s", exc)
+
+    async def _set_webhook(self) -> None:
+        secret = self._settings.webhook_secret
+        if self._webhook_url is None or secret is None:
+            raise ConfigError(
+                "Telegram webhook mode needs CLAWLING_PUBLIC_URL and TELEGRAM_WEBHOOK_SECRET."
+            )
+        try:
+            await retry.call(
+                "setWebhook",
+                lambda: self._app.bot.set_webhook(
+                    url=self._webhook_url or "",
+                    secret_token=secret.get_secret_value(),
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                ),
+                self._tuning.retry,
+            )
+        except TransportError as exc:
+            raise ConfigError(
+                f"Telegram refused the webhook {self._webhook_url} ({exc}). Fix: CLAWLING_PUBLIC_URL "
+                "must be a public https address that reaches CLAWLING_HTTP_PORT."
+            ) from None
+
+    def _no_drafts(self) -> None:
+        self._drafts = False
