@@ -92,9 +92,10 @@ class App:
         self.outbox.register(adapter)
 
     async def start(self) -> None:
-        """Start the background services, the channels and the HTTP server, then answer
-        what was left unanswered when the process last stopped."""
-        for part in [*self.services, *self.outbox.adapters, self.http]:
+        """Start the channels, the background services (they send through the channels)
+        and the HTTP server, then answer what was left unanswered when the process last
+        stopped."""
+        for part in [*self.outbox.adapters, *self.services, self.http]:
             await part.start()
             self._started.append(part)
         await self.sessions.resume(RESUME_WINDOW)
