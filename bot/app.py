@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from openai import AsyncOpenAI
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import skills as bundled_skills
 from adapters.console import ConsoleAdapter
 from bot.access import AccessPolicy
 from bot.agent import Agent, AgentLimits
+from bot.approvals import Approvals
 from bot.attachments import FileKeeper, FileLimits
 from bot.background_commands import background_commands
 from bot.channels import ChatAdapter
@@ -29,20 +32,32 @@ from bot.prompt import PromptBuilder
 from bot.scheduler import Background
 from bot.sessions import SessionManager
 from bot.settings import CoreSettings, Settings
+from bot.skill_commands import skill_commands
 from bot.task_runner import TaskRunner
 from bot.task_step import Stepper, TaskLimits
 from bot.tasks import Tasks, WaitingTasks
+from bot.tool_settings import mcp_tool_name
 from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
+from bot.tools.safety import UNTRUSTED_RULE, SafetyHook
 from bot.tools.schedule import schedule_tools
+from bot.tools.search import BraveSearch, SearchProvider, SearxngSearch, web_search_tool
+from bot.tools.shell import ShellRunner, shell_tool
+from bot.tools.skills import UserSkillsContext, skill_tools
 from bot.tools.tasks import task_tools
+from bot.tools.web import AddressPolicy, Lookup, WebFetcher, system_lookup, web_fetch_tool
 from memory import db
+from memory.approvals import ApprovalStore
 from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
 from memory.events import EventStore
 from memory.jobs import JobStore
 from memory.leader import Leadership
+from memory.skills import UserSkillStore
 from memory.tasks import TaskStore
+from skills.catalog import Capabilities, SkillCatalog
+from skills.loader import load_sources
+from skills.model import BUNDLED, DEPLOYMENT
 
 if TYPE_CHECKING:
     from adapters.telegram import TelegramAdapter, TelegramTuning
@@ -78,6 +93,8 @@ class App:
     sessions: SessionManager
     http: HttpServer
     observability: Observability
+    approvals: Approvals
+    skills: SkillCatalog
     jobs: Jobs
     tasks: Tasks
     services: list[Service] = field(default_factory=list)
@@ -125,12 +142,68 @@ class App:
             await self._started.pop().stop()
 
 
-def build_tools(settings: Settings) -> ToolRegistry:
-    return ToolRegistry(
-        [current_time],
-        output_chars=settings.core.tool_output_chars,
-        timeout=settings.core.tool_timeout,
+def build_tools(
+    settings: Settings, approvals: Approvals, lookup: Lookup = system_lookup
+) -> ToolRegistry:
+    """The built-in tools these settings turn on, behind the safety hook."""
+    core = settings.core
+    fetcher = WebFetcher(
+        AddressPolicy(core.web_allowed_networks),
+        max_bytes=core.web_max_bytes,
+        timeout=core.web_timeout,
+        lookup=lookup,
     )
+    registry = ToolRegistry(
+        [current_time, web_fetch_tool(fetcher)],
+        output_chars=core.tool_output_chars,
+        timeout=core.tool_timeout,
+        hooks=[SafetyHook(approvals)],
+    )
+    provider: SearchProvider | None = None
+    if core.searxng_url is not None:
+        provider = SearxngSearch(core.searxng_url, core.web_timeout)
+    elif core.brave_api_key is not None:
+        provider = BraveSearch(
+            core.brave_api_url, core.brave_api_key.get_secret_value(), core.web_timeout
+        )
+    if provider is not None:
+        registry.add(web_search_tool(provider))
+    if core.shell:
+        runner = ShellRunner(
+            core.data_dir / "shell",
+            core.shell_allowlist,
+            timeout=core.shell_timeout,
+            output_bytes=2 * core.tool_output_chars,
+        )
+        registry.add(shell_tool(runner))
+    return registry
+
+
+SKILL_TOOL_NAMES = ("create_skill", "read_skill_file", "use_skill")
+
+
+def build_skills(settings: Settings, tools: ToolRegistry, store: UserSkillStore) -> SkillCatalog:
+    """Bundled and deployment skills, checked against what this deployment offers."""
+    core = settings.core
+    names = {*tools.names, *SKILL_TOOL_NAMES}
+    names |= {
+        mcp_tool_name(server, t)
+        for server, c in core.mcp_servers.items()
+        for t in c.tools
+        if t != "*"
+    }
+    present = {
+        f"{group}_{name}".upper()
+        for group in type(settings).model_fields
+        for name, value in getattr(settings, group)
+        if value not in (None, "", [], {}, False)
+    }
+    roots = [
+        (BUNDLED, Path(bundled_skills.__file__).parent),
+        (DEPLOYMENT, core.data_dir / "skills"),
+    ]
+    reports = load_sources(roots, known_tools=names)
+    return SkillCatalog(reports, Capabilities.of(names, present), store, known_tools=names)
 
 
 def task_limits(core: CoreSettings) -> TaskLimits:
@@ -156,6 +229,7 @@ def build_app(
     now: Callable[[], datetime] = system_now,
     client: AsyncOpenAI | None = None,
     telegram_tuning: TelegramTuning | None = None,
+    lookup: Lookup = system_lookup,
 ) -> App:
     """The whole object graph for these settings. Nothing connects until used."""
     core = settings.core
@@ -170,10 +244,17 @@ def build_app(
             max_retries=core.llm_max_retries,
         )
     llm = LLM(client, settings.models, recorder=store)
-    tools = build_tools(settings)
+    outbox = Outbox()
+    approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
+    tools = build_tools(settings, approvals, lookup)
+    skill_store = UserSkillStore(engine)
+    catalog = build_skills(settings, tools, skill_store)
+    for item in skill_tools(catalog, skill_store):
+        tools.add(item)
     commands = CommandRegistry()
     core_commands(commands, store, core.assistant_name)
-    outbox = Outbox()
+    skill_commands(commands, catalog, skill_store)
+    approvals.register(commands)
     deliverer = Deliverer(DeliveryStore(engine), outbox)
     task_store = TaskStore(engine)
     limits = task_limits(core)
@@ -181,6 +262,7 @@ def build_app(
         task_store,
         llm,
         tools.tools,  # tasks get the general tools, not the ones below that start more work
+        tools.hooks,
         deliverer,
         limits=limits,
         assistant_name=core.assistant_name,
@@ -218,12 +300,12 @@ def build_app(
         llm,
         tools,
         store,
-        PromptBuilder(core.assistant_name),
+        PromptBuilder(core.assistant_name, UNTRUSTED_RULE, catalog.index_text()),
         limits=AgentLimits(max_steps=core.max_tool_steps, context_tokens=core.context_tokens),
         now=now,
         default_timezone=core.timezone,
         files=files,
-        context_sources=[WaitingTasks(task_store)],
+        context_sources=[UserSkillsContext(catalog), WaitingTasks(task_store)],
     )
     sessions = SessionManager(
         store,
@@ -250,10 +332,20 @@ def build_app(
         sessions,
         http,
         observability,
+        approvals,
+        catalog,
         jobs=jobs,
         tasks=tasks,
         services=[deliverer, background],
     )
+    if core.mcp_servers:
+        from bot.tools.mcp import McpServers  # loads the MCP SDK only when used
+
+        app.services.append(
+            McpServers(
+                core.mcp_servers, tools, core.data_dir / "logs", call_timeout=core.tool_timeout
+            )
+        )
     if settings.telegram.bot_token is not None:
         app.add_channel(build_telegram(app, telegram_tuning))
     if settings.slack.enabled:

@@ -18,6 +18,7 @@ from bot.app import App, add_console, build_app
 from bot.cli_background import register as register_background_commands
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.skills_cli import skills_cli
 from memory import db
 
 cli = typer.Typer(
@@ -28,6 +29,7 @@ cli = typer.Typer(
 )
 db_cli = typer.Typer(help="Database schema: upgrade, downgrade, current.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(skills_cli, name="skills")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -114,7 +116,9 @@ async def _chat(settings: Settings, message: str | None, user: str) -> int:
 async def _one_message(app: App, message: str, user: str) -> int:
     adapter = add_console(app, Console(soft_wrap=True), user_name=user, interactive=False)
     await adapter.say(message)
-    await app.sessions.drain()
+    while not await _answered_or_asked(app):
+        # Nobody can answer a confirmation in one-message mode: it counts as no.
+        await app.approvals.refuse_all()
     conversation = await app.store.open_conversation(
         adapter.chat.channel, adapter.chat.chat_id, "", is_direct=True, owner_id=None
     )
@@ -143,7 +147,18 @@ async def _repl(app: App, user: str) -> None:
         if text.lower() in {"/exit", "/quit"}:
             return
         await adapter.say(text)
-        await app.sessions.drain()
+        await _answered_or_asked(app)  # a confirmation is answered at the next prompt
+
+
+async def _answered_or_asked(app: App) -> bool:
+    """Wait until the answer is done (True) or it asks for a confirmation (False)."""
+    drained = asyncio.ensure_future(app.sessions.drain())
+    asked = asyncio.ensure_future(app.approvals.asked.wait())
+    await asyncio.wait({drained, asked}, return_when=asyncio.FIRST_COMPLETED)
+    asked.cancel()
+    app.approvals.asked.clear()
+    # The drain is never cancelled: that would cancel the turn it waits for.
+    return drained.done()
 
 
 @cli.command()

@@ -44,9 +44,18 @@ class Command:
     immediate: bool = False
 
 
+# Turns a plain reply into a command while something waits for it in that conversation
+# (e.g. "yes" while a tool call waits for approval): (conversation id, user id, text).
+ReplyMatcher = Callable[[int, int, str], "tuple[Command, str] | None"]
+
+
 class CommandRegistry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
+        self._matchers: list[ReplyMatcher] = []
+
+    def add_reply_matcher(self, matcher: ReplyMatcher) -> None:
+        self._matchers.append(matcher)
 
     def add(self, command: Command) -> None:
         if command.name in self._commands:
@@ -60,9 +69,18 @@ class CommandRegistry:
     def commands(self) -> list[Command]:
         return list(self._commands.values())
 
-    def parse(self, text: str) -> tuple[Command, str] | None:
-        """The command and its argument text, if `text` is a known command."""
+    def parse(
+        self, text: str, *, conversation_id: int | None = None, user_id: int | None = None
+    ) -> tuple[Command, str] | None:
+        """The command and its argument text, if `text` is a known command (or a reply
+        that a matcher takes as one, when the conversation and sender are given)."""
         if not text.startswith("/"):
+            if conversation_id is None or user_id is None:
+                return None
+            for matcher in self._matchers:
+                found = matcher(conversation_id, user_id, text)
+                if found is not None:
+                    return found
             return None
         head, _, rest = text[1:].partition(" ")
         name = head.split("@", 1)[0].lower()  # Telegram appends @botname in groups

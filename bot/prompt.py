@@ -128,10 +128,14 @@ def render_history(
 class PromptBuilder:
     """Builds each request from the fixed system text, history and a volatile note."""
 
-    def __init__(self, assistant_name: str, extra_instructions: str = "") -> None:
+    def __init__(
+        self, assistant_name: str, extra_instructions: str = "", skills_index: str = ""
+    ) -> None:
         text = SYSTEM_TEXT.format(name=assistant_name)
-        if extra_instructions:
-            text = f"{text}\n{extra_instructions.strip()}\n"
+        # Both are fixed for the life of the process: part of the cached prefix.
+        for part in (extra_instructions, skills_index):
+            if part.strip():
+                text = f"{text}\n{part.strip()}\n"
         self.system_message: dict[str, Any] = {"role": "system", "content": text}
 
     def build(

@@ -156,7 +156,9 @@ class SessionManager:
             return False
         user = await self._user(inbound)
         session = await self._session(inbound, user)
-        parsed = self._commands.parse(inbound.text.strip())
+        parsed = self._commands.parse(
+            inbound.text.strip(), conversation_id=session.conversation.id, user_id=user.id
+        )
         if parsed is not None and self._draining:
             return False  # shutting down: commands are not stored, so none is half-done
         if parsed is not None:

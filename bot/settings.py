@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.tool_settings import TOOL_SETTING_FIXES, ToolSettings
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 TELEGRAM_DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -58,8 +59,8 @@ class OpenAISettings(BaseModel):
         return value.rstrip("/")
 
 
-class CoreSettings(BaseModel):
-    """`CLAWLING_*` settings."""
+class CoreSettings(ToolSettings):
+    """`CLAWLING_*` settings (those of tools and skills are in bot/tool_settings.py)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -329,6 +330,7 @@ _FIXES: dict[str, str] = {
         "create an app-level token with the connections:write scope under Basic Information"
     ),
     "SLACK_API_URL": "use the Web API base URL, e.g. https://slack.com/api/",
+    **TOOL_SETTING_FIXES,
 }
 
 
@@ -348,7 +350,9 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
             lines.append(f"{message}.")
             continue
         shown = ""
-        secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD"))
+        secret = any(
+            word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "MCP_SERVERS")
+        )
         if isinstance(given, str | int | float) and not secret and repr(given) not in message:
             shown = f" (got {given!r})"
         fix = _FIXES.get(

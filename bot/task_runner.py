@@ -19,6 +19,7 @@ from bot.outbox import Outbox
 from bot.task_context import RECENT_STEPS
 from bot.task_progress import StatusMessage, status_line, to_chat
 from bot.task_step import Stepper, TaskLimits
+from bot.tools import TurnState
 from memory.conversations import ConversationStore, UserRecord
 from memory.tasks import FINISHED, QUEUED, RUNNING, SUCCEEDED, Progress, TaskRecord, TaskStore
 
@@ -117,6 +118,7 @@ class TaskRunner:
         user = await self._users.get_user(task.user_id) or UserRecord(task.user_id, "", None)
         conversation = await self._users.get_conversation(task.conversation_id)
         seen: Counter[tuple[str, str]] = Counter()
+        turn = TurnState()
         while task is not None and task.status == RUNNING:
             if task.checkpoint.get("waiting_children"):
                 task = await self._run_children(task)
@@ -131,7 +133,7 @@ class TaskRunner:
                 seen.clear()
             if status is not None:
                 await status.show(status_line(task, task.checkpoint.get("doing", "")))
-            task = await self._stepper.step(task, user, conversation, seen)
+            task = await self._stepper.step(task, user, conversation, seen, turn)
         if status is not None:
             await self._show_final(task_id, status)
         self._deliverer.notify()

@@ -33,7 +33,7 @@ from bot.task_context import (
     verify_prompt,
 )
 from bot.task_progress import result_message, to_chat
-from bot.tools import Tool, ToolContext, ToolRegistry
+from bot.tools import Tool, ToolContext, ToolHook, ToolRegistry, TurnState
 from memory.conversations import ConversationRecord, UserRecord
 from memory.deliveries import OutgoingMessage
 from memory.tasks import (
@@ -76,6 +76,7 @@ class Stepper:
         store: TaskStore,
         llm: LLM,
         tools: Sequence[Tool],
+        hooks: Sequence[ToolHook],
         deliverer: Deliverer,
         *,
         limits: TaskLimits,
@@ -86,6 +87,7 @@ class Stepper:
         self._store = store
         self._llm = llm
         self._base_tools = list(tools)
+        self._hooks = list(hooks)  # the app's safety rules apply to tasks too
         self._deliverer = deliverer
         self.limits = limits
         self._name = assistant_name
@@ -102,6 +104,7 @@ class Stepper:
             [*self._base_tools, *control],
             output_chars=self.limits.tool_output_chars,
             timeout=self.limits.tool_timeout,
+            hooks=self._hooks,
         )
 
     def exhausted(self, task: TaskRecord) -> str:
@@ -150,7 +153,10 @@ class Stepper:
         user: UserRecord,
         conversation: ConversationRecord | None,
         seen: Counter[tuple[str, str]],
+        turn: TurnState,
     ) -> TaskRecord | None:
+        """One step; `seen` and `turn` carry what earlier steps of this run learned
+        (repeated calls; untrusted content read, which makes side effects need a yes)."""
         started = time.monotonic()
         zone = ZoneInfo(user.timezone or self._default_timezone)
         children = await self._store.count_children(task.id) if task.parent_id is None else 0
@@ -173,7 +179,9 @@ class Stepper:
         used = completion.usage.prompt_tokens + completion.usage.completion_tokens
         calls: list[tuple[str, str, str]] = []
         if completion.tool_calls and conversation is not None:
-            ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
+            ctx = ToolContext(
+                user=user, conversation=conversation, timezone=zone, now=self._now, turn=turn
+            )
             results = await run_tool_calls(tools, ctx, completion.tool_calls, seen)
             calls = [
                 (c.name, dump_arguments(c.arguments), r.content)

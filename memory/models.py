@@ -140,6 +140,46 @@ class ProcessedEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 
+class UserSkill(Base):
+    """A skill one person's assistant drafted (or they added): its SKILL.md text.
+
+    `status` is "pending" until its owner approves ("active") or rejects it; an
+    approved update turns the previous active version into "replaced".
+    """
+
+    __tablename__ = "user_skills"
+    __table_args__ = (Index("ix_user_skills_user_status", "user_id", "status", "name"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(1024))
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Approval(Base):
+    """A tool call that waits for a person's yes or no in the chat (see bot/approvals.py)."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_conversation_status", "conversation_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tool_name: Mapped[str] = mapped_column(String(200))
+    arguments: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class Job(Base):
     """A reminder, recurring prompt, standing instruction or heartbeat (issue 6).
 

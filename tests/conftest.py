@@ -15,6 +15,7 @@ from bot.app import App, build_app
 from bot.settings import Settings
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.web import LocalSite
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLAWLING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -131,3 +132,13 @@ def channel(app: App) -> RecordingChannel:
     recording = RecordingChannel()
     app.add_channel(recording)
     return recording
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[LocalSite]:
+    """A local web site on 127.0.0.1 (see tests/fakes/web.py)."""
+    local = await LocalSite().start()
+    try:
+        yield local
+    finally:
+        await local.stop()

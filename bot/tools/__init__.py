@@ -11,9 +11,9 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, get_type_hints
+from typing import Any, Protocol, get_type_hints, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
@@ -24,6 +24,14 @@ from memory.conversations import ConversationRecord, UserRecord
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class TurnState:
+    """What the tools of one turn learn about it (a fresh one per turn)."""
+
+    # Descriptions of untrusted content (web pages, MCP results...) read in this turn.
+    untrusted: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class ToolContext:
     """What a tool may know and use during one turn."""
@@ -32,6 +40,7 @@ class ToolContext:
     conversation: ConversationRecord
     timezone: ZoneInfo
     now: Callable[[], datetime]
+    turn: TurnState = field(default_factory=TurnState)
 
 
 ToolFunction = Callable[[ToolContext, Any], Awaitable[str]]
@@ -52,23 +61,82 @@ class Tool:
     description: str
     args: type[BaseModel]
     run: ToolFunction
+    # Acts on the world beyond this conversation (sends, runs, creates, schedules):
+    # after untrusted content entered a turn, such calls need the person's yes.
+    side_effects: bool = False
+    # Returns content from outside (web, files, MCP): marked as untrusted data.
+    untrusted_output: bool = False
+    # Why a particular call needs the person's yes, or None (e.g. shell's allowlist).
+    approval: Callable[[Any], str | None] | None = None
+    # What a call does, in a few words, for confirmations ("run `ls`").
+    summary: Callable[[Any], str] | None = None
+    # A JSON schema given by someone else (MCP servers); ours derive from `args`.
+    parameters: dict[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
+        parameters = self.parameters or _strip_titles(self.args.model_json_schema())
         return {
             "type": "function",
             "function": {
                 "name": self.name,
                 "description": self.description,
-                "parameters": _strip_titles(self.args.model_json_schema()),
+                "parameters": parameters,
             },
         }
 
+    def describe(self, args: BaseModel) -> str:
+        if self.summary is not None:
+            return self.summary(args)
+        shown = json.dumps(args.model_dump(mode="json"), ensure_ascii=False)
+        return f"{self.name} {shown if len(shown) <= 300 else shown[:299] + '…'}"
 
-def tool(func: ToolFunction) -> Tool:
+
+@overload
+def tool(func: ToolFunction, /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    side_effects: bool = False,
+    untrusted_output: bool = False,
+    approval: Callable[[Any], str | None] | None = None,
+    summary: Callable[[Any], str] | None = None,
+) -> Callable[[ToolFunction], Tool]: ...
+
+
+def tool(
+    func: ToolFunction | None = None,
+    /,
+    *,
+    side_effects: bool = False,
+    untrusted_output: bool = False,
+    approval: Callable[[Any], str | None] | None = None,
+    summary: Callable[[Any], str] | None = None,
+) -> Tool | Callable[[ToolFunction], Tool]:
     """Make a Tool from `async def name(ctx: ToolContext, args: ArgsModel) -> str`.
 
-    The docstring is the description the model reads.
+    The docstring is the description the model reads. Use `@tool` or, to declare
+    how the tool touches the world, `@tool(side_effects=True, ...)`.
     """
+
+    def make(function: ToolFunction) -> Tool:
+        made = _make_tool(function)
+        return Tool(
+            made.name,
+            made.description,
+            made.args,
+            made.run,
+            side_effects=side_effects,
+            untrusted_output=untrusted_output,
+            approval=approval,
+            summary=summary,
+        )
+
+    return make if func is None else make(func)
+
+
+def _make_tool(func: ToolFunction) -> Tool:
     if not inspect.iscoroutinefunction(func):
         raise TypeError(f"tool {func.__name__} must be an async function")
     hints = get_type_hints(func)
@@ -98,18 +166,41 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+class ToolHook(Protocol):
+    """Wraps every tool call (safety rules live here, not in each tool).
+
+    `before` runs after the arguments validated and before the tool: return
+    text to answer the model instead of running the call, or None to go on. It
+    may wait (for a person's yes); the tool's time limit starts after it.
+    `after` sees the text of a call that ran (its result or its ToolError).
+    """
+
+    async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None: ...
+
+    def after(self, ctx: ToolContext, tool: Tool, args: BaseModel, text: str) -> str: ...
+
+
 class ToolRegistry:
     """The tools offered to the model, in a fixed order (cache-friendly)."""
 
     def __init__(
-        self, tools: Iterable[Tool] = (), *, output_chars: int = 16_000, timeout: float = 60.0
+        self,
+        tools: Iterable[Tool] = (),
+        *,
+        output_chars: int = 16_000,
+        timeout: float = 60.0,
+        hooks: Iterable[ToolHook] = (),
     ) -> None:
         self._tools: dict[str, Tool] = {}
         self.output_chars = output_chars
         self.timeout = timeout
+        self.hooks = list(hooks)
         for item in tools:
             self.add(item)
         self._schemas: list[dict[str, Any]] | None = None
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
 
     def add(self, item: Tool) -> None:
         if item.name in self._tools:
@@ -152,11 +243,15 @@ class ToolRegistry:
             args = found.args.model_validate(raw)
         except ValidationError as exc:
             return ToolResult(f"Error: invalid arguments: {_validation_summary(exc)}.", False)
+        for hook in self.hooks:
+            refusal = await hook.before(ctx, found, args)
+            if refusal is not None:
+                return ToolResult(refusal, False)
         try:
             async with asyncio.timeout(self.timeout):
                 text = await found.run(ctx, args)
         except ToolError as exc:
-            return ToolResult(f"Error: {exc}", False)
+            return ToolResult(self._after(ctx, found, args, f"Error: {exc}"), False)
         except TimeoutError:
             return ToolResult(
                 f"Error: the tool took longer than {self.timeout:g} s and was stopped.", False
@@ -166,7 +261,12 @@ class ToolRegistry:
             return ToolResult(
                 "Error: the tool failed unexpectedly; the details were logged.", False
             )
-        return ToolResult(self._cap(str(text)), True)
+        return ToolResult(self._after(ctx, found, args, self._cap(str(text))), True)
+
+    def _after(self, ctx: ToolContext, item: Tool, args: BaseModel, text: str) -> str:
+        for hook in self.hooks:
+            text = hook.after(ctx, item, args, text)
+        return text
 
     def _cap(self, text: str) -> str:
         if len(text) <= self.output_chars:

@@ -4,7 +4,7 @@ deliveries.
 APScheduler's own `apscheduler_jobs` table is created by APScheduler itself.
 
 Revision ID: 0003_tasks
-Revises: 0004_events
+Revises: 0006_skills
 Create Date: 2026-11-29
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from memory.sqltypes import Id, UtcDateTime
 
 revision: str = "0003_tasks"
-down_revision: str | None = "0004_events"
+down_revision: str | None = "0006_skills"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

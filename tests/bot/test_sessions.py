@@ -265,5 +265,7 @@ async def test_the_context_window_jumps_instead_of_sliding(
     assert 2 <= jumps <= 10
     assert firsts[-1] != "message 0: "
     for request in fake_llm.requests:
-        assert sum(len(str(m["content"])) for m in request["messages"]) // 4 < 2_000 + 400
+        # Everything after the fixed system prompt (its size depends on tools and skills).
+        history = request["messages"][1:]
+        assert sum(len(str(m["content"])) for m in history) // 4 < 2_000 + 400
     assert len(channel.texts()) == 40

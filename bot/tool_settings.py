@@ -1,0 +1,136 @@
+"""`CLAWLING_*` settings of skills and tools: web access, search, MCP servers, shell,
+approvals. `CoreSettings` inherits them, so they read like every other core setting."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+BRAVE_DEFAULT_API_URL = "https://api.search.brave.com/res/v1/web/search"
+MCP_SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
+
+
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def mcp_tool_name(server: str, tool: str) -> str:
+    """How an MCP server's tool is named for the model: `<server>_<tool>`, in the
+    characters and length function names allow."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}_{tool}")[:64]
+
+
+class McpServerSettings(BaseModel):
+    """One MCP server: a command to start (stdio) or a URL (streamable HTTP)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    # Tools of this server offered to the model; ["*"] offers all of them.
+    tools: list[str]
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerSettings:
+        if (self.command is None) == (self.url is None):
+            raise ValueError('each server needs exactly one of "command" (stdio) or "url" (HTTP)')
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f'"url" must start with http:// or https://, not {self.url!r}')
+        if not self.tools:
+            raise ValueError('"tools" lists the tools to offer; use ["*"] for all of them')
+        return self
+
+
+class ToolSettings(BaseModel):
+    """Settings of the tools and skills (see README, "Skills and tools")."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    web_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    web_max_bytes: int = Field(2_000_000, ge=10_000)
+    web_timeout: float = Field(20.0, gt=0)
+    searxng_url: str | None = None
+    brave_api_key: SecretStr | None = None
+    brave_api_url: str = BRAVE_DEFAULT_API_URL
+    mcp_servers: Annotated[dict[str, McpServerSettings], NoDecode] = Field(default_factory=dict)
+    shell: bool = False
+    shell_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    shell_timeout: float = Field(30.0, gt=0)
+    approval_timeout: float = Field(600.0, gt=0)
+
+    _split_tool_lists = field_validator("web_allowed_networks", "shell_allowlist", mode="before")(
+        _split_commas
+    )
+
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return {}
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+
+    @field_validator("web_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or network") from None
+        return value
+
+    @field_validator("searxng_url", "brave_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("brave_api_key")
+    @classmethod
+    def _key(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, McpServerSettings]) -> dict[str, McpServerSettings]:
+        for name in value:
+            if not MCP_SERVER_NAME.match(name):
+                raise ValueError(
+                    f"server name {name!r} must be lowercase letters, digits, - or _ "
+                    "(at most 31 characters)"
+                )
+        return value
+
+    @property
+    def search_configured(self) -> bool:
+        return self.searxng_url is not None or self.brave_api_key is not None
+
+
+TOOL_SETTING_FIXES: dict[str, str] = {
+    "CLAWLING_WEB_ALLOWED_NETWORKS": "list addresses or networks such as 192.168.1.20/32",
+    "CLAWLING_SEARXNG_URL": "use your SearXNG instance's URL, e.g. http://searxng:8080",
+    "CLAWLING_MCP_SERVERS": (
+        'use a JSON object such as {"files": {"command": "mcp-files", "tools": ["read"]}} '
+        "(see README, MCP servers)"
+    ),
+    "CLAWLING_SHELL_ALLOWLIST": "list command prefixes separated by commas, e.g. ls,git status",
+}

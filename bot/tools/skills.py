@@ -1,0 +1,118 @@
+"""Skill tools: load a skill's instructions, read its files, draft a new one.
+
+Loading a skill only returns text; nothing in a skill is ever run. Drafts wait
+for their owner's approval (/skill_approve) before they are offered.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from bot.errors import ToolError
+from bot.tools import Tool, ToolContext, tool
+from memory.conversations import ConversationRecord, UserRecord
+from memory.skills import ACTIVE, UserSkillStore
+from skills.catalog import SkillCatalog
+from skills.loader import load_text
+from skills.model import HIGH, USER, Skill
+from skills.parse import render_skill_md
+
+
+class UseSkillArgs(BaseModel):
+    name: str = Field(description="The skill's name, as listed under Skills.")
+
+
+class ReadSkillFileArgs(BaseModel):
+    skill: str = Field(description="The skill's name.")
+    path: str = Field(description="The file's path inside the skill, e.g. templates/notes.md.")
+
+
+class CreateSkillArgs(BaseModel):
+    name: str = Field(description="Lowercase words joined by hyphens, e.g. weekly-review.")
+    description: str = Field(
+        description="One or two sentences: what the skill does and when to use it."
+    )
+    instructions: str = Field(
+        description="The procedure in Markdown: numbered steps, what to ask, what to produce."
+    )
+    allowed_tools: list[str] | None = Field(
+        None, description="Tools the procedure uses (omit if it needs none beyond answering)."
+    )
+
+
+def _skill_text(skill: Skill) -> str:
+    parts = [f"# Skill: {skill.name}", skill.body]
+    if skill.files:
+        parts.append("Files of this skill (read_skill_file): " + ", ".join(sorted(skill.files)))
+    if skill.allowed_tools is not None:
+        tools = ", ".join(skill.allowed_tools) or "none"
+        parts.append(f"Tools this skill uses: {tools}.")
+    return "\n\n".join(parts)
+
+
+def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
+    """use_skill, read_skill_file and create_skill over this catalog."""
+
+    @tool
+    async def use_skill(ctx: ToolContext, args: UseSkillArgs) -> str:
+        """Load a skill's step-by-step instructions. Call it before doing a job that a listed
+        skill covers, then follow the instructions."""
+        skill = await catalog.find(ctx.user.id, args.name.strip())
+        if skill is None:
+            raise ToolError(f"there is no skill named {args.name!r}; use a name from the list")
+        return _skill_text(skill)
+
+    @tool
+    async def read_skill_file(ctx: ToolContext, args: ReadSkillFileArgs) -> str:
+        """Read one of a skill's files (templates, references) named in its instructions."""
+        skill = await catalog.find(ctx.user.id, args.skill.strip())
+        if skill is None:
+            raise ToolError(f"there is no skill named {args.skill!r}")
+        path = args.path.strip().removeprefix("./")
+        if path not in skill.files:
+            listed = ", ".join(sorted(skill.files)) or "none"
+            raise ToolError(f"{args.skill} has no file {args.path!r}; its files: {listed}")
+        return skill.files[path]
+
+    def draft_summary(args: CreateSkillArgs) -> str:
+        return f"save a draft skill {args.name!r} ({args.description[:120]})"
+
+    @tool(side_effects=True, summary=draft_summary)
+    async def create_skill(ctx: ToolContext, args: CreateSkillArgs) -> str:
+        """Draft a reusable skill from a procedure you just worked out with the person, or
+        propose an update to one of their skills (same name). It is saved as a draft and used
+        only after they approve it with /skill_approve NAME; tell them so."""
+        name = args.name.strip()
+        if catalog.file_skill_named(name) is not None:
+            raise ToolError(f"{name!r} is the name of an installed skill; choose another name")
+        allowed = None if args.allowed_tools is None else tuple(args.allowed_tools)
+        content = render_skill_md(name, args.description, args.instructions, allowed)
+        report = load_text(content, USER, "draft", catalog.known_tools)
+        if not report.ok or report.skill is None:
+            problems = "; ".join(str(f) for f in report.findings if f.severity == HIGH)
+            raise ToolError(f"the draft was refused: {problems}")
+        existing = await store.find(ctx.user.id, name, ACTIVE)
+        await store.propose(ctx.user.id, name, report.skill.description, content)
+        kind = "an update to your skill" if existing else "a new skill"
+        notes = [str(f) for f in report.findings]
+        warning = f" Scanner notes: {'; '.join(notes)}." if notes else ""
+        return (
+            f"Saved {kind} {name!r} as a draft. It is not used until the person approves it: "
+            f"/skill_approve {name} (or /skill_reject {name}; /skills {name} shows it).{warning}"
+        )
+
+    return [use_skill, read_skill_file, create_skill]
+
+
+class UserSkillsContext:
+    """A `ContextSource`: lists the person's approved skills in their background context,
+    which changes only when they approve or replace one (cache-friendly)."""
+
+    def __init__(self, catalog: SkillCatalog) -> None:
+        self._catalog = catalog
+
+    async def background(self, user: UserRecord, conversation: ConversationRecord) -> str:
+        return await self._catalog.user_index(user.id)
+
+    async def recall(self, user: UserRecord, conversation: ConversationRecord, query: str) -> str:
+        return ""

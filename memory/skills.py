@@ -1,0 +1,114 @@
+"""Per-user skills in SQL: drafts waiting for their owner's approval, and active ones.
+
+Returns plain dataclasses. Validation and scanning live in skills/; this store
+only keeps the SKILL.md text and its status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from memory.models import UserSkill
+from memory.sqltypes import utcnow
+
+PENDING = "pending"
+ACTIVE = "active"
+REJECTED = "rejected"
+REPLACED = "replaced"
+
+
+@dataclass(frozen=True)
+class UserSkillRecord:
+    id: int
+    user_id: int
+    name: str
+    description: str
+    content: str  # the whole SKILL.md
+    status: str
+    created_at: datetime
+
+
+def _record(row: UserSkill) -> UserSkillRecord:
+    return UserSkillRecord(
+        row.id, row.user_id, row.name, row.description, row.content, row.status, row.created_at
+    )
+
+
+class UserSkillStore:
+    """At most one active and one pending version per (user, name)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def propose(
+        self, user_id: int, name: str, description: str, content: str
+    ) -> UserSkillRecord:
+        """Store a draft; an earlier draft of the same name is superseded by this one."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(UserSkill)
+                .where(
+                    UserSkill.user_id == user_id,
+                    UserSkill.name == name,
+                    UserSkill.status == PENDING,
+                )
+                .values(status=REPLACED, decided_at=utcnow())
+            )
+            row = UserSkill(
+                user_id=user_id,
+                name=name,
+                description=description,
+                content=content,
+                status=PENDING,
+                created_at=utcnow(),
+            )
+            session.add(row)
+            await session.flush()
+            return _record(row)
+
+    async def listing(self, user_id: int, statuses: tuple[str, ...]) -> list[UserSkillRecord]:
+        """The user's skills with these statuses, by name."""
+        query = (
+            select(UserSkill)
+            .where(UserSkill.user_id == user_id, UserSkill.status.in_(statuses))
+            .order_by(UserSkill.name, UserSkill.id)
+        )
+        async with self._sessions() as session:
+            return [_record(row) for row in (await session.execute(query)).scalars()]
+
+    async def find(self, user_id: int, name: str, status: str) -> UserSkillRecord | None:
+        query = (
+            select(UserSkill)
+            .where(UserSkill.user_id == user_id, UserSkill.name == name, UserSkill.status == status)
+            .order_by(UserSkill.id.desc())
+            .limit(1)
+        )
+        async with self._sessions() as session:
+            row = (await session.execute(query)).scalar_one_or_none()
+            return None if row is None else _record(row)
+
+    async def decide(self, skill_id: int, approve: bool) -> bool:
+        """Approve (the previous active version becomes "replaced") or reject a draft.
+        False when it is no longer pending."""
+        now = utcnow()
+        async with self._sessions() as session, session.begin():
+            row = await session.get(UserSkill, skill_id, with_for_update=True)
+            if row is None or row.status != PENDING:
+                return False
+            if approve:
+                await session.execute(
+                    update(UserSkill)
+                    .where(
+                        UserSkill.user_id == row.user_id,
+                        UserSkill.name == row.name,
+                        UserSkill.status == ACTIVE,
+                    )
+                    .values(status=REPLACED, decided_at=now)
+                )
+            row.status = ACTIVE if approve else REJECTED
+            row.decided_at = now
+            return True
