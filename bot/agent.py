@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from bot.attachments import IMAGE_TOKENS, FileKeeper
 from bot.channels import ReplyStream
-from bot.llm import LLM, CallMeta, Completion, TextCallback
+from bot.llm import LLM, CallMeta, Completion, TextCallback, ToolCall
 from bot.prompt import (
     Chat,
     PromptBuilder,
@@ -133,6 +133,8 @@ class Agent:
         else:
             messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
+        # Reload the person: /timezone may have changed since the session cached them.
+        user = await self._store.get_user(user.id) or user
         zone = ZoneInfo(user.timezone or self._default_timezone)
         tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
         history = render_history(
@@ -159,18 +161,7 @@ class Agent:
                     conversation.id, user.id, turn, [reply], consumed, completion.record
                 )
                 return TurnOutcome(completion.content, step)
-            results = []
-            for call in completion.tool_calls:
-                seen_calls[(call.name, call.arguments)] += 1
-                if seen_calls[(call.name, call.arguments)] >= REPEAT_LIMIT:
-                    text = (
-                        f"Error: {call.name} was already called {REPEAT_LIMIT - 1} times with these "
-                        "exact arguments; the result will not change. Use what you have."
-                    )
-                else:
-                    result = await self._tools.execute(tool_ctx, call.name, call.arguments)
-                    text = result.text
-                results.append(NewMessage(role="tool", content=text, tool_call_id=call.id))
+            results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
             await self._store.record_step(
                 conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
@@ -254,6 +245,30 @@ class Agent:
         await self._store.set_context_start(conversation.id, start_turn)
         log.info("conversation %s: context now starts at turn %s", conversation.id, start_turn)
         return [m for m in messages if m.turn is None or m.turn >= start_turn]
+
+
+async def run_tool_calls(
+    tools: ToolRegistry,
+    ctx: ToolContext,
+    calls: Sequence[ToolCall],
+    seen: Counter[tuple[str, str]],
+) -> list[NewMessage]:
+    """Run one step's tool calls in order; a call repeated REPEAT_LIMIT times is refused.
+
+    Shared by conversation turns and background task steps (bot/task_step.py).
+    """
+    results = []
+    for call in calls:
+        seen[(call.name, call.arguments)] += 1
+        if seen[(call.name, call.arguments)] >= REPEAT_LIMIT:
+            text = (
+                f"Error: {call.name} was already called {REPEAT_LIMIT - 1} times with these "
+                "exact arguments; the result will not change. Use what you have."
+            )
+        else:
+            text = (await tools.execute(ctx, call.name, call.arguments)).text
+        results.append(NewMessage(role="tool", content=text, tool_call_id=call.id))
+    return results
 
 
 def _assistant_message(completion: Completion) -> NewMessage:

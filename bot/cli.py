@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from bot.app import App, add_console, build_app
+from bot.cli_background import register as register_background_commands
 from bot.errors import ConfigError
 from bot.memory_cli import memory_cli
 from bot.settings import Settings, load_settings
@@ -130,6 +131,8 @@ async def _one_message(app: App, message: str, user: str) -> int:
 async def _repl(app: App, user: str) -> None:
     console = Console()
     adapter = add_console(app, console, user_name=user, interactive=True)
+    # Reminders and task progress arrive while the chat is open (see README).
+    await app.start_services()
     name = app.settings.core.assistant_name
     console.print(
         f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, Ctrl-D to leave."
@@ -294,6 +297,9 @@ async def _current(settings: Settings) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+register_background_commands(cli, _run, _settings)
 
 
 def main() -> None:

@@ -13,9 +13,7 @@ def openai_embedder(client: AsyncOpenAI, model: str) -> Embed:
     async def embed(texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        response = await client.embeddings.create(
-            model=model, input=texts, encoding_format="float"
-        )
+        response = await client.embeddings.create(model=model, input=texts, encoding_format="float")
         ordered = sorted(response.data, key=lambda item: item.index)
         return [list(item.embedding) for item in ordered]
 

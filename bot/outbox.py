@@ -107,6 +107,10 @@ class Outbox:
     async def send(self, chat: ChatRef, text: str, reply_to: str | None = None) -> MessageRef:
         return await self.adapter(chat.channel).send(Outbound(chat, text, reply_to))
 
+    async def edit(self, ref: MessageRef, text: str) -> None:
+        """Replace the text of a message sent earlier (task status messages)."""
+        await self.adapter(ref.chat.channel).edit(ref, text)
+
     async def send_file(
         self, chat: ChatRef, name: str, data: bytes, caption: str = ""
     ) -> MessageRef:

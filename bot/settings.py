@@ -87,6 +87,20 @@ class CoreSettings(ToolSettings):
     public_url: str | None = None
     shutdown_timeout: float = Field(20.0, ge=0)
     assistant_name: str = "Clawling"
+    # Background work: jobs (bot/scheduler.py) and long-horizon tasks (bot/tasks.py).
+    job_grace_seconds: int = Field(3600, ge=1)
+    job_late_after_seconds: float = Field(60.0, ge=0)
+    heartbeat_minutes: int = Field(30, ge=1, le=24 * 60)
+    task_max_steps: int = Field(100, ge=1, le=100_000)
+    task_max_tokens: int = Field(1_000_000, ge=1_000)
+    task_max_seconds: int = Field(3600, ge=10)
+    task_context_tokens: int = Field(12_000, ge=2_000)
+    task_concurrency: int = Field(4, ge=1, le=100)
+    tasks_per_user: int = Field(2, ge=1, le=100)
+    subtask_concurrency: int = Field(3, ge=1, le=50)
+    max_subtasks: int = Field(10, ge=1, le=100)
+    task_goal_chars: int = Field(8_000, ge=200, le=1_000_000)
+    task_progress_seconds: float = Field(5.0, ge=0.1)
 
     _split = field_validator("fallback_models", "owners", mode="before")(_split_commas)
 
@@ -339,9 +353,7 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
             lines.append(f"{message}.")
             continue
         shown = ""
-        secret = any(
-            word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "MCP_SERVERS")
-        )
+        secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "MCP_SERVERS"))
         if isinstance(given, str | int | float) and not secret and repr(given) not in message:
             shown = f" (got {given!r})"
         fix = _FIXES.get(

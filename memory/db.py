@@ -13,7 +13,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine_raw
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -77,6 +78,16 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(parsed, **kwargs)
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A blocking engine on the same database (APScheduler's job store needs one)."""
+    parsed = sync_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_sync_engine_raw(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_sync_engine_raw(parsed, pool_pre_ping=True, pool_size=2)
 
 
 # Tables that live in the database but belong to others (APScheduler) or are

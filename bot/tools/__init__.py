@@ -209,6 +209,11 @@ class ToolRegistry:
         self._schemas = None
 
     @property
+    def tools(self) -> list[Tool]:
+        """The registered tools, in name order."""
+        return [self._tools[name] for name in self.names]
+
+    @property
     def names(self) -> list[str]:
         return sorted(self._tools)
 

@@ -25,7 +25,8 @@ class RememberArgs(BaseModel):
     text: str = Field(description="One self-contained sentence, e.g. 'Lives in Lisbon'.")
     kind: Kind = "fact"
     key: str = Field(
-        "", description="Short subject, e.g. 'home city'; a newer memory with it replaces the older."
+        "",
+        description="Short subject, e.g. 'home city'; a newer memory with it replaces the older.",
     )
     replaces: int | None = Field(None, description="Id of a memory this one corrects.")
     expires: date | None = Field(None, description="Day it stops being true (plans).")
@@ -85,9 +86,7 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
         """Look up what you remember about the user (with ids)."""
         now = ctx.now()
         if args.query.strip():
-            hits = await searcher.search_memories(
-                ctx.user.id, args.query, limit=RESULTS, now=now
-            )
+            hits = await searcher.search_memories(ctx.user.id, args.query, limit=RESULTS, now=now)
             found = [hit.memory for hit in hits]
         else:
             found = await memories.current(ctx.user.id, now=now, limit=RESULTS)

@@ -86,10 +86,7 @@ async def test_tool_call_result_goes_back_to_the_model(
     [
         (("shout", '{"text": "hi"'), "not valid JSON"),
         (("shout", {"times": "many"}), "invalid arguments: text: Field required"),
-        (
-            ("launch_rockets", {}),
-            "no tool named 'launch_rockets'. Available: broken, create_skill, current_time",
-        ),
+        (("launch_rockets", {}), "no tool named 'launch_rockets'. Available: "),
         (("broken", {}), "failed unexpectedly"),
         (("refuses", {}), "Error: the calendar is read-only"),
         (("sleepy", {}), "took longer than 0.5 s"),

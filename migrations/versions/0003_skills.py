@@ -1,7 +1,7 @@
 """Per-user skills (drafts waiting for approval, active ones) and tool-call approvals.
 
-Revision ID: 0006_skills
-Revises: 0004_events
+Revision ID: 0003_skills
+Revises: 0002_events
 Create Date: 2026-11-29
 """
 
@@ -12,9 +12,9 @@ from alembic import op
 
 from memory.sqltypes import Id, UtcDateTime
 
-revision: str = "0006_skills"
+revision: str = "0003_skills"
 # Chained after main's newest revision so one head exists; re-chain freely on merge.
-down_revision: str | None = "0004_events"
+down_revision: str | None = "0002_events"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,8 +9,8 @@ Both index the same three fields: the text, a label (speaker / memory key) and
 scope tokens (`u<user id>`, `c<conversation id>`) that keep each search inside
 one person's or one conversation's data.
 
-Revision ID: 0002_memory
-Revises: 0006_skills
+Revision ID: 0004_memory
+Revises: 0003_skills
 Create Date: 2026-11-30
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from memory.sqltypes import Id, UtcDateTime
 
-revision: str = "0002_memory"
-down_revision: str | None = "0006_skills"
+revision: str = "0004_memory"
+down_revision: str | None = "0003_skills"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

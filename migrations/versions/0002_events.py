@@ -1,6 +1,6 @@
 """Processed platform events, for deduplicating redeliveries (Slack retries).
 
-Revision ID: 0004_events
+Revision ID: 0002_events
 Revises: 0001
 Create Date: 2026-11-29
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 from memory.sqltypes import Id, UtcDateTime
 
-revision: str = "0004_events"
+revision: str = "0002_events"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,245 @@
+"""Wiring: every component gets its collaborators here and nowhere else.
+
+`build_app` assembles the graph; the modules beside it build its larger parts
+(tools and skills, memory, background work, chat apps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from openai import AsyncOpenAI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.agent import Agent, AgentLimits
+from bot.app.background import BackgroundParts, build_background
+from bot.app.channels import add_console, add_slack, build_telegram
+from bot.app.memory import MemoryParts, build_memory
+from bot.app.tools import build_skills, build_tools
+from bot.approvals import Approvals
+from bot.attachments import FileKeeper, FileLimits
+from bot.channels import ChatAdapter
+from bot.commands import CommandRegistry, core_commands
+from bot.http import HttpServer
+from bot.jobs import Jobs
+from bot.llm import LLM, make_client
+from bot.memory_commands import MemoryCommands
+from bot.observability import Observability
+from bot.outbox import Outbox
+from bot.prompt import PromptBuilder
+from bot.sessions import SessionManager
+from bot.settings import Settings
+from bot.skill_commands import skill_commands
+from bot.tasks import Tasks
+from bot.tools import ToolRegistry
+from bot.tools.memory import memory_tools
+from bot.tools.safety import UNTRUSTED_RULE
+from bot.tools.skills import UserSkillsContext, skill_tools
+from bot.tools.web import Lookup, system_lookup
+from memory import db
+from memory.approvals import ApprovalStore
+from memory.conversations import ConversationStore
+from memory.skills import UserSkillStore
+from skills.catalog import SkillCatalog
+
+if TYPE_CHECKING:
+    from adapters.telegram import TelegramTuning
+
+__all__ = ["App", "Service", "add_console", "build_app"]
+
+# Unanswered messages younger than this are answered after a restart; older ones
+# wait for the person's next message rather than surprising them.
+RESUME_WINDOW = timedelta(hours=12)
+
+
+def system_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service(Protocol):
+    """Something that runs alongside the channels in `clawling run` (scheduler, workers)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    store: ConversationStore
+    client: AsyncOpenAI
+    llm: LLM
+    tools: ToolRegistry
+    commands: CommandRegistry
+    outbox: Outbox
+    agent: Agent
+    sessions: SessionManager
+    http: HttpServer
+    observability: Observability
+    approvals: Approvals
+    skills: SkillCatalog
+    memory: MemoryParts
+    background: BackgroundParts
+    services: list[Service] = field(default_factory=list)
+    _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
+
+    @property
+    def jobs(self) -> Jobs:
+        return self.background.jobs
+
+    @property
+    def tasks(self) -> Tasks:
+        return self.background.tasks
+
+    async def prepare_database(self) -> None:
+        """Check the database answers, then bring its schema up to date."""
+        await db.check_reachable(self.engine)
+        await db.upgrade(self.engine)
+
+    def add_channel(self, adapter: ChatAdapter) -> None:
+        self.outbox.register(adapter)
+
+    async def start(self) -> None:
+        """Start the channels, the background services (they send through the channels)
+        and the HTTP server, then answer what was left unanswered when the process last
+        stopped."""
+        for part in [*self.outbox.adapters, *self.services, self.http]:
+            await part.start()
+            self._started.append(part)
+        await self.sessions.resume(RESUME_WINDOW)
+
+    async def start_services(self) -> None:
+        """Start only the background services (the terminal chat: no HTTP server)."""
+        for service in self.services:
+            await service.start()
+            self._started.append(service)
+
+    async def shutdown(self) -> None:
+        """SIGTERM: finish or set aside running turns, stop the channels (messages that
+        arrive until then are stored and answered after the restart), close the rest."""
+        await self.sessions.shutdown(self.settings.core.shutdown_timeout)
+        await self._stop_started()
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop taking messages, stop what was started (newest first), close connections."""
+        await self.sessions.close()
+        await self._stop_started()
+        await self.client.close()
+        await self.engine.dispose()
+
+    async def _stop_started(self) -> None:
+        while self._started:
+            await self._started.pop().stop()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = system_now,
+    client: AsyncOpenAI | None = None,
+    telegram_tuning: TelegramTuning | None = None,
+    lookup: Lookup = system_lookup,
+) -> App:
+    """The whole object graph for these settings. Nothing connects until used."""
+    core = settings.core
+    engine = db.create_engine(settings.database_url)
+    store = ConversationStore(engine)
+    if client is None:
+        key = settings.openai.api_key
+        client = make_client(
+            settings.openai.base_url,
+            key.get_secret_value() if key else None,
+            timeout=core.llm_timeout,
+            max_retries=core.llm_max_retries,
+        )
+    llm = LLM(client, settings.models, recorder=store)
+    outbox = Outbox()
+    commands = CommandRegistry()
+    core_commands(commands, store, core.assistant_name)
+
+    approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
+    approvals.register(commands)
+    tools = build_tools(settings, approvals, lookup)
+
+    memory = build_memory(settings, engine, store, llm, client)
+    for item in memory_tools(memory.memories, memory.searcher):
+        tools.add(item)
+    MemoryCommands(
+        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir
+    ).register(commands)
+
+    skill_store = UserSkillStore(engine)
+    catalog = build_skills(settings, tools, skill_store)
+    for item in skill_tools(catalog, skill_store):
+        tools.add(item)
+    skill_commands(commands, catalog, skill_store)
+
+    background = build_background(settings, engine, store, llm, tools, outbox, commands, now)
+
+    files = FileKeeper(
+        core.data_dir,
+        FileLimits(max_text_chars=core.max_file_chars, vision=core.vision),
+    )
+    agent = Agent(
+        llm,
+        tools,
+        store,
+        PromptBuilder(core.assistant_name, UNTRUSTED_RULE, catalog.index_text()),
+        limits=AgentLimits(max_steps=core.max_tool_steps, context_tokens=core.context_tokens),
+        now=now,
+        default_timezone=core.timezone,
+        files=files,
+        context_sources=[memory.context, UserSkillsContext(catalog), background.waiting],
+        compactor=memory.compactor,
+    )
+    sessions = SessionManager(
+        store,
+        agent,
+        outbox,
+        commands,
+        files,
+        max_concurrent_turns=core.max_concurrent_turns,
+        now=now,
+    )
+    http = HttpServer(core.http_host, core.http_port)
+    observability = Observability(engine, outbox, sessions, llm)
+    observability.gauge_sources.append(background.task_counts)
+    observability.install(http)
+    app = App(
+        settings,
+        engine,
+        store,
+        client,
+        llm,
+        tools,
+        commands,
+        outbox,
+        agent,
+        sessions,
+        http,
+        observability,
+        approvals,
+        catalog,
+        memory,
+        background,
+        services=list(background.services),
+    )
+    if core.mcp_servers:
+        from bot.tools.mcp import McpServers  # loads the MCP SDK only when used
+
+        app.services.append(
+            McpServers(
+                core.mcp_servers, tools, core.data_dir / "logs", call_timeout=core.tool_timeout
+            )
+        )
+    if settings.telegram.bot_token is not None:
+        app.add_channel(build_telegram(app, telegram_tuning))
+    if settings.slack.enabled:
+        add_slack(app)
+    return app

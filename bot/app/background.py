@@ -1,0 +1,123 @@
+"""Background work: deliveries, the scheduler, jobs and long-horizon tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.background_commands import background_commands
+from bot.commands import CommandRegistry
+from bot.delivery import Deliverer
+from bot.jobs import Jobs
+from bot.llm import LLM
+from bot.observability import Gauge
+from bot.outbox import Outbox
+from bot.scheduler import Background
+from bot.settings import CoreSettings, Settings
+from bot.task_runner import TaskRunner
+from bot.task_step import Stepper, TaskLimits
+from bot.tasks import Tasks, WaitingTasks
+from bot.tools import ToolRegistry
+from bot.tools.schedule import schedule_tools
+from bot.tools.tasks import task_tools
+from memory import db
+from memory.conversations import ConversationStore
+from memory.deliveries import DeliveryStore
+from memory.jobs import JobStore
+from memory.leader import Leadership
+from memory.tasks import TaskStore
+
+
+@dataclass
+class BackgroundParts:
+    jobs: Jobs
+    tasks: Tasks
+    waiting: WaitingTasks  # a ContextSource: questions tasks wait to have answered
+    deliverer: Deliverer
+    scheduler: Background
+    store: TaskStore
+
+    @property
+    def services(self) -> tuple[Deliverer, Background]:
+        return (self.deliverer, self.scheduler)
+
+    async def task_counts(self) -> list[Gauge]:
+        """/metrics: tasks by status."""
+        counts = await self.store.count_by_status()
+        return [
+            Gauge("clawling_tasks", "Background tasks by status", {"status": status}, count)
+            for status, count in sorted(counts.items())
+        ]
+
+
+def task_limits(core: CoreSettings) -> TaskLimits:
+    return TaskLimits(
+        max_steps=core.task_max_steps,
+        max_tokens=core.task_max_tokens,
+        max_seconds=core.task_max_seconds,
+        context_tokens=core.task_context_tokens,
+        concurrency=core.task_concurrency,
+        per_user=core.tasks_per_user,
+        subtask_concurrency=core.subtask_concurrency,
+        max_subtasks=core.max_subtasks,
+        goal_chars=core.task_goal_chars,
+        progress_seconds=core.task_progress_seconds,
+        tool_output_chars=core.tool_output_chars,
+        tool_timeout=core.tool_timeout,
+    )
+
+
+def build_background(
+    settings: Settings,
+    engine: AsyncEngine,
+    store: ConversationStore,
+    llm: LLM,
+    tools: ToolRegistry,
+    outbox: Outbox,
+    commands: CommandRegistry,
+    now: Callable[[], datetime],
+) -> BackgroundParts:
+    """Tasks get the general tools registered so far; the scheduling and task tools
+    added here (which start more work) are for conversations only."""
+    core = settings.core
+    deliverer = Deliverer(DeliveryStore(engine), outbox)
+    task_store = TaskStore(engine)
+    limits = task_limits(core)
+    stepper = Stepper(
+        task_store,
+        llm,
+        tools.tools,
+        tools.hooks,
+        deliverer,
+        limits=limits,
+        assistant_name=core.assistant_name,
+        now=now,
+        default_timezone=core.timezone,
+    )
+    runner = TaskRunner(task_store, store, stepper, outbox, deliverer)
+    tasks = Tasks(task_store, runner, deliverer, limits)
+    jobs = Jobs(
+        JobStore(engine),
+        store,
+        tasks,
+        deliverer,
+        grace_seconds=core.job_grace_seconds,
+        late_after_seconds=core.job_late_after_seconds,
+        heartbeat_minutes=core.heartbeat_minutes,
+        default_timezone=core.timezone,
+        now=now,
+    )
+    for item in [*schedule_tools(jobs), *task_tools(tasks)]:
+        tools.add(item)
+    background_commands(commands, jobs, tasks)
+    scheduler = Background(
+        Leadership(engine),
+        jobs,
+        runner,
+        db.create_sync_engine(settings.database_url),
+        grace_seconds=core.job_grace_seconds,
+    )
+    return BackgroundParts(jobs, tasks, WaitingTasks(task_store), deliverer, scheduler, task_store)

@@ -1,0 +1,79 @@
+"""Long-term memory: stores, search, recall and compaction (see memory/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openai import AsyncOpenAI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.embeddings import openai_embedder
+from bot.llm import LLM
+from bot.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
+from bot.settings import Settings
+from bot.summarise import make_summariser
+from memory.compaction import Compactor
+from memory.conversations import ConversationStore
+from memory.embeddings import VectorStore
+from memory.history import History
+from memory.memories import MemoryStore
+from memory.privacy import PrivacyStore
+from memory.search import Searcher
+from memory.summaries import SummaryStore
+
+# Room for the system text and the time note in each request.
+SYSTEM_RESERVE_TOKENS = 300
+
+
+@dataclass
+class MemoryParts:
+    """Long-term memory: stores, search, compaction (see memory/)."""
+
+    memories: MemoryStore
+    summaries: SummaryStore
+    searcher: Searcher
+    history: History
+    privacy: PrivacyStore
+    compactor: Compactor
+    context: MemoryContext
+    vectors: VectorStore | None = None
+
+
+def build_memory(
+    settings: Settings, engine: AsyncEngine, store: ConversationStore, llm: LLM, client: AsyncOpenAI
+) -> MemoryParts:
+    core = settings.core
+    memories = MemoryStore(engine)
+    summaries = SummaryStore(engine)
+    vectors = None
+    if core.embedding_model:
+        vectors = VectorStore(
+            engine, openai_embedder(client, core.embedding_model), core.embedding_model
+        )
+    searcher = Searcher(engine, vectors)
+    # Recall and the profile share the request with the history: each gets at
+    # most an eighth of the context budget.
+    limits = RecallLimits(
+        tokens=min(core.recall_tokens, core.context_tokens // 8),
+        profile_tokens=min(PROFILE_TOKENS, core.context_tokens // 8),
+    )
+    context = MemoryContext(searcher, memories, summaries, limits, vectors)
+    compactor = Compactor(
+        store,
+        summaries,
+        memories,
+        make_summariser(llm),
+        context.profile,
+        context_tokens=core.context_tokens,
+        reserve_tokens=limits.tokens + SYSTEM_RESERVE_TOKENS,
+    )
+    return MemoryParts(
+        memories,
+        summaries,
+        searcher,
+        History(engine, searcher),
+        PrivacyStore(engine),
+        compactor,
+        context,
+        vectors,
+    )

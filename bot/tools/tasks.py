@@ -1,0 +1,53 @@
+"""Tools that start background tasks and pass the person's answers to them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from bot.errors import ToolError
+from bot.tasks import TaskInputError, Tasks
+from bot.tools import Tool, ToolContext, tool
+
+
+class StartArgs(BaseModel):
+    goal: str = Field(description="What the task must achieve, self-contained.")
+    success_check: str = Field(
+        "", description="Optional: a criterion the result is verified against before it is done."
+    )
+    max_steps: int | None = Field(None, description="Optional: fewer steps than the default.")
+
+
+class AnswerArgs(BaseModel):
+    task_id: int
+    answer: str = Field(description="The person's answer, in their words.")
+
+
+def task_tools(tasks: Tasks) -> list[Tool]:
+    """The task tools for conversation turns, bound to the app's Tasks."""
+
+    @tool
+    async def start_task(ctx: ToolContext, args: StartArgs) -> str:
+        """Start long work in the background (research, many steps); the chat stays free and
+        the person sees progress and the result here. Use it for work that takes more than a
+        few tool calls."""
+        try:
+            task = await tasks.start(
+                ctx.user,
+                ctx.conversation,
+                args.goal,
+                success_check=args.success_check,
+                max_steps=args.max_steps,
+            )
+        except TaskInputError as exc:
+            raise ToolError(str(exc)) from None
+        return (
+            f"Started task #{task.id} (at most {task.budget.max_steps} steps). Progress and "
+            f"the result will appear in this chat; /task {task.id} shows its status."
+        )
+
+    @tool
+    async def answer_task(ctx: ToolContext, args: AnswerArgs) -> str:
+        """Pass the person's answer to a background task that is waiting for it."""
+        return await tasks.answer(ctx.user.id, args.task_id, args.answer)
+
+    return [start_task, answer_task]

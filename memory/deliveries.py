@@ -1,0 +1,153 @@
+"""Deliveries: messages the background sends to chats, each sent once.
+
+A delivery is written in the same transaction as the change that causes it (a
+reminder firing, a task finishing), under an idempotency `key`; a second write
+with the same key is a no-op. Senders claim a pending row atomically, send it,
+then mark it sent, so two processes never send the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from memory.models import Delivery
+from memory.sqltypes import utcnow
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """What to send and where; `key` makes it idempotent."""
+
+    key: str
+    channel: str
+    chat_id: str
+    thread_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: int
+    key: str
+    channel: str
+    chat_id: str
+    thread_id: str
+    text: str
+    status: str
+    attempts: int
+    message_id: str | None
+
+
+def _record(row: Delivery) -> DeliveryRecord:
+    return DeliveryRecord(
+        row.id,
+        row.key,
+        row.channel,
+        row.chat_id,
+        row.thread_id,
+        row.text,
+        row.status,
+        row.attempts,
+        row.message_id,
+    )
+
+
+async def add_deliveries(session: AsyncSession, messages: Sequence[OutgoingMessage]) -> None:
+    """Queue messages inside the caller's transaction; keys already queued are skipped."""
+    if not messages:
+        return
+    keys = [m.key for m in messages]
+    known = set(
+        (await session.execute(select(Delivery.key).where(Delivery.key.in_(keys)))).scalars()
+    )
+    fresh = [m for m in dict((m.key, m) for m in messages).values() if m.key not in known]
+    if fresh:
+        await session.execute(
+            insert(Delivery),
+            [
+                {
+                    "key": m.key,
+                    "channel": m.channel,
+                    "chat_id": m.chat_id,
+                    "thread_id": m.thread_id,
+                    "text": m.text,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                }
+                for m in fresh
+            ],
+        )
+
+
+class DeliveryStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def add(self, *messages: OutgoingMessage) -> None:
+        async with self._sessions() as session, session.begin():
+            await add_deliveries(session, messages)
+
+    async def claim(self, channels: Sequence[str], limit: int = 50) -> list[DeliveryRecord]:
+        """Pending deliveries for these channels, now marked as being sent by the caller."""
+        if not channels:
+            return []
+        query = (
+            select(Delivery.id)
+            .where(Delivery.status == "pending", Delivery.channel.in_(channels))
+            .order_by(Delivery.id)
+            .limit(limit)
+        )
+        claimed = []
+        async with self._sessions() as session, session.begin():
+            for delivery_id in (await session.execute(query)).scalars().all():
+                won = await session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == delivery_id, Delivery.status == "pending")
+                    .values(status="sending", claimed_at=utcnow(), attempts=Delivery.attempts + 1)
+                )
+                if won.rowcount:  # type: ignore[attr-defined]
+                    claimed.append(delivery_id)
+            if not claimed:
+                return []
+            rows = await session.execute(select(Delivery).where(Delivery.id.in_(claimed)))
+            return sorted((_record(r) for r in rows.scalars()), key=lambda d: d.id)
+
+    async def mark_sent(self, delivery_id: int, message_id: str) -> None:
+        await self._set(delivery_id, status="sent", message_id=message_id)
+
+    async def release(self, delivery_id: int, *, give_up: bool) -> None:
+        """Sending failed: try again later, or stop trying."""
+        await self._set(delivery_id, status="failed" if give_up else "pending")
+
+    async def release_stale(self, older_than: timedelta, now: datetime | None = None) -> int:
+        """Rows left 'sending' by a process that died: send them again."""
+        cutoff = (now or utcnow()) - older_than
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(Delivery)
+                .where(Delivery.status == "sending", Delivery.claimed_at < cutoff)
+                .values(status="pending")
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def by_key(self, key: str) -> DeliveryRecord | None:
+        async with self._sessions() as session:
+            row = (await session.execute(select(Delivery).where(Delivery.key == key))).scalar()
+            return None if row is None else _record(row)
+
+    async def count(self, status: str) -> int:
+        async with self._sessions() as session:
+            query = select(func.count()).where(Delivery.status == status)
+            return int((await session.execute(query)).scalar_one())
+
+    async def _set(self, delivery_id: int, **values: object) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Delivery).where(Delivery.id == delivery_id).values(**values)
+            )
