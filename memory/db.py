@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 import migrations
+from memory.sqlite_inline import LOCK_WAIT_MS, inline_connector
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -48,15 +49,18 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers work while a turn writes; NORMAL is durable at checkpoints
-    # and never corrupts, and avoids an fsync per message.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _sqlite_pragmas(wait_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers work while a turn writes; NORMAL is durable at checkpoints
+        # and never corrupts, and avoids an fsync per message.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
+        cursor.close()
+
+    return on_connect
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -68,12 +72,15 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # SQLite lets one writer in at a time, and a writer that finds the lock
         # taken sleeps in SQLite's busy handler for up to 100 ms between tries.
         # One connection shared in turn by every task queues writers in
-        # asyncio instead, which is much faster under load.
+        # asyncio instead, which is much faster under load. Its statements run
+        # on the loop's thread (see memory/sqlite_inline.py); waiting for
+        # another process's lock happens on a worker thread.
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 60)
-        engine = create_async_engine(parsed, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        database = parsed.database or ":memory:"
+        engine = create_async_engine(parsed, async_creator=inline_connector(database), **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(0))
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("pool_pre_ping", True)
@@ -85,7 +92,7 @@ def create_sync_engine(url: str) -> Engine:
     parsed = sync_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_sync_engine_raw(parsed)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(LOCK_WAIT_MS))
         return engine
     return create_sync_engine_raw(parsed, pool_pre_ping=True, pool_size=2)
 

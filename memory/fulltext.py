@@ -97,7 +97,6 @@ class SqliteFullText:
             params["floor"] = table.floor
         return list((await connection.execute(table.typed(sql), params)).all())
 
-
     async def counts(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
     ) -> dict[str, int]:
@@ -138,8 +137,7 @@ class PostgresFullText:
         if table.floor is not None:
             # Read the newest rows by primary key instead of a huge GIN bitmap.
             source = (
-                f"(SELECT * FROM {table.name} n WHERE n.id > :floor "
-                f"ORDER BY n.id DESC OFFSET 0) t"
+                f"(SELECT * FROM {table.name} n WHERE n.id > :floor ORDER BY n.id DESC OFFSET 0) t"
             )
             params["floor"] = table.floor
         k1, b = BM25_K1, BM25_B
@@ -164,7 +162,6 @@ class PostgresFullText:
             LIMIT :limit
         """
         return list((await connection.execute(table.typed(sql), params)).all())
-
 
     async def counts(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int

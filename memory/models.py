@@ -235,9 +235,7 @@ class Approval(Base):
     __table_args__ = (Index("ix_approvals_conversation_status", "conversation_id", "status"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     tool_name: Mapped[str] = mapped_column(String(200))
     arguments: Mapped[str] = mapped_column(Text)
