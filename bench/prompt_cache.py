@@ -79,7 +79,12 @@ def main() -> None:
     args = parser.parse_args()
     requests = asyncio.run(run(args.turns))
     bodies = [canonical(r) for r in requests]
-    fixed = json.dumps({"tools": requests[0]["tools"], "system": requests[0]["messages"][0]})
+    # As sent: the client posts compact JSON (no spaces after , and :).
+    fixed = json.dumps(
+        {"tools": requests[0]["tools"], "system": requests[0]["messages"][0]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     print(
         f"prompt cache: {args.turns} turns, {len(requests)} requests "
         "(tool steps included); prefix = bytes shared with the next request"

@@ -24,8 +24,8 @@ MAX_AHEAD = timedelta(days=5 * 366)
 MAX_TEXT = 200
 
 EXAMPLES = (
-    'e.g. "in 10 minutes", "tomorrow at 9:00", "2026-12-24T18:00", '
-    '"every weekday at 8:00", "every 2 hours" or a cron line like "0 8 * * 1-5"'
+    'e.g. "in 10 minutes", "tomorrow 9:00", "2026-12-24T18:00", "every weekday at 8:00" '
+    'or cron "0 8 * * 1-5"'
 )
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}

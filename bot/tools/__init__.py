@@ -46,13 +46,23 @@ class ToolContext:
 ToolFunction = Callable[[ToolContext, Any], Awaitable[str]]
 
 
-def _strip_titles(schema: Any) -> Any:
-    """Drop pydantic's auto-generated titles: they cost tokens and say nothing."""
-    if isinstance(schema, dict):
-        return {k: _strip_titles(v) for k, v in schema.items() if k != "title"}
+def compact_schema(schema: Any) -> Any:
+    """A pydantic JSON schema without what costs tokens and tells the model nothing:
+    generated titles, `"default": null` / `""`, and `anyOf [X, null]` for optional
+    fields (a field outside `required` may simply be left out)."""
     if isinstance(schema, list):
-        return [_strip_titles(v) for v in schema]
-    return schema
+        return [compact_schema(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    options = schema.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+        kept = next(o for o in options if o != {"type": "null"})
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept}
+    return {
+        k: compact_schema(v)
+        for k, v in schema.items()
+        if k != "title" and not (k == "default" and v in (None, ""))
+    }
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ class Tool:
     parameters: dict[str, Any] | None = None
 
     def schema(self) -> dict[str, Any]:
-        parameters = self.parameters or _strip_titles(self.args.model_json_schema())
+        parameters = self.parameters or compact_schema(self.args.model_json_schema())
         return {
             "type": "function",
             "function": {
@@ -146,7 +156,8 @@ def _make_tool(func: ToolFunction) -> Tool:
     args_model = hints[params[1]]
     if not (isinstance(args_model, type) and issubclass(args_model, BaseModel)):
         raise TypeError(f"tool {func.__name__}: args must be a pydantic model")
-    description = inspect.cleandoc(func.__doc__ or "").strip()
+    # One line: the model reads it as prose, and line breaks cost tokens.
+    description = " ".join(inspect.cleandoc(func.__doc__ or "").split())
     if not description:
         raise TypeError(f"tool {func.__name__} needs a docstring: the model reads it")
     return Tool(func.__name__, description, args_model, func)

@@ -12,7 +12,7 @@ from bot.tools import ToolContext, tool
 
 class CurrentTimeArgs(BaseModel):
     timezone: str | None = Field(
-        None, description="IANA time zone such as Europe/Paris; default: the user's own."
+        None, description="IANA zone, e.g. Europe/Paris; default: the person's."
     )
 
 

@@ -24,10 +24,7 @@ Kind = Literal["fact", "preference", "person", "plan"]
 class RememberArgs(BaseModel):
     text: str = Field(description="One self-contained sentence, e.g. 'Lives in Lisbon'.")
     kind: Kind = "fact"
-    key: str = Field(
-        "",
-        description="Short subject, e.g. 'home city'; a newer memory with it replaces the older.",
-    )
+    key: str = Field("", description="Short subject, e.g. 'home city'; replaces older ones.")
     replaces: int | None = Field(None, description="Id of a memory this one corrects.")
     expires: date | None = Field(None, description="Day it stops being true (plans).")
 
@@ -104,8 +101,7 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
 
     @tool
     async def search_history(ctx: ToolContext, args: SearchHistoryArgs) -> str:
-        """Search earlier messages (with dates), optionally between two days, e.g. for
-        'what did I tell you about the flat in May?'."""
+        """Search earlier messages, with their dates; optionally between two days."""
         where = MessageFilter(
             since=_day_start(args.since) if args.since else None,
             until=_day_start(args.until + timedelta(days=1)) if args.until else None,

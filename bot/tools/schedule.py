@@ -25,7 +25,7 @@ class PromptArgs(BaseModel):
 
 
 class InstructionArgs(BaseModel):
-    instruction: str = Field(description="The standing instruction, e.g. 'check my open tasks'.")
+    instruction: str = Field(description="E.g. 'check my open tasks'.")
     when: str = Field(description="How often it is due, e.g. 'every day at 8:00', 'every 2 hours'.")
 
 
@@ -34,7 +34,7 @@ class NoArgs(BaseModel):
 
 
 class JobIdArgs(BaseModel):
-    job_id: int = Field(description="The job's number, as list_jobs shows it.")
+    job_id: int = Field(description="As list_jobs shows it.")
 
 
 class TimezoneArgs(BaseModel):

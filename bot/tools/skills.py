@@ -24,20 +24,14 @@ class UseSkillArgs(BaseModel):
 
 class ReadSkillFileArgs(BaseModel):
     skill: str = Field(description="The skill's name.")
-    path: str = Field(description="The file's path inside the skill, e.g. templates/notes.md.")
+    path: str = Field(description="Path inside the skill, e.g. templates/notes.md.")
 
 
 class CreateSkillArgs(BaseModel):
-    name: str = Field(description="Lowercase words joined by hyphens, e.g. weekly-review.")
-    description: str = Field(
-        description="One or two sentences: what the skill does and when to use it."
-    )
-    instructions: str = Field(
-        description="The procedure in Markdown: numbered steps, what to ask, what to produce."
-    )
-    allowed_tools: list[str] | None = Field(
-        None, description="Tools the procedure uses (omit if it needs none beyond answering)."
-    )
+    name: str = Field(description="Lowercase words with hyphens, e.g. weekly-review.")
+    description: str = Field(description="What it does and when to use it.")
+    instructions: str = Field(description="The procedure in Markdown: numbered steps.")
+    allowed_tools: list[str] | None = Field(None, description="Tools the procedure uses.")
 
 
 def _skill_text(skill: Skill) -> str:
@@ -55,8 +49,7 @@ def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
 
     @tool
     async def use_skill(ctx: ToolContext, args: UseSkillArgs) -> str:
-        """Load a skill's step-by-step instructions. Call it before doing a job that a listed
-        skill covers, then follow the instructions."""
+        """Load a listed skill's instructions before doing the job it covers; then follow them."""
         skill = await catalog.find(ctx.user.id, args.name.strip())
         if skill is None:
             raise ToolError(f"there is no skill named {args.name!r}; use a name from the list")
@@ -79,9 +72,7 @@ def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
 
     @tool(side_effects=True, summary=draft_summary)
     async def create_skill(ctx: ToolContext, args: CreateSkillArgs) -> str:
-        """Draft a reusable skill from a procedure you just worked out with the person, or
-        propose an update to one of their skills (same name). It is saved as a draft and used
-        only after they approve it with /skill_approve NAME; tell them so."""
+        """Save a procedure you worked out as a draft skill (an existing name proposes an update). It is used only after the person approves it with /skill_approve NAME; tell them."""
         name = args.name.strip()
         if catalog.file_skill_named(name) is not None:
             raise ToolError(f"{name!r} is the name of an installed skill; choose another name")

@@ -10,11 +10,9 @@ from bot.tools import Tool, ToolContext, tool
 
 
 class StartArgs(BaseModel):
-    goal: str = Field(description="What the task must achieve, self-contained.")
-    success_check: str = Field(
-        "", description="Optional: a criterion the result is verified against before it is done."
-    )
-    max_steps: int | None = Field(None, description="Optional: fewer steps than the default.")
+    goal: str = Field(description="What it must achieve, self-contained.")
+    success_check: str = Field("", description="A criterion the result must pass.")
+    max_steps: int | None = Field(None, description="Fewer steps than the default.")
 
 
 class AnswerArgs(BaseModel):
@@ -27,9 +25,7 @@ def task_tools(tasks: Tasks) -> list[Tool]:
 
     @tool
     async def start_task(ctx: ToolContext, args: StartArgs) -> str:
-        """Start long work in the background (research, many steps); the chat stays free and
-        the person sees progress and the result here. Use it for work that takes more than a
-        few tool calls."""
+        """Run long work (research, many steps) in the background; progress and the result appear here. Use it for more than a few tool calls."""
         try:
             task = await tasks.start(
                 ctx.user,

@@ -230,7 +230,7 @@ def web_fetch_tool(fetcher: WebFetcher) -> Tool:
 
     @tool(untrusted_output=True, summary=lambda args: f"web page {args.url[:200]}")
     async def web_fetch(ctx: ToolContext, args: WebFetchArgs) -> str:
-        """Fetch a web page and return its main text (HTML is converted to readable text)."""
+        """Fetch a web page and return its main text."""
         page = await fetcher.fetch(args.url.strip())
         text = await asyncio.to_thread(readable_text, page)
         if page.truncated:

@@ -97,3 +97,19 @@ def test_unanswered_tool_calls_get_a_fixed_result_and_stray_results_are_dropped(
     ]
     assert rendered[3]["content"].startswith("Error: this tool call was interrupted")
     assert render_history(history) == rendered  # the same bytes every time
+
+
+def test_system_prompt_and_tool_schemas_fit_2000_tokens(settings: Settings) -> None:
+    """Every request carries these: they must stay small (estimated at 4 characters a
+    token, as sent: compact JSON). Adding a tool means making room for it."""
+    import json
+
+    from bot.prompt import estimate_tokens
+
+    app = build_app(settings)
+    fixed = json.dumps(
+        {"tools": app.tools.schemas(), "system": app.agent._prompt.system_message},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    assert estimate_tokens(fixed) <= 2000
