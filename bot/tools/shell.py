@@ -77,7 +77,8 @@ class ShellRunner:
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
+            # Drain what is left and wait: no pipe stays open after the call.
+            await process.communicate()
         text = output.decode("utf-8", errors="replace")
         notes = []
         if cut:

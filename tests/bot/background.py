@@ -59,7 +59,9 @@ async def running_app(
         await app.close()
 
 
-async def person(app: App, channel: str = "test", chat: str = "c1", sender: str = "u1") -> tuple[UserRecord, ConversationRecord]:
+async def person(
+    app: App, channel: str = "test", chat: str = "c1", sender: str = "u1"
+) -> tuple[UserRecord, ConversationRecord]:
     user = await app.store.resolve_identity(channel, sender, sender.title())
     conversation = await app.store.open_conversation(
         channel, chat, "", is_direct=True, owner_id=user.id

@@ -76,9 +76,10 @@ async def test_job_missed_beyond_the_grace_window_is_reported_not_dropped(
         due = soon(2.5)  # after this app has surely closed
         job = await app.jobs.add(user.id, conversation.id, "reminder", "pay rent", once_at(due))
     await asyncio.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 2.5)
-    async with running_app(
-        fake_llm, database_url, tmp_path / "data", job_grace_seconds=1
-    ) as (app, channel):
+    async with running_app(fake_llm, database_url, tmp_path / "data", job_grace_seconds=1) as (
+        app,
+        channel,
+    ):
         await poll(lambda: channel.texts())
         assert len(channel.texts()) == 1
         assert channel.texts()[0].startswith("⏰ Missed reminder (it was due")
@@ -125,7 +126,9 @@ async def test_heartbeat_makes_no_model_call_until_an_instruction_is_due(
 ) -> None:
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
         user, conversation = await person(app)
-        beat = await app.jobs.add(user.id, conversation.id, "heartbeat", "", every_seconds(1, soon(0.2)))
+        beat = await app.jobs.add(
+            user.id, conversation.id, "heartbeat", "", every_seconds(1, soon(0.2))
+        )
 
         async def beats() -> int:
             job = await app.jobs.store.get(beat.id)
@@ -133,7 +136,9 @@ async def test_heartbeat_makes_no_model_call_until_an_instruction_is_due(
 
         await poll(lambda: _at_least(beats(), 3))
         assert fake_llm.requests == []  # three heartbeats, nothing due: no model call at all
-        await app.jobs.add(user.id, conversation.id, "instruction", "check the mail", once_at(soon(0.3)))
+        await app.jobs.add(
+            user.id, conversation.id, "instruction", "check the mail", once_at(soon(0.3))
+        )
         await poll(lambda: any(t.startswith("🫀 Heartbeat") for t in channel.texts()))
         ticks = await beats()
         await poll(lambda: _at_least(beats(), ticks + 2))
@@ -148,7 +153,9 @@ async def test_scheduled_prompt_runs_the_agent_and_posts_the_result(
     fake_llm.responder = lambda request: call("finish", result="3 meetings today")
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
         user, conversation = await person(app)
-        await app.jobs.add(user.id, conversation.id, "prompt", "summarise my day", once_at(soon(0.5)))
+        await app.jobs.add(
+            user.id, conversation.id, "prompt", "summarise my day", once_at(soon(0.5))
+        )
         await poll(lambda: channel.texts())
         assert channel.texts() == ["🔁 Scheduled: summarise my day\n\n3 meetings today"]
         assert "summarise my day" in fake_llm.requests[0]["messages"][1]["content"]
@@ -172,9 +179,10 @@ async def test_message_for_an_unconnected_chat_waits_for_a_process_that_serves_i
 
         await poll(fired)
         assert channel.texts() == []
-    async with running_app(
-        fake_llm, database_url, tmp_path / "data", channel_name="console"
-    ) as (_, console):
+    async with running_app(fake_llm, database_url, tmp_path / "data", channel_name="console") as (
+        _,
+        console,
+    ):
         await poll(lambda: console.texts("ana"))
         assert console.texts("ana") == ["⏰ Reminder: tea"]
 

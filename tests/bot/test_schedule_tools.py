@@ -18,7 +18,9 @@ async def test_model_schedules_lists_and_cancels_a_reminder(
 ) -> None:
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
         fake_llm.add(
-            Reply(tool_calls=[("schedule_reminder", {"message": "call Ana", "when": "tomorrow at 9"})]),
+            Reply(
+                tool_calls=[("schedule_reminder", {"message": "call Ana", "when": "tomorrow at 9"})]
+            ),
             Reply(text="Done."),
         )
         await app.sessions.handle(channel.inbound("remind me tomorrow at 9 to call Ana"))

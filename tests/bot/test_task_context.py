@@ -19,14 +19,18 @@ TOOLS = [{"type": "function", "function": {"name": f"t{i}", "parameters": {}}} f
 
 def huge_view() -> TaskView:
     checkpoint = {
-        "recent": [describe_step(n, "x" * 5_000, [("tool", "{}", "y" * 50_000)]) for n in range(500)],
+        "recent": [
+            describe_step(n, "x" * 5_000, [("tool", "{}", "y" * 50_000)]) for n in range(500)
+        ],
         "subtasks": [
             {"id": n, "goal": "g" * 3_000, "status": "succeeded", "result": "r" * 30_000}
             for n in range(100)
         ],
         "answer": {"question": "q" * 5_000, "answer": "a" * 50_000},
     }
-    return TaskView(7, "goal " * 1_600, "check", "p" * 3_000, "n" * NOTES_CHARS, checkpoint, "Step 501")
+    return TaskView(
+        7, "goal " * 1_600, "check", "p" * 3_000, "n" * NOTES_CHARS, checkpoint, "Step 501"
+    )
 
 
 @pytest.mark.parametrize("budget", [3_000, 6_000, 12_000, 50_000])
@@ -38,7 +42,9 @@ def test_every_step_prompt_fits_its_budget_however_much_the_task_has_done(budget
 
 
 def test_a_small_task_shows_everything() -> None:
-    view = TaskView(1, "goal", "", "1. do it", "- fact", {"recent": ["Step 1:\nsaid: hi"]}, "Step 2")
+    view = TaskView(
+        1, "goal", "", "1. do it", "- fact", {"recent": ["Step 1:\nsaid: hi"]}, "Step 2"
+    )
     state = build_step_prompt("Clawling", view, TOOLS, 12_000)[-1]["content"]
     assert "## Plan\n1. do it" in state and "- fact" in state and "Step 1:\nsaid: hi" in state
 

@@ -93,9 +93,7 @@ async def test_kill_9_mid_task_resumes_from_the_checkpoint_and_delivers_once(
     fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
 ) -> None:
     fake_llm.responder = responder
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("CLAWLING_", "OPENAI_"))
-    } | {
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAWLING_", "OPENAI_"))} | {
         "OPENAI_API_KEY": "test-key",
         "OPENAI_BASE_URL": fake_llm.url,
         "CLAWLING_MODEL": "fake-model",

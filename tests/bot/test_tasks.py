@@ -94,9 +94,10 @@ async def test_budget_exhaustion_ends_with_a_clear_message_and_a_partial_result(
         return call("save_note", note=f"source {step_of(request)}")
 
     fake_llm.responder = respond
-    async with running_app(
-        fake_llm, database_url, tmp_path / "data", task_max_steps=5
-    ) as (app, channel):
+    async with running_app(fake_llm, database_url, tmp_path / "data", task_max_steps=5) as (
+        app,
+        channel,
+    ):
         user, conversation = await person(app)
         task = await app.tasks.start(user, conversation, "collect 12 sources")
         await poll(lambda: any("stopped" in t for t in channel.texts()))
@@ -123,9 +124,10 @@ async def test_subtask_fan_out_collects_every_result_and_refuses_a_storm(
         return call("spawn_subtasks", goals=[f"storm {n}" for n in range(1000)])
 
     fake_llm.responder = respond
-    async with running_app(
-        fake_llm, database_url, tmp_path / "data", subtask_concurrency=3
-    ) as (app, channel):
+    async with running_app(fake_llm, database_url, tmp_path / "data", subtask_concurrency=3) as (
+        app,
+        channel,
+    ):
         user, conversation = await person(app)
         parent = await app.tasks.start(user, conversation, "split the work")
         await poll(lambda: any("is done" in t for t in channel.texts()))

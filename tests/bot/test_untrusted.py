@@ -159,9 +159,7 @@ async def test_only_the_person_asked_can_answer_in_a_group(
     assert [a.status for a in await rows(app, Approval)] == ["denied"]
 
 
-async def test_a_restart_expires_what_was_waiting(
-    make_app: AppMaker, fake_llm: FakeOpenAI
-) -> None:
+async def test_a_restart_expires_what_was_waiting(make_app: AppMaker, fake_llm: FakeOpenAI) -> None:
     before, channel = await make_app()
     user = await before.store.resolve_identity("test", "u1", "U1")
     conversation = await before.store.open_conversation(
