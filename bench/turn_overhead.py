@@ -110,7 +110,7 @@ def main() -> None:
     )
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--think", type=float, default=0.5, help="mean think time, latency run")
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time, latency run")
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
     print(

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from memory.conversations import ConversationRecord, ConversationStore, UsageTotals, UserRecord
+from memory.conversations import ConversationRecord, UserRecord
+from memory.usage import UsageStore, UsageTotals
 
 
 class SessionControl(Protocol):
@@ -103,7 +104,7 @@ def _format_usage(label: str, totals: UsageTotals) -> str:
     )
 
 
-def core_commands(registry: CommandRegistry, store: ConversationStore, assistant_name: str) -> None:
+def core_commands(registry: CommandRegistry, store: UsageStore, assistant_name: str) -> None:
     """Register /start, /help, /new, /stop and /usage."""
 
     async def start(ctx: CommandContext) -> str:

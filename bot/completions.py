@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory.conversations import LLMCallRecord
+from memory.usage import LLMCallRecord
 
 
 class MalformedResponse(ValueError):

@@ -27,7 +27,7 @@ from bot.completions import (
     read_usage,
 )
 from bot.errors import TransportError
-from memory.conversations import LLMCallRecord
+from memory.usage import LLMCallRecord
 
 log = logging.getLogger(__name__)
 

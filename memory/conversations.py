@@ -6,16 +6,17 @@ Returns plain dataclasses; ORM rows never leave this module.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from memory.models import Conversation, Identity, LLMCall, Message, User
+from memory.models import Conversation, Identity, Message, User
 from memory.sqltypes import utcnow
+from memory.usage import LLMCallRecord, llm_call_insert
 
 
 @dataclass(frozen=True)
@@ -96,30 +97,6 @@ class WaitingConversation:
     platform_message_id: str | None
 
 
-@dataclass(frozen=True)
-class LLMCallRecord:
-    purpose: str
-    model: str
-    ok: bool
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    duration_ms: int = 0
-    error: str | None = None
-    conversation_id: int | None = None
-    user_id: int | None = None
-
-
-@dataclass(frozen=True)
-class UsageTotals:
-    calls: int = 0
-    failed_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    by_model: dict[str, int] = field(default_factory=dict)
-
-
 _MESSAGE_COLUMNS = (
     Message.id,
     Message.conversation_id,
@@ -148,22 +125,6 @@ def _message_from_row(row: Any) -> StoredMessage:
         tool_call_id=row[8],
         attachments=tuple(SavedFile(**item) for item in row[9] or ()),
         author=row[10] if row[4] == "user" else None,
-    )
-
-
-def _llm_call_insert(call: LLMCallRecord) -> Any:
-    return insert(LLMCall).values(
-        conversation_id=call.conversation_id,
-        user_id=call.user_id,
-        purpose=call.purpose,
-        model=call.model,
-        ok=call.ok,
-        error=call.error,
-        prompt_tokens=call.prompt_tokens,
-        completion_tokens=call.completion_tokens,
-        cached_tokens=call.cached_tokens,
-        duration_ms=call.duration_ms,
-        created_at=utcnow(),
     )
 
 
@@ -388,7 +349,7 @@ class ConversationStore:
                 insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
             )
             if call is not None:
-                await connection.execute(_llm_call_insert(call))
+                await connection.execute(llm_call_insert(call))
             return list(result.scalars())
 
     async def close_pending(self, conversation_id: int, up_to_id: int) -> None:
@@ -438,37 +399,6 @@ class ConversationStore:
                 .where(Conversation.id == conversation_id)
                 .values(context_from_turn=turn)
             )
-
-    async def record_llm_call(self, call: LLMCallRecord) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(_llm_call_insert(call))
-
-    async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
-        """Token totals of one user's model calls, optionally from `since` on."""
-        query = (
-            select(
-                LLMCall.model,
-                func.count(),
-                func.sum(case((LLMCall.ok.is_(False), 1), else_=0)),
-                func.coalesce(func.sum(LLMCall.prompt_tokens), 0),
-                func.coalesce(func.sum(LLMCall.completion_tokens), 0),
-                func.coalesce(func.sum(LLMCall.cached_tokens), 0),
-            )
-            .where(LLMCall.user_id == user_id)
-            .group_by(LLMCall.model)
-        )
-        if since is not None:
-            query = query.where(LLMCall.created_at >= since)
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).all()
-        return UsageTotals(
-            calls=sum(r[1] for r in rows),
-            failed_calls=sum(int(r[2] or 0) for r in rows),
-            prompt_tokens=sum(r[3] for r in rows),
-            completion_tokens=sum(r[4] for r in rows),
-            cached_tokens=sum(r[5] for r in rows),
-            by_model={r[0]: r[3] + r[4] for r in rows},
-        )
 
     async def waiting_conversations(
         self, since: datetime, channels: Sequence[str]

@@ -43,6 +43,7 @@ from memory import db
 from memory.approvals import ApprovalStore
 from memory.conversations import ConversationStore
 from memory.skills import UserSkillStore
+from memory.usage import UsageStore
 from skills.catalog import SkillCatalog
 
 if TYPE_CHECKING:
@@ -158,10 +159,11 @@ def build_app(
             timeout=core.llm_timeout,
             max_retries=core.llm_max_retries,
         )
-    llm = LLM(client, settings.models, recorder=store)
+    usage = UsageStore(engine)
+    llm = LLM(client, settings.models, recorder=usage)
     outbox = Outbox()
     commands = CommandRegistry()
-    core_commands(commands, store, core.assistant_name)
+    core_commands(commands, usage, core.assistant_name)
 
     approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
     approvals.register(commands)

@@ -6,17 +6,17 @@ import pytest
 
 from bot.app import App
 from bot.llm import LLM, CallMeta, LLMError, make_client, read_usage
-from memory.conversations import ConversationStore
+from memory.usage import UsageStore
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
 def llm_for(
-    fake: FakeOpenAI, store: ConversationStore, *models: str, retries: int = 0, timeout: float = 10
+    fake: FakeOpenAI, app: App, *models: str, retries: int = 0, timeout: float = 10
 ) -> LLM:
     client = make_client(fake.url, "k", timeout=timeout, max_retries=retries)
-    return LLM(client, list(models) or ["main"], recorder=store)
+    return LLM(client, list(models) or ["main"], recorder=UsageStore(app.engine))
 
 
 async def _calls(app: App) -> list[tuple[str, bool, int, int, int]]:
@@ -32,7 +32,7 @@ async def _calls(app: App) -> list[tuple[str, bool, int, int, int]]:
 
 
 async def test_plain_completion_records_usage(app: App, fake_llm: FakeOpenAI) -> None:
-    llm = llm_for(fake_llm, app.store)
+    llm = llm_for(fake_llm, app)
     result = await llm.complete(MESSAGES, meta=CallMeta("turn"))
     assert result.content == "echo: hi"
     assert result.tool_calls == ()
@@ -48,7 +48,7 @@ async def test_streamed_text_arrives_in_growing_pieces(app: App, fake_llm: FakeO
     async def on_text(text: str) -> None:
         seen.append(text)
 
-    result = await llm_for(fake_llm, app.store).complete(MESSAGES, on_text=on_text)
+    result = await llm_for(fake_llm, app).complete(MESSAGES, on_text=on_text)
     assert result.content == "The quick brown fox jumps over the lazy dog"
     assert len(seen) == 9
     assert seen[0] == "The q" and seen[-1] == result.content
@@ -69,7 +69,7 @@ async def test_streamed_tool_calls_are_assembled_from_fragments(
     async def ignore(_: str) -> None:
         return None
 
-    result = await llm_for(fake_llm, app.store).complete(MESSAGES, on_text=ignore)
+    result = await llm_for(fake_llm, app).complete(MESSAGES, on_text=ignore)
     assert [(c.name, c.arguments) for c in result.tool_calls] == [
         ("current_time", '{"timezone": "Europe/Paris"}'),
         ("other", "{}"),
@@ -80,7 +80,7 @@ async def test_streamed_tool_calls_are_assembled_from_fragments(
 async def test_cached_tokens_are_read_from_the_second_request(
     app: App, fake_llm: FakeOpenAI
 ) -> None:
-    llm = llm_for(fake_llm, app.store)
+    llm = llm_for(fake_llm, app)
     long_prompt = [{"role": "system", "content": "x" * 4000}, *MESSAGES]
     await llm.complete(long_prompt)
     second = await llm.complete(long_prompt + [{"role": "user", "content": "again"}])
@@ -102,14 +102,14 @@ def test_deepseek_cache_fields_are_read() -> None:
 
 async def test_rate_limit_is_retried_honouring_retry_after(app: App, fake_llm: FakeOpenAI) -> None:
     fake_llm.add(Reply(status=429, headers={"retry-after": "0.2"}), Reply(text="after the wait"))
-    result = await llm_for(fake_llm, app.store, retries=2).complete(MESSAGES)
+    result = await llm_for(fake_llm, app, retries=2).complete(MESSAGES)
     assert result.content == "after the wait"
     assert len(fake_llm.requests) == 2
 
 
 async def test_failing_model_falls_back_to_the_next(app: App, fake_llm: FakeOpenAI) -> None:
     fake_llm.add(Reply(status=500), Reply(text="from the fallback"))
-    result = await llm_for(fake_llm, app.store, "main", "backup").complete(MESSAGES)
+    result = await llm_for(fake_llm, app, "main", "backup").complete(MESSAGES)
     assert result.content == "from the fallback"
     assert [r["model"] for r in fake_llm.requests] == ["main", "backup"]
     calls = await _calls(app)
@@ -138,7 +138,7 @@ async def test_failures_become_plain_messages(
     app: App, fake_llm: FakeOpenAI, reply: Reply, user_message: str
 ) -> None:
     fake_llm.responder = lambda _request: reply
-    llm = llm_for(fake_llm, app.store, "main", "backup", timeout=0.5)
+    llm = llm_for(fake_llm, app, "main", "backup", timeout=0.5)
     with pytest.raises(LLMError) as caught:
         await llm.complete(MESSAGES)
     assert user_message in caught.value.user_message
@@ -153,4 +153,4 @@ async def test_streaming_garbage_is_an_llm_error(app: App, fake_llm: FakeOpenAI)
         return None
 
     with pytest.raises(LLMError):
-        await llm_for(fake_llm, app.store).complete(MESSAGES, on_text=ignore)
+        await llm_for(fake_llm, app).complete(MESSAGES, on_text=ignore)

@@ -1,0 +1,92 @@
+"""Model usage: one row per request to the model endpoint, and totals per person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from memory.models import LLMCall
+from memory.sqltypes import utcnow
+
+
+@dataclass(frozen=True)
+class LLMCallRecord:
+    purpose: str
+    model: str
+    ok: bool
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    conversation_id: int | None = None
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    calls: int = 0
+    failed_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    by_model: dict[str, int] = field(default_factory=dict)
+
+
+def llm_call_insert(call: LLMCallRecord) -> Any:
+    """The INSERT for one call's row (also run inside a turn step's transaction)."""
+    return insert(LLMCall).values(
+        conversation_id=call.conversation_id,
+        user_id=call.user_id,
+        purpose=call.purpose,
+        model=call.model,
+        ok=call.ok,
+        error=call.error,
+        prompt_tokens=call.prompt_tokens,
+        completion_tokens=call.completion_tokens,
+        cached_tokens=call.cached_tokens,
+        duration_ms=call.duration_ms,
+        created_at=utcnow(),
+    )
+
+
+class UsageStore:
+    """Records model calls (the LLM client's recorder) and sums them up (/usage)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record_llm_call(self, call: LLMCallRecord) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(llm_call_insert(call))
+
+    async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
+        """Token totals of one user's model calls, optionally from `since` on."""
+        query = (
+            select(
+                LLMCall.model,
+                func.count(),
+                func.sum(case((LLMCall.ok.is_(False), 1), else_=0)),
+                func.coalesce(func.sum(LLMCall.prompt_tokens), 0),
+                func.coalesce(func.sum(LLMCall.completion_tokens), 0),
+                func.coalesce(func.sum(LLMCall.cached_tokens), 0),
+            )
+            .where(LLMCall.user_id == user_id)
+            .group_by(LLMCall.model)
+        )
+        if since is not None:
+            query = query.where(LLMCall.created_at >= since)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return UsageTotals(
+            calls=sum(r[1] for r in rows),
+            failed_calls=sum(int(r[2] or 0) for r in rows),
+            prompt_tokens=sum(r[3] for r in rows),
+            completion_tokens=sum(r[4] for r in rows),
+            cached_tokens=sum(r[5] for r in rows),
+            by_model={r[0]: r[3] + r[4] for r in rows},
+        )
