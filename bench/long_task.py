@@ -65,8 +65,12 @@ class StepModel:
         if step >= self.last_step:
             return Reply(tool_calls=[("finish", {"result": f"done after {step} steps"})])
         if step % 25 == 0:  # condense the notes, as the prompt asks the model to
-            return Reply(tool_calls=[("save_note", {"note": f"items 1-{step} read", "replace": True})])
-        return Reply(text=THINKING, tool_calls=[("save_note", {"note": f"item {step}: value {step * 7}"})])
+            return Reply(
+                tool_calls=[("save_note", {"note": f"items 1-{step} read", "replace": True})]
+            )
+        return Reply(
+            text=THINKING, tool_calls=[("save_note", {"note": f"item {step}: value {step * 7}"})]
+        )
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -76,11 +80,17 @@ def percentile(values: list[float], share: float) -> float:
 
 async def long_task(app: App, channel: RecordingChannel, model: StepModel) -> dict[str, float]:
     user = await app.store.resolve_identity("test", "bench", "Bench")
-    conversation = await app.store.open_conversation("test", "c1", "", is_direct=True, owner_id=user.id)
+    conversation = await app.store.open_conversation(
+        "test", "c1", "", is_direct=True, owner_id=user.id
+    )
     rss_start = rss_mb()
     started = time.perf_counter()
     task = await app.tasks.start(user, conversation, "Read 1,000 items and sum their values.")
-    await poll(lambda: any("is done" in t or "stopped" in t for t in channel.texts()), within=3600, every=0.2)
+    await poll(
+        lambda: any("is done" in t or "stopped" in t for t in channel.texts()),
+        within=3600,
+        every=0.2,
+    )
     seconds = time.perf_counter() - started
     stored = await app.tasks.store.get(task.id)
     steps = stored.step if stored else 0
@@ -97,16 +107,22 @@ async def long_task(app: App, channel: RecordingChannel, model: StepModel) -> di
 
 async def scheduler_accuracy(app: App, count: int) -> list[float]:
     user = await app.store.resolve_identity("test", "bench-jobs", "Jobs")
-    conversation = await app.store.open_conversation("test", "c2", "", is_direct=True, owner_id=user.id)
+    conversation = await app.store.open_conversation(
+        "test", "c2", "", is_direct=True, owner_id=user.id
+    )
     lead = timedelta(seconds=max(20, count * 0.03))  # time to create them all first
     base = datetime.now(UTC) + lead
     spread = 20.0
     for i in range(count):
         at = base + timedelta(seconds=spread * i / count)
-        await app.jobs.add(user.id, conversation.id, "reminder", f"r{i}", Schedule({"at": at.isoformat()}, "bench"))
+        await app.jobs.add(
+            user.id, conversation.id, "reminder", f"r{i}", Schedule({"at": at.isoformat()}, "bench")
+        )
     deadline = time.monotonic() + lead.total_seconds() + spread + 60
     while time.monotonic() < deadline:
-        done = await app.jobs.store.find(user_id=user.id, statuses=("done", "missed"), limit=count + 1)
+        done = await app.jobs.store.find(
+            user_id=user.id, statuses=("done", "missed"), limit=count + 1
+        )
         if len(done) == count:
             break
         await asyncio.sleep(0.5)
@@ -128,9 +144,15 @@ async def main() -> None:
         server.responder = model
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         settings = make_settings(
-            server, url, Path(tmp) / "data",
-            http_port=0, task_max_steps=args.steps + 10, task_max_tokens=10**9,
-            task_max_seconds=10**6, task_context_tokens=CONTEXT_TOKENS, task_progress_seconds=1.0,
+            server,
+            url,
+            Path(tmp) / "data",
+            http_port=0,
+            task_max_steps=args.steps + 10,
+            task_max_tokens=10**9,
+            task_max_seconds=10**6,
+            task_context_tokens=CONTEXT_TOKENS,
+            task_progress_seconds=1.0,
         )
         app = build_app(settings)
         await app.prepare_database()
@@ -144,14 +166,18 @@ async def main() -> None:
             await app.close()
     backend = url.split(":", 1)[0]
     print(f"database: {backend}; fake model answers instantly (figures are Clawling's own cost)")
-    print(f"task: {task['steps']:.0f} steps in {task['seconds']:.1f} s = {task['steps'] / task['seconds']:.1f} steps/s")
+    print(
+        f"task: {task['steps']:.0f} steps in {task['seconds']:.1f} s = {task['steps'] / task['seconds']:.1f} steps/s"
+    )
     ok = task["max_estimated"] <= CONTEXT_TOKENS
     print(
         f"max prompt per step: {task['max_estimated']:.0f} tokens (budget {CONTEXT_TOKENS}) -> "
         f"{'OK' if ok else 'OVER'}; step 10: {task['at_10']:.0f}, last step: {task['at_last']:.0f}"
     )
     growth = task["rss_end"] - task["rss_start"]
-    print(f"RSS: {task['rss_start']:.0f} MB at start, {task['rss_end']:.0f} MB at end, growth {growth:.1f} MB (target < 50)")
+    print(
+        f"RSS: {task['rss_start']:.0f} MB at start, {task['rss_end']:.0f} MB at end, growth {growth:.1f} MB (target < 50)"
+    )
     if errors:
         p50, p99 = statistics.median(errors), percentile(errors, 0.99)
         print(

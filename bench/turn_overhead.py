@@ -49,12 +49,14 @@ async def measure(
             "data_dir": str(workdir / "data"),
             "max_concurrent_turns": conversations,
             "llm_max_retries": 0,
+            "http_port": 0,
         },
     )
     app = build_app(settings)
     await app.prepare_database()
     channel = TimingChannel()
     app.add_channel(channel)
+    await app.start()  # as `clawling run` does: services, HTTP server
 
     in_model: defaultdict[int, float] = defaultdict(float)
     complete = app.llm.complete
@@ -80,9 +82,14 @@ async def measure(
 
     rng = random.Random(7)
 
+    async def warm_up(index: int) -> None:
+        await say(f"chat{index}", "warm-up")
+
+    # Every conversation exists and has answered once before anything is measured.
+    await asyncio.gather(*(warm_up(i) for i in range(conversations)))
+
     async def converse(index: int) -> None:
         chat = f"chat{index}"
-        await say(chat, "warm-up")
         conversation = await app.store.open_conversation(
             "bench", chat, "", is_direct=True, owner_id=None
         )
@@ -98,7 +105,7 @@ async def measure(
     elapsed = time.perf_counter() - started
     await app.close()
     return {
-        "turns_per_s": conversations * (turns + 1) / elapsed,
+        "turns_per_s": conversations * turns / elapsed,
         "p50_ms": percentile(overheads, 0.50) * 1000,
         "p99_ms": percentile(overheads, 0.99) * 1000,
     }

@@ -135,7 +135,7 @@ class Jobs:
 
     async def set_timezone(self, user_id: int, name: str) -> str:
         zone = zone_named(name)
-        await self.store.set_timezone(user_id, zone.key)
+        await self._users.set_timezone(user_id, zone.key)
         local = self._now().astimezone(zone)
         return f"Your time zone is now {zone.key} (it is {local:%H:%M} there)."
 

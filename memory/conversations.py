@@ -5,6 +5,7 @@ Returns plain dataclasses; ORM rows never leave this module.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -17,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory.models import Conversation, Identity, Message, User
 from memory.sqltypes import utcnow
 from memory.usage import LLMCallRecord, llm_call_insert
+
+# Another process changing a person (their time zone) is seen within this long.
+USER_CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class ConversationStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._users: dict[int, tuple[float, UserRecord]] = {}
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     def session(self) -> AsyncSession:
@@ -187,9 +192,26 @@ class ConversationStore:
             return UserRecord(id=user.id, name=user.name, timezone=user.timezone)
 
     async def get_user(self, user_id: int) -> UserRecord | None:
-        async with self._sessions() as session:
-            user = await session.get(User, user_id)
-            return None if user is None else UserRecord(user.id, user.name, user.timezone)
+        """The person, from a short-lived cache: the agent reads them every turn."""
+        cached = self._users.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+            return cached[1]
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(User.id, User.name, User.timezone).where(User.id == user_id)
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        record = UserRecord(row[0], row[1], row[2])
+        self._users[user_id] = (time.monotonic(), record)
+        return record
+
+    async def set_timezone(self, user_id: int, zone: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(update(User).where(User.id == user_id).values(timezone=zone))
+        self._users.pop(user_id, None)
 
     async def open_conversation(
         self, channel: str, chat_id: str, thread_id: str, *, is_direct: bool, owner_id: int | None

@@ -15,7 +15,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.deliveries import OutgoingMessage, add_deliveries
-from memory.models import Conversation, Job, User
+from memory.models import Conversation, Job
 from memory.sqltypes import utcnow
 
 ACTIVE = "active"
@@ -190,7 +190,3 @@ class JobStore:
                     .where(Job.id == job_id)
                     .values(next_run_at=next_run_at, last_run_at=fired_at, runs=Job.runs + 1)
                 )
-
-    async def set_timezone(self, user_id: int, zone: str) -> None:
-        async with self._sessions() as session, session.begin():
-            await session.execute(update(User).where(User.id == user_id).values(timezone=zone))

@@ -6,6 +6,7 @@ only keeps the SKILL.md text and its status.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,11 +39,17 @@ def _record(row: UserSkill) -> UserSkillRecord:
     )
 
 
+# A decision made by another process is seen within this long.
+ACTIVE_CACHE_SECONDS = 60.0
+
+
 class UserSkillStore:
     """At most one active and one pending version per (user, name)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # Each turn lists the person's active skills; they change only on approval.
+        self._active: dict[int, tuple[float, list[UserSkillRecord]]] = {}
 
     async def propose(
         self, user_id: int, name: str, description: str, content: str
@@ -72,13 +79,20 @@ class UserSkillStore:
 
     async def listing(self, user_id: int, statuses: tuple[str, ...]) -> list[UserSkillRecord]:
         """The user's skills with these statuses, by name."""
+        if statuses == (ACTIVE,):
+            cached = self._active.get(user_id)
+            if cached is not None and time.monotonic() - cached[0] < ACTIVE_CACHE_SECONDS:
+                return list(cached[1])
         query = (
             select(UserSkill)
             .where(UserSkill.user_id == user_id, UserSkill.status.in_(statuses))
             .order_by(UserSkill.name, UserSkill.id)
         )
         async with self._sessions() as session:
-            return [_record(row) for row in (await session.execute(query)).scalars()]
+            found = [_record(row) for row in (await session.execute(query)).scalars()]
+        if statuses == (ACTIVE,):
+            self._active[user_id] = (time.monotonic(), found)
+        return list(found)
 
     async def find(self, user_id: int, name: str, status: str) -> UserSkillRecord | None:
         query = (
@@ -111,4 +125,7 @@ class UserSkillStore:
                 )
             row.status = ACTIVE if approve else REJECTED
             row.decided_at = now
-            return True
+            user_id = row.user_id
+        # After the commit, so no listing can cache the state before it.
+        self._active.pop(user_id, None)
+        return True

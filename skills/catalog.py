@@ -26,7 +26,9 @@ INDEX_HEADER = (
     "use_skill with its name first and follow its instructions; read_skill_file opens "
     "the files it mentions."
 )
-USER_INDEX_HEADER = "Skills this person approved for you (load them with use_skill like the others):"
+USER_INDEX_HEADER = (
+    "Skills this person approved for you (load them with use_skill like the others):"
+)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,11 @@ class App:
         for part in [*self.outbox.adapters, *self.services, self.http]:
             await part.start()
             self._started.append(part)
+        # Everything built so far lives as long as the process: keep the garbage
+        # collector from walking it again and again (a full pass over it stalled
+        # every conversation for ~100 ms; bench/turn_overhead.py).
+        gc.collect()
+        gc.freeze()
         await self.sessions.resume(RESUME_WINDOW)
 
     async def start_services(self) -> None:

@@ -12,9 +12,7 @@ from tests.fakes.openai_server import FakeOpenAI, Reply
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-def llm_for(
-    fake: FakeOpenAI, app: App, *models: str, retries: int = 0, timeout: float = 10
-) -> LLM:
+def llm_for(fake: FakeOpenAI, app: App, *models: str, retries: int = 0, timeout: float = 10) -> LLM:
     client = make_client(fake.url, "k", timeout=timeout, max_retries=retries)
     return LLM(client, list(models) or ["main"], recorder=UsageStore(app.engine))
 
