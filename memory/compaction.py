@@ -129,7 +129,7 @@ class Compactor:
         # Summaries take at most a quarter of the budget; one summarising call reads
         # at most about half of it (plus the summary so far).
         self._summary_chars = min(MAX_SUMMARY_CHARS, context_tokens)
-        self._profile_tokens = context_tokens // 8  # the profile's cap (bot/app.py)
+        self._profile_tokens = context_tokens // 8  # the profile's cap (bot/app/memory.py)
         self._chunk_chars = min(MAX_TRANSCRIPT_CHARS, max(4_000, 2 * context_tokens))
         self._store = store
         self._summaries = summaries

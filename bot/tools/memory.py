@@ -48,7 +48,7 @@ def _day_start(day: date) -> datetime:
 
 
 def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
-    """The memory tools, bound to the stores (wired in bot/app.py)."""
+    """The memory tools, bound to the stores (wired in bot/app/__init__.py)."""
 
     @tool
     async def remember(ctx: ToolContext, args: RememberArgs) -> str:
