@@ -219,7 +219,7 @@ class Jobs:
         return f"\n({'; '.join(notes)}.)" if notes else ""
 
     def _message(self, job: JobRecord, key: str, text: str) -> OutgoingMessage:
-        return OutgoingMessage(key, job.channel, job.chat_id, job.thread_id, text)
+        return OutgoingMessage(key, job.channel, job.chat_id, job.thread_id, text, in_history=True)
 
     async def _start_task(self, job: JobRecord, goal: str, label: str, origin: str) -> None:
         await self._tasks.store.create(

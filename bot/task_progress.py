@@ -58,10 +58,11 @@ def status_line(task: TaskRecord, doing: str = "") -> str:
     return " · ".join(parts)
 
 
-def to_chat(task: TaskRecord, key: str, text: str) -> OutgoingMessage:
-    """A message for the conversation the task belongs to."""
+def to_chat(task: TaskRecord, key: str, text: str, *, in_history: bool = False) -> OutgoingMessage:
+    """A message for the conversation the task belongs to (`in_history`: also stored
+    in the conversation, for the model's later turns)."""
     return OutgoingMessage(
-        f"task:{task.id}:{key}", task.channel, task.chat_id, task.thread_id, text
+        f"task:{task.id}:{key}", task.channel, task.chat_id, task.thread_id, text, in_history
     )
 
 
@@ -69,12 +70,12 @@ def result_message(task: TaskRecord, status: str, text: str) -> OutgoingMessage:
     """The one final message of a task (its key is shared with /cancel's notice)."""
     label = task.checkpoint.get("label")
     if label:  # a task started by a recurring prompt or a heartbeat
-        return to_chat(task, "result", f"{label}\n\n{text}")
+        return to_chat(task, "result", f"{label}\n\n{text}", in_history=True)
     head = {
         "succeeded": f"✅ Task #{task.id} is done.",
         "failed": f"⚠️ Task #{task.id} stopped.",
     }.get(status, f"Task #{task.id}: {status}.")
-    return to_chat(task, "result", f"{head}\n\n{text}")
+    return to_chat(task, "result", f"{head}\n\n{text}", in_history=True)
 
 
 class StatusMessage:

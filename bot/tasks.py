@@ -111,7 +111,7 @@ class Tasks:
         found = await self.store.get(task_id)
         if found is None or (user_id is not None and found.user_id != user_id):
             return f"There is no task #{task_id} of yours."
-        notice = to_chat(found, "result", f"🛑 Task #{task_id} was cancelled.")
+        notice = to_chat(found, "result", f"🛑 Task #{task_id} was cancelled.", in_history=True)
         task = await self.store.move(
             task_id, UNFINISHED, CANCELLED, event="cancelled", user_id=user_id, messages=[notice]
         )

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from memory.models import Delivery
+from memory.models import Conversation, Delivery, Message
 from memory.sqltypes import utcnow
 
 
@@ -28,6 +28,9 @@ class OutgoingMessage:
     chat_id: str
     thread_id: str
     text: str
+    # Also part of the conversation, so later turns know it was said (a reminder,
+    # a task's result); progress notes are not.
+    in_history: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,37 @@ async def add_deliveries(session: AsyncSession, messages: Sequence[OutgoingMessa
                 for m in fresh
             ],
         )
+        for message in fresh:
+            if message.in_history:
+                await _append_to_history(session, message)
+
+
+async def _append_to_history(session: AsyncSession, message: OutgoingMessage) -> None:
+    """Store the message as the assistant's, as a turn of its own after the last one."""
+    conversation = (
+        await session.execute(
+            select(Conversation.id, Conversation.owner_id).where(
+                Conversation.channel == message.channel,
+                Conversation.chat_id == message.chat_id,
+                Conversation.thread_id == message.thread_id,
+            )
+        )
+    ).one_or_none()
+    if conversation is None:
+        return
+    last = await session.execute(
+        select(func.max(Message.turn)).where(Message.conversation_id == conversation.id)
+    )
+    await session.execute(
+        insert(Message).values(
+            conversation_id=conversation.id,
+            user_id=conversation.owner_id,
+            turn=(last.scalar() or 0) + 1,
+            role="assistant",
+            content=message.text,
+            created_at=utcnow(),
+        )
+    )
 
 
 class DeliveryStore:

@@ -197,3 +197,22 @@ async def test_reminder_survives_a_platform_refusing_it_once(
         await poll(lambda: channel.texts())
         await asyncio.sleep(0.5)
         assert channel.texts() == ["⏰ Reminder: breathe"] and channel.fail_sends == 0
+
+
+async def test_what_was_sent_in_the_background_is_part_of_the_conversation(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        user, conversation = await person(app)
+        await app.sessions.handle(channel.inbound("remind me to call Ana in a second"))
+        await app.sessions.drain()
+        await app.jobs.add(user.id, conversation.id, "reminder", "call Ana", once_at(soon(1)))
+        await poll(lambda: "⏰ Reminder: call Ana" in channel.texts())
+        await app.sessions.handle(channel.inbound("done, what was that reminder about?"))
+        await app.sessions.drain()
+    said = [(m["role"], m["content"]) for m in fake_llm.requests[-1]["messages"][1:-1]]
+    assert said[-3:] == [
+        ("assistant", "echo: remind me to call Ana in a second"),
+        ("assistant", "⏰ Reminder: call Ana"),
+        ("user", "done, what was that reminder about?"),
+    ]
