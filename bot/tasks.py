@@ -197,16 +197,12 @@ class WaitingTasks:
         return ""
 
     async def recall(self, user: UserRecord, conversation: ConversationRecord, query: str) -> str:
-        waiting = [
-            t
-            for t in await self._store.find(user_id=user.id, statuses=(WAITING,), limit=5)
-            if t.conversation_id == conversation.id
-        ]
+        waiting = await self._store.questions(user.id, conversation.id)
         if not waiting:
             return ""
         lines = [
-            f"Task #{t.id} waits for the person's answer to: {cut(t.question or '', 300)}"
-            for t in waiting
+            f"Task #{task_id} waits for the person's answer to: {cut(question, 300)}"
+            for task_id, question in waiting
         ]
         return "\n".join(
             [

@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from memory.models import Conversation, Identity, Message, User
+from memory.models import Conversation, Identity, Message, User, table
 from memory.sqltypes import utcnow
-from memory.usage import LLMCallRecord, llm_call_insert
+from memory.usage import INSERT_LLM_CALL, LLMCallRecord, llm_call_row
 
 # Another process changing a person (their time zone) is seen within this long.
 USER_CACHE_SECONDS = 60.0
@@ -101,17 +101,53 @@ class WaitingConversation:
     platform_message_id: str | None
 
 
+# Statements of every turn, built once: building a statement costs SQLAlchemy more
+# than SQLite takes to run it (bench/turn_overhead.py). Core tables, not ORM
+# entities, so execution skips the ORM layer too.
+_messages = table(Message)
+_users = table(User)
+_conversations = table(Conversation)
+
 _MESSAGE_COLUMNS = (
-    Message.id,
-    Message.conversation_id,
-    Message.user_id,
-    Message.turn,
-    Message.role,
-    Message.content,
-    Message.created_at,
-    Message.tool_calls,
-    Message.tool_call_id,
-    Message.attachments,
+    _messages.c.id,
+    _messages.c.conversation_id,
+    _messages.c.user_id,
+    _messages.c.turn,
+    _messages.c.role,
+    _messages.c.content,
+    _messages.c.created_at,
+    _messages.c.tool_calls,
+    _messages.c.tool_call_id,
+    _messages.c.attachments,
+)
+_CONTEXT_START = (
+    select(_conversations.c.context_from_turn)
+    .where(_conversations.c.id == bindparam("conversation_id"))
+    .scalar_subquery()
+)
+_LOAD_CONTEXT = (
+    select(*_MESSAGE_COLUMNS, _users.c.name)
+    .outerjoin(_users, _users.c.id == _messages.c.user_id)
+    .where(
+        _messages.c.conversation_id == bindparam("conversation_id"),
+        or_(_messages.c.turn >= _CONTEXT_START, _messages.c.turn.is_(None)),
+    )
+    .order_by(_messages.c.turn.is_(None), _messages.c.turn, _messages.c.id)
+)
+_CONTEXT_BOUNDS = select(
+    _CONTEXT_START,
+    select(func.max(_messages.c.turn))
+    .where(_messages.c.conversation_id == bindparam("conversation_id"))
+    .scalar_subquery(),
+)
+_INSERT_MESSAGE = insert(_messages).returning(_messages.c.id, sort_by_parameter_order=True)
+_STAMP_ANSWERED = (
+    update(_messages)
+    .where(_messages.c.id.in_(bindparam("ids", expanding=True)), _messages.c.turn.is_(None))
+    .values(turn=bindparam("answered_in"))
+)
+_GET_USER = select(_users.c.id, _users.c.name, _users.c.timezone).where(
+    _users.c.id == bindparam("user_id")
 )
 
 
@@ -197,11 +233,7 @@ class ConversationStore:
         if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
         async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(User.id, User.name, User.timezone).where(User.id == user_id)
-                )
-            ).one_or_none()
+            row = (await connection.execute(_GET_USER, {"user_id": user_id})).one_or_none()
         if row is None:
             return None
         record = UserRecord(row[0], row[1], row[2])
@@ -272,22 +304,18 @@ class ConversationStore:
         """Store an incoming message; None if this platform message was stored before."""
         created = sent_at or utcnow()
         files = [asdict(f) for f in attachments] or None
-        statement = (
-            insert(Message)
-            .values(
-                conversation_id=conversation_id,
-                user_id=user_id,
-                role="user",
-                content=text,
-                attachments=files,
-                platform_message_id=platform_message_id,
-                created_at=created,
-            )
-            .returning(Message.id)
-        )
+        row = {
+            "conversation_id": conversation_id,
+            "user_id": user_id,
+            "role": "user",
+            "content": text,
+            "attachments": files,
+            "platform_message_id": platform_message_id,
+            "created_at": created,
+        }
         try:
             async with self._engine.begin() as connection:
-                message_id = (await connection.execute(statement)).scalar_one()
+                message_id = (await connection.execute(_INSERT_MESSAGE, [row])).scalar_one()
         except IntegrityError:
             return None
         return StoredMessage(
@@ -303,29 +331,15 @@ class ConversationStore:
 
     async def load_context(self, conversation_id: int) -> Context:
         """Messages of the current context in the order the model sees them."""
-        start = (
-            select(Conversation.context_from_turn)
-            .where(Conversation.id == conversation_id)
-            .scalar_subquery()
-        )
-        query = (
-            select(*_MESSAGE_COLUMNS, User.name, start.label("start"))
-            .outerjoin(User, User.id == Message.user_id)
-            .where(
-                Message.conversation_id == conversation_id,
-                (Message.turn >= start) | Message.turn.is_(None),
-            )
-            .order_by(Message.turn.is_(None), Message.turn, Message.id)
-        )
+        params = {"conversation_id": conversation_id}
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+            rows = (await connection.execute(_LOAD_CONTEXT, params)).all()
             messages = [_message_from_row(row) for row in rows]
             turns = [m.turn for m in messages if m.turn is not None]
             if turns:
                 return Context(messages=messages, next_turn=max(turns) + 1)
             # Nothing answered in this context yet (new conversation, or just after /new).
-            last = select(func.max(Message.turn)).where(Message.conversation_id == conversation_id)
-            bounds = (await connection.execute(select(start, last.scalar_subquery()))).one()
+            bounds = (await connection.execute(_CONTEXT_BOUNDS, params)).one()
         return Context(messages=messages, next_turn=max((bounds[1] or 0) + 1, bounds[0] or 0))
 
     @staticmethod
@@ -362,16 +376,11 @@ class ConversationStore:
         ]
         async with self._engine.begin() as connection:
             if consumed:
-                await connection.execute(
-                    update(Message)
-                    .where(Message.id.in_(consumed), Message.turn.is_(None))
-                    .values(turn=turn)
-                )
-            result = await connection.execute(
-                insert(Message).returning(Message.id, sort_by_parameter_order=True), rows
-            )
+                stamp = {"ids": list(consumed), "answered_in": turn}
+                await connection.execute(_STAMP_ANSWERED, stamp)
+            result = await connection.execute(_INSERT_MESSAGE, rows)
             if call is not None:
-                await connection.execute(llm_call_insert(call))
+                await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
             return list(result.scalars())
 
     async def close_pending(self, conversation_id: int, up_to_id: int) -> None:

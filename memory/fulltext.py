@@ -10,11 +10,12 @@ matches (speaker, memory key) at `LABEL_WEIGHT`. Queries arrive as plain words
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Float, Integer, text
+from sqlalchemy import Float, Integer, TextualSelect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
@@ -41,8 +42,16 @@ class Table:
     floor: int | None = None
 
     def typed(self, sql: str) -> Any:
-        types = {"id": Integer(), **(self.types or {}), "score": Float()}
-        return text(sql).columns(**types)
+        kinds = tuple(sorted((name, type(kind)) for name, kind in (self.types or {}).items()))
+        return _typed(sql, kinds)
+
+
+@functools.lru_cache(maxsize=256)
+def _typed(sql: str, kinds: tuple[tuple[str, type[TypeEngine[Any]]], ...]) -> TextualSelect:
+    """The statement, built once per shape: it runs every turn, and building it costs
+    SQLAlchemy more than SQLite takes to answer it. Words are parameters, never SQL."""
+    types = {"id": Integer(), **{name: kind() for name, kind in kinds}, "score": Float()}
+    return text(sql).columns(**types)
 
 
 class FullText(Protocol):

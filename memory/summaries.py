@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from memory.models import Conversation, ConversationSummary
+from memory.models import Conversation, ConversationSummary, table
 from memory.sqltypes import utcnow
 
 
@@ -25,6 +25,17 @@ class SummaryRecord:
     through_turn: int
     window_start: int
     updated_at: datetime
+
+
+_summaries = table(ConversationSummary)
+_conversations = table(Conversation)
+# Read every turn; built once (see memory/conversations.py).
+_STATE = (
+    select(_conversations.c.context_from_turn, _summaries)
+    .select_from(_conversations)
+    .outerjoin(_summaries, _summaries.c.conversation_id == _conversations.c.id)
+    .where(_conversations.c.id == bindparam("conversation_id"))
+)
 
 
 class SummaryStore:
@@ -68,17 +79,9 @@ class SummaryStore:
 
     async def state(self, conversation_id: int) -> tuple[int, SummaryRecord | None]:
         """The conversation's window start and its stored summary, in one query."""
-        query = (
-            select(Conversation.context_from_turn, ConversationSummary.__table__)
-            .select_from(Conversation)
-            .outerjoin(
-                ConversationSummary,
-                ConversationSummary.conversation_id == Conversation.id,
-            )
-            .where(Conversation.id == conversation_id)
-        )
         async with self._engine.connect() as connection:
-            row = (await connection.execute(query)).one_or_none()
+            params = {"conversation_id": conversation_id}
+            row = (await connection.execute(_STATE, params)).one_or_none()
         if row is None:
             return 0, None
         window = int(row.context_from_turn or 0)

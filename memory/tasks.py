@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from memory.deliveries import OutgoingMessage, add_deliveries
-from memory.models import Conversation, Task, TaskEvent
+from memory.models import Conversation, Task, TaskEvent, table
 from memory.sqltypes import utcnow
 
 QUEUED = "queued"
@@ -126,9 +126,31 @@ def _with_chat() -> Select[Task, Conversation]:
     return select(Task, Conversation).join(Conversation, Conversation.id == Task.conversation_id)
 
 
+_tasks = table(Task)
+# Asked every turn (bot/tasks.py WaitingTasks); built once.
+_QUESTIONS = (
+    select(_tasks.c.id, _tasks.c.question)
+    .where(
+        _tasks.c.user_id == bindparam("user_id"),
+        _tasks.c.conversation_id == bindparam("conversation_id"),
+        _tasks.c.status == WAITING,
+    )
+    .order_by(_tasks.c.id.desc())
+    .limit(5)
+)
+
+
 class TaskStore:
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def questions(self, user_id: int, conversation_id: int) -> list[tuple[int, str]]:
+        """(id, question) of the person's tasks in this conversation waiting for an answer."""
+        params = {"user_id": user_id, "conversation_id": conversation_id}
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(_QUESTIONS, params)).all()
+        return [(row[0], row[1] or "") for row in rows]
 
     async def create(
         self,

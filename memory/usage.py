@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.models import LLMCall
+from memory.models import LLMCall, table
 from memory.sqltypes import utcnow
 
 
@@ -37,21 +37,24 @@ class UsageTotals:
     by_model: dict[str, int] = field(default_factory=dict)
 
 
-def llm_call_insert(call: LLMCallRecord) -> Any:
-    """The INSERT for one call's row (also run inside a turn step's transaction)."""
-    return insert(LLMCall).values(
-        conversation_id=call.conversation_id,
-        user_id=call.user_id,
-        purpose=call.purpose,
-        model=call.model,
-        ok=call.ok,
-        error=call.error,
-        prompt_tokens=call.prompt_tokens,
-        completion_tokens=call.completion_tokens,
-        cached_tokens=call.cached_tokens,
-        duration_ms=call.duration_ms,
-        created_at=utcnow(),
-    )
+INSERT_LLM_CALL = insert(table(LLMCall))  # built once; also run inside a turn step
+
+
+def llm_call_row(call: LLMCallRecord) -> dict[str, Any]:
+    """The parameters of INSERT_LLM_CALL for one call."""
+    return {
+        "conversation_id": call.conversation_id,
+        "user_id": call.user_id,
+        "purpose": call.purpose,
+        "model": call.model,
+        "ok": call.ok,
+        "error": call.error,
+        "prompt_tokens": call.prompt_tokens,
+        "completion_tokens": call.completion_tokens,
+        "cached_tokens": call.cached_tokens,
+        "duration_ms": call.duration_ms,
+        "created_at": utcnow(),
+    }
 
 
 class UsageStore:
@@ -62,7 +65,7 @@ class UsageStore:
 
     async def record_llm_call(self, call: LLMCallRecord) -> None:
         async with self._engine.begin() as connection:
-            await connection.execute(llm_call_insert(call))
+            await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
 
     async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
         """Token totals of one user's model calls, optionally from `since` on."""
