@@ -75,7 +75,7 @@ class Stepper:
         self,
         store: TaskStore,
         llm: LLM,
-        tools: Sequence[Tool],
+        tools: Callable[[], Sequence[Tool]],
         hooks: Sequence[ToolHook],
         deliverer: Deliverer,
         *,
@@ -86,7 +86,7 @@ class Stepper:
     ) -> None:
         self._store = store
         self._llm = llm
-        self._base_tools = list(tools)
+        self._base_tools = tools  # read at every step: MCP tools arrive after start-up
         self._hooks = list(hooks)  # the app's safety rules apply to tasks too
         self._deliverer = deliverer
         self.limits = limits
@@ -101,7 +101,7 @@ class Stepper:
     def _registry(self, control: list[Tool]) -> ToolRegistry:
         """The app's general tools plus this step's control tools."""
         return ToolRegistry(
-            [*self._base_tools, *control],
+            [*self._base_tools(), *control],
             output_chars=self.limits.tool_output_chars,
             timeout=self.limits.tool_timeout,
             hooks=self._hooks,

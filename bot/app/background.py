@@ -20,7 +20,7 @@ from bot.settings import CoreSettings, Settings
 from bot.task_runner import TaskRunner
 from bot.task_step import Stepper, TaskLimits
 from bot.tasks import Tasks, WaitingTasks
-from bot.tools import ToolRegistry
+from bot.tools import Tool, ToolRegistry
 from bot.tools.schedule import schedule_tools
 from bot.tools.tasks import task_tools
 from memory import db
@@ -80,16 +80,22 @@ def build_background(
     commands: CommandRegistry,
     now: Callable[[], datetime],
 ) -> BackgroundParts:
-    """Tasks get the general tools registered so far; the scheduling and task tools
-    added here (which start more work) are for conversations only."""
+    """Tasks get the app's general tools, including those registered later (MCP);
+    the scheduling and task tools added here (which start more work) are for
+    conversations only."""
     core = settings.core
+    conversation_only: set[str] = set()
+
+    def general_tools() -> list[Tool]:
+        return [t for t in tools.tools if t.name not in conversation_only]
+
     deliverer = Deliverer(DeliveryStore(engine), outbox)
     task_store = TaskStore(engine)
     limits = task_limits(core)
     stepper = Stepper(
         task_store,
         llm,
-        tools.tools,
+        general_tools,
         tools.hooks,
         deliverer,
         limits=limits,
@@ -112,6 +118,7 @@ def build_background(
     )
     for item in [*schedule_tools(jobs), *task_tools(tasks)]:
         tools.add(item)
+        conversation_only.add(item.name)
     background_commands(commands, jobs, tasks)
     scheduler = Background(
         Leadership(engine),

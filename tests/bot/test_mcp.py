@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from tests.bot.background import is_task_step, state_of
 from tests.bot.conftest import AppMaker, wait_for_message
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = [sys.executable, "-m", "tests.fakes.mcp_server"]
@@ -142,3 +143,26 @@ async def test_a_server_that_does_not_start_is_skipped(
     [mcp] = [s for s in app.services if isinstance(s, McpServers)]
     assert set(mcp.failed) == {"broken", "crashes"}
     assert mcp.connected == {"notes": ["notes_lookup"]}
+
+
+async def test_background_tasks_get_the_mcp_tools_too(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    offered: list[set[str]] = []
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if not is_task_step(request):
+            return echo(request)
+        offered.append({t["function"]["name"] for t in request.get("tools", [])})
+        if "a word of 5 letters" in state_of(request):
+            return Reply(tool_calls=[("finish", {"result": "the notes know otter"})])
+        return Reply(tool_calls=[("notes_lookup", {"word": "otter"})])
+
+    fake_llm.responder = respond
+    app = await started(make_app, stdio_server(tools=ALLOWED))
+    channel = app.outbox.adapter("test")
+    await app.sessions.handle(channel.inbound("/task look up otter"))  # type: ignore[attr-defined]
+    done = await wait_for_message(channel, "is done")  # type: ignore[arg-type]
+    assert "the notes know otter" in done
+    assert len(offered) == 2 and all("notes_lookup" in names for names in offered)
+    assert not any("start_task" in names for names in offered), "tasks do not start tasks"
