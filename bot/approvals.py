@@ -123,9 +123,12 @@ class Approvals:
         self, conversation_id: int, user_id: int, approve: bool, approval_id: int | None = None
     ) -> str:
         """Answer a waiting approval (the oldest one when no id is given); returns the reply."""
-        candidates = [w for w in self._waiting.get(conversation_id, []) if not w.answer.done()]
+        queue = self._waiting.get(conversation_id, [])
         if approval_id is not None:
-            candidates = [w for w in candidates if w.record.id == approval_id]
+            # An id names one approval wherever it waits: Slack's slash command
+            # arrives in the direct chat, not in the thread that asked.
+            queue = [w for q in self._waiting.values() for w in q if w.record.id == approval_id]
+        candidates = [w for w in queue if not w.answer.done()]
         if not candidates:
             which = f" #{approval_id}" if approval_id is not None else ""
             return f"Nothing{which} is waiting for a confirmation here."
