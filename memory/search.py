@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Integer, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.dates import DateHint, closeness, date_hints
 from memory.fulltext import Table, full_text_for, only_frequent, select_words
 from memory.memories import MemoryRecord, record
-from memory.models import MemoryItem, Message, User
+from memory.models import MemoryItem, Message, User, table
 from memory.sqltypes import UtcDateTime, utcnow
 from memory.text import terms
 
@@ -45,6 +45,28 @@ FREQUENT = 2_000
 RECENT_WINDOW = 10_000
 FREQUENT_FOR = 600.0  # seconds a word known to be frequent is not counted again
 FREQUENT_CACHE = 50_000
+OUTSIDE_CACHE = 50_000
+
+# Is anything of the scope outside a conversation's live context? Asked before the
+# per-turn recall: while a conversation's whole history is in the model's context
+# (most are), there is nothing to recall, and the full-text ranking, whose BM25
+# weights read every match of each word in the whole index, is skipped. Built
+# once: building a statement costs SQLAlchemy more than SQLite takes to answer it.
+_messages = table(Message)
+_LIVE = and_(
+    _messages.c.conversation_id == bindparam("skip_c"),
+    or_(_messages.c.turn.is_(None), _messages.c.turn >= bindparam("skip_t")),
+)
+_OUTSIDE_LIVE = {
+    by_conversation: select(
+        exists().where(
+            (_messages.c.conversation_id if by_conversation else _messages.c.user_id)
+            == bindparam("scope_id"),
+            ~_LIVE,
+        )
+    )
+    for by_conversation in (False, True)
+}
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,9 @@ class Searcher:
         self._frequent: OrderedDict[tuple[str, str], float] = OrderedDict()
         # scope token -> (too small for frequent words?, until when that is trusted).
         self._small: dict[str, tuple[bool, float]] = {}
+        # (scope token, filter) known to have messages outside the skipped context. Only
+        # the yes is kept: messages outside a context only ever become more.
+        self._outside: OrderedDict[tuple[str, MessageFilter], None] = OrderedDict()
 
     async def search_messages(
         self,
@@ -162,6 +187,8 @@ class Searcher:
         hints = date_hints(query, now or utcnow())
         # Never hold a connection while waiting on something else (SQLite shares one).
         async with self._engine.connect() as connection:
+            if not await self._anything_outside(connection, scope, where):
+                return []
             lexical = await self._lexical(connection, scope, words, where)
             lexical = _date_boost(lexical, hints)
             scores = await self._spread(connection, scope, where, lexical)
@@ -279,6 +306,29 @@ class Searcher:
             while len(self._frequent) > FREQUENT_CACHE:
                 self._frequent.popitem(last=False)
         return known
+
+    async def _anything_outside(
+        self, connection: AsyncConnection, scope: Scope, where: MessageFilter
+    ) -> bool:
+        """Whether the scope has any message outside the skipped live context (always
+        true when nothing is skipped)."""
+        if where.skip_conversation is None:
+            return True
+        key = (scope.message_token, where)
+        if key in self._outside:
+            return True
+        params = {
+            "scope_id": scope.conversation_id or scope.user_id,
+            "skip_c": where.skip_conversation,
+            "skip_t": where.skip_from_turn,
+        }
+        statement = _OUTSIDE_LIVE[scope.conversation_id is not None]
+        if not (await connection.execute(statement, params)).scalar():
+            return False
+        self._outside[key] = None
+        while len(self._outside) > OUTSIDE_CACHE:
+            self._outside.popitem(last=False)
+        return True
 
     async def _recent_floor(self, connection: AsyncConnection, scope: Scope) -> int | None:
         query = (

@@ -83,6 +83,35 @@ async def test_live_context_can_be_left_out(engine: AsyncEngine) -> None:
     assert await searcher.search_messages(Scope(alice.user.id), "cat Miso") != []
 
 
+async def test_recall_sees_what_leaves_the_context_and_other_conversations(
+    engine: AsyncEngine,
+) -> None:
+    alice = await person(engine, "alice")
+    await alice.says("the cat is called Miso")
+    await alice.says("the dog is called Rex")
+    first = (await alice.store.load_context(alice.chat.id)).next_turn - 2
+    searcher = Searcher(engine)
+    scope = Scope(alice.user.id)
+
+    def live_from(turn: int) -> MessageFilter:
+        return MessageFilter(skip_conversation=alice.chat.id, skip_from_turn=turn)
+
+    # Everything is in the live context: nothing to recall (asked twice: not cached).
+    assert await searcher.search_messages(scope, "cat Miso", where=live_from(first)) == []
+    assert await searcher.search_messages(scope, "cat Miso", where=live_from(first)) == []
+    # The context moves past the first turn: it can be recalled, the second cannot.
+    moved = live_from(first + 1)
+    assert "the cat is called Miso" in {
+        h.text for h in await searcher.search_messages(scope, "cat Miso", where=moved)
+    }
+    assert await searcher.search_messages(scope, "dog Rex", where=moved) == []
+    # A message in another conversation is outside this one's context from the start.
+    room = await group(engine)
+    await alice.says("my cat Miso met the group", chat=room)
+    found = await searcher.search_messages(scope, "cat Miso", where=live_from(first))
+    assert found[0].text == "my cat Miso met the group"
+
+
 async def test_deleted_messages_leave_the_index(engine: AsyncEngine) -> None:
     alice = await person(engine, "alice")
     bob = await person(engine, "bob")
