@@ -35,6 +35,46 @@ __all__ = ["LLM", "CallMeta", "Completion", "LLMError", "ToolCall", "Usage", "re
 
 TextCallback = Callable[[str], Awaitable[None]]
 
+# As the openai client encodes bodies: compact, UTF-8, no NaN.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_KEPT_FRAGMENTS = 16
+
+
+class RequestEncoder:
+    """Request bodies as JSON bytes, with the parts that repeat encoded once.
+
+    The system prompt and the tool schemas are the same objects in every request
+    (PromptBuilder and ToolRegistry keep them while unchanged) and most of a short
+    conversation's body; their JSON is kept by object identity, so each request
+    encodes only its history and volatile note.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[object, str]] = {}
+
+    def encode(self, request: dict[str, Any]) -> bytes:
+        parts = []
+        for key, value in request.items():
+            if key == "tools":
+                text = self._fragment(value)
+            elif key == "messages" and value:
+                rest = _JSON.encode(value[1:])
+                text = f"[{self._fragment(value[0])}{',' if len(value) > 1 else ''}{rest[1:]}"
+            else:
+                text = _JSON.encode(value)
+            parts.append(f"{_JSON.encode(key)}:{text}")
+        return ("{" + ",".join(parts) + "}").encode()
+
+    def _fragment(self, value: object) -> str:
+        kept = self._kept.get(id(value))
+        if kept is not None and kept[0] is value:
+            return kept[1]
+        text = _JSON.encode(value)
+        if len(self._kept) >= _KEPT_FRAGMENTS:
+            self._kept.clear()
+        self._kept[id(value)] = (value, text)  # holding it keeps its id from being reused
+        return text
+
 
 @dataclass(frozen=True)
 class CallMeta:
@@ -107,6 +147,7 @@ class LLM:
         if not models:
             raise ValueError("at least one model is needed")
         self._client = client
+        self._encoder = RequestEncoder()
         self.models = list(models)
         self._recorder = recorder
         self.stats = LLMStats()
@@ -171,11 +212,11 @@ class LLM:
         # TypedDict transform whose cost grows with the history, and builds a
         # pydantic object per streamed chunk; together several ms of CPU per call
         # (bench/turn_overhead.py). Our messages are plain JSON already, so post
-        # them as they are and read the answer as JSON; the client's retries,
-        # timeouts, auth and error types are unchanged.
+        # them as JSON bytes (RequestEncoder) and read the answer as JSON; the
+        # client's retries, timeouts, auth and error types are unchanged.
         return await self._client.post(
             "/chat/completions",
-            body=request,
+            content=self._encoder.encode(request),
             cast_to=object,
             stream=stream,
             stream_cls=AsyncStream[object],

@@ -183,12 +183,12 @@ class Searcher:
         where = where or MessageFilter()
         if limit <= 0:
             return []
-        words = terms(query)
-        hints = date_hints(query, now or utcnow())
         # Never hold a connection while waiting on something else (SQLite shares one).
         async with self._engine.connect() as connection:
             if not await self._anything_outside(connection, scope, where):
                 return []
+            words = terms(query)
+            hints = date_hints(query, now or utcnow())
             lexical = await self._lexical(connection, scope, words, where)
             lexical = _date_boost(lexical, hints)
             scores = await self._spread(connection, scope, where, lexical)

@@ -152,3 +152,26 @@ async def test_streaming_garbage_is_an_llm_error(app: App, fake_llm: FakeOpenAI)
 
     with pytest.raises(LLMError):
         await llm_for(fake_llm, app).complete(MESSAGES, on_text=ignore)
+
+
+async def test_request_bodies_carry_every_part_when_kept_parts_change(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    """The system prompt and tool list are encoded once and kept by identity: each
+    request must still carry exactly what was asked, when they stay and when they change."""
+    llm = llm_for(fake_llm, app)
+    system = {"role": "system", "content": "Be brief. «ünïcode» stays as it is."}
+    tools = [{"type": "function", "function": {"name": "clock", "parameters": {}}}]
+    asked = [
+        ([system, *MESSAGES], tools),
+        ([system, *MESSAGES, {"role": "assistant", "content": "hello"}], tools),
+        ([system, {"role": "user", "content": "again"}], tools),
+        ([{"role": "system", "content": "Another prompt."}, *MESSAGES], tools[:1]),
+        (MESSAGES, None),
+    ]
+    for messages, tool_list in asked:
+        await llm.complete(messages, tool_list)
+    for (messages, tool_list), seen in zip(asked, fake_llm.requests, strict=True):
+        assert seen["messages"] == messages
+        assert seen.get("tools") == tool_list
+        assert seen["model"] == "main"
