@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from memory.db import reading, writing
 from memory.models import Conversation, Identity, Message, User, table
 from memory.sqltypes import utcnow
 from memory.usage import INSERT_LLM_CALL, LLMCallRecord, llm_call_row
@@ -232,7 +233,7 @@ class ConversationStore:
         cached = self._users.get(user_id)
         if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             row = (await connection.execute(_GET_USER, {"user_id": user_id})).one_or_none()
         if row is None:
             return None
@@ -241,7 +242,7 @@ class ConversationStore:
         return record
 
     async def set_timezone(self, user_id: int, zone: str) -> None:
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(update(User).where(User.id == user_id).values(timezone=zone))
         self._users.pop(user_id, None)
 
@@ -314,7 +315,7 @@ class ConversationStore:
             "created_at": created,
         }
         try:
-            async with self._engine.begin() as connection:
+            async with writing(self._engine) as connection:
                 message_id = (await connection.execute(_INSERT_MESSAGE, [row])).scalar_one()
         except IntegrityError:
             return None
@@ -332,7 +333,7 @@ class ConversationStore:
     async def load_context(self, conversation_id: int) -> Context:
         """Messages of the current context in the order the model sees them."""
         params = {"conversation_id": conversation_id}
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             rows = (await connection.execute(_LOAD_CONTEXT, params)).all()
             messages = [_message_from_row(row) for row in rows]
             turns = [m.turn for m in messages if m.turn is not None]
@@ -374,7 +375,7 @@ class ConversationStore:
             }
             for m in messages
         ]
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             if consumed:
                 stamp = {"ids": list(consumed), "answered_in": turn}
                 await connection.execute(_STAMP_ANSWERED, stamp)

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, or
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.dates import DateHint, closeness, date_hints
+from memory.db import reading
 from memory.fulltext import Table, full_text_for, only_frequent, select_words
 from memory.memories import MemoryRecord, record
 from memory.models import MemoryItem, Message, User, table
@@ -184,7 +185,7 @@ class Searcher:
         if limit <= 0:
             return []
         # Never hold a connection while waiting on something else (SQLite shares one).
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             if not await self._anything_outside(connection, scope, where):
                 return []
             words = terms(query)
@@ -198,7 +199,7 @@ class Searcher:
             if semantic:
                 scores = fuse([ranked[:CANDIDATES], [c.id for c in semantic]])
                 ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             return await self._message_hits(connection, scope, ranked[:limit], scores)
 
     async def search_memories(
@@ -218,7 +219,7 @@ class Searcher:
             ),
             params={"scope_id": user_id, "now": _bind_time(self._engine, now)},
         )
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             rows = await self._full_text.rank(connection, table, words, CANDIDATES)
         scores = {int(row[0]): float(row[-1]) for row in rows}
         ranked = sorted(scores, key=lambda i: (-scores[i], -i))
@@ -230,7 +231,7 @@ class Searcher:
         chosen = ranked[:limit]
         if not chosen:
             return []
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             found = await connection.execute(
                 select(MemoryItem).where(MemoryItem.id.in_(chosen), MemoryItem.user_id == user_id)
             )

@@ -12,6 +12,11 @@ The one thing that must not happen on the loop is waiting for another writer
 busy timeout is zero, and a statement that finds the database locked is run
 again on a worker thread, with the usual timeout, while the loop goes on.
 
+Because a call either never leaves the loop's thread or is waited for to the
+end (even when the awaiting task is cancelled), no call on this connection can be
+interrupted halfway; memory/db.py relies on that to close connections without
+SQLAlchemy's protective task.
+
 This object stands in for `aiosqlite.Connection` under SQLAlchemy's adapter
 (passed as `async_creator`), so it offers the same small surface.
 """
@@ -45,7 +50,22 @@ class _Waiter:
         except sqlite3.OperationalError as exc:
             if not _is_locked(exc):
                 raise
-        return await asyncio.to_thread(self._patiently, call)
+        waiting = asyncio.get_running_loop().run_in_executor(None, self._patiently, call)
+        # A cancelled caller still waits for the worker: the connection must not be
+        # used (rolled back, handed to the next task) while the call runs on it.
+        cancelled: asyncio.CancelledError | None = None
+        while True:
+            try:
+                result = await asyncio.shield(waiting)
+            except asyncio.CancelledError as exc:
+                if waiting.done():
+                    raise
+                cancelled = exc
+            else:
+                break
+        if cancelled is not None:
+            raise cancelled
+        return result
 
     def _patiently(self, call: Callable[[], Any]) -> Any:
         self._connection.execute(f"PRAGMA busy_timeout={LOCK_WAIT_MS}")

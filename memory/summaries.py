@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from memory.db import reading
 from memory.models import Conversation, ConversationSummary, table
 from memory.sqltypes import utcnow
 
@@ -79,7 +80,7 @@ class SummaryStore:
 
     async def state(self, conversation_id: int) -> tuple[int, SummaryRecord | None]:
         """The conversation's window start and its stored summary, in one query."""
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             params = {"conversation_id": conversation_id}
             row = (await connection.execute(_STATE, params)).one_or_none()
         if row is None:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from memory.db import reading
 from memory.deliveries import OutgoingMessage, add_deliveries
 from memory.models import Conversation, Task, TaskEvent, table
 from memory.sqltypes import utcnow
@@ -148,7 +149,7 @@ class TaskStore:
     async def questions(self, user_id: int, conversation_id: int) -> list[tuple[int, str]]:
         """(id, question) of the person's tasks in this conversation waiting for an answer."""
         params = {"user_id": user_id, "conversation_id": conversation_id}
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             rows = (await connection.execute(_QUESTIONS, params)).all()
         return [(row[0], row[1] or "") for row in rows]
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from memory.db import reading, writing
 from memory.models import LLMCall, table
 from memory.sqltypes import utcnow
 
@@ -64,7 +65,7 @@ class UsageStore:
         self._engine = engine
 
     async def record_llm_call(self, call: LLMCallRecord) -> None:
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
 
     async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
@@ -83,7 +84,7 @@ class UsageStore:
         )
         if since is not None:
             query = query.where(LLMCall.created_at >= since)
-        async with self._engine.connect() as connection:
+        async with reading(self._engine) as connection:
             rows = (await connection.execute(query)).all()
         return UsageTotals(
             calls=sum(r[1] for r in rows),
