@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import cast
 
 from bot.channels import (
     ChatAdapter,
@@ -82,11 +83,16 @@ class Outbox:
 
     def __init__(self) -> None:
         self._adapters: dict[str, ChatAdapter] = {}
+        # Adapters that stream replies themselves; asked once (a Protocol isinstance
+        # check is slow, and every turn opens a stream).
+        self._streaming: set[str] = set()
 
     def register(self, adapter: ChatAdapter) -> None:
         if adapter.name in self._adapters:
             raise ValueError(f"channel {adapter.name!r} is registered twice")
         self._adapters[adapter.name] = adapter
+        if isinstance(adapter, StreamingAdapter):
+            self._streaming.add(adapter.name)
 
     @property
     def adapters(self) -> list[ChatAdapter]:
@@ -128,6 +134,6 @@ class Outbox:
 
     def open_stream(self, chat: ChatRef, reply_to: str | None = None) -> ReplyStream:
         adapter = self.adapter(chat.channel)
-        if isinstance(adapter, StreamingAdapter):
-            return adapter.open_stream(chat, reply_to)
+        if adapter.name in self._streaming:
+            return cast(StreamingAdapter, adapter).open_stream(chat, reply_to)
         return EditStream(adapter, chat, reply_to)
