@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from memory.conversations import ConversationRecord, UserRecord
 from memory.embeddings import VectorStore
 from memory.memories import MemoryRecord, MemoryStore
-from memory.search import MessageFilter, Scope, Searcher
+from memory.scopes import MessageFilter, Scope
+from memory.search import Searcher
 from memory.summaries import SummaryStore
 from memory.text import estimate_tokens
 

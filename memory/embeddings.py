@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.memories import is_live
 from memory.models import Embedding, MemoryItem, Message
-from memory.search import Candidate, MessageFilter, Scope, filter_conditions
+from memory.scopes import Candidate, MessageFilter, Scope, filter_conditions
 
 log = logging.getLogger(__name__)
 

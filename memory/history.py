@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.conversations import ConversationStore, UserRecord
 from memory.models import Identity, Message, User
-from memory.search import Scope, Searcher
+from memory.scopes import Scope
+from memory.search import Searcher
 
 IMPORT_CHANNEL = "import"
 BATCH = 500

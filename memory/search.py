@@ -22,14 +22,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Integer, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.dates import DateHint, closeness, date_hints
 from memory.db import reading
 from memory.fulltext import Table, full_text_for, only_frequent, select_words
 from memory.memories import MemoryRecord, record
-from memory.models import MemoryItem, Message, User, table
+from memory.models import MemoryItem, Message, User
+from memory.scopes import OUTSIDE_LIVE, Candidate, MessageFilter, Scope, filter_conditions
 from memory.sqltypes import UtcDateTime, utcnow
 from memory.text import terms
 
@@ -48,62 +49,6 @@ FREQUENT_FOR = 600.0  # seconds a word known to be frequent is not counted again
 FREQUENT_CACHE = 50_000
 OUTSIDE_CACHE = 50_000
 
-# Is anything of the scope outside a conversation's live context? Asked before the
-# per-turn recall: while a conversation's whole history is in the model's context
-# (most are), there is nothing to recall, and the full-text ranking, whose BM25
-# weights read every match of each word in the whole index, is skipped. Built
-# once: building a statement costs SQLAlchemy more than SQLite takes to answer it.
-_messages = table(Message)
-_LIVE = and_(
-    _messages.c.conversation_id == bindparam("skip_c"),
-    or_(_messages.c.turn.is_(None), _messages.c.turn >= bindparam("skip_t")),
-)
-_OUTSIDE_LIVE = {
-    by_conversation: select(
-        exists().where(
-            (_messages.c.conversation_id if by_conversation else _messages.c.user_id)
-            == bindparam("scope_id"),
-            ~_LIVE,
-        )
-    )
-    for by_conversation in (False, True)
-}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose data a search may see.
-
-    In a private chat: everything of `user_id`. In a group chat
-    (`conversation_id` set): only that conversation's messages, which everyone
-    in it has seen, and only the speaker's memories.
-    """
-
-    user_id: int
-    conversation_id: int | None = None
-
-    @property
-    def message_token(self) -> str:
-        return f"c{self.conversation_id}" if self.conversation_id else f"u{self.user_id}"
-
-    def message_condition(self, *, use_index: bool = True) -> ColumnElement[bool]:
-        """SQL for "in scope". `use_index=False` keeps planners from scanning all of a
-        user's messages by their user index when a narrower index fits (`+ 0`)."""
-        column: Any = Message.conversation_id if self.conversation_id else Message.user_id
-        wanted = self.conversation_id or self.user_id
-        return (column if use_index else column + 0) == wanted
-
-
-@dataclass(frozen=True)
-class MessageFilter:
-    """Optional limits: a time range, and the live context of one conversation to skip
-    (what the model already sees)."""
-
-    since: datetime | None = None
-    until: datetime | None = None
-    skip_conversation: int | None = None
-    skip_from_turn: int = 0
-
 
 @dataclass(frozen=True)
 class MessageHit:
@@ -121,15 +66,6 @@ class MessageHit:
 @dataclass(frozen=True)
 class MemoryHit:
     memory: MemoryRecord
-    score: float
-
-
-@dataclass(frozen=True)
-class Candidate:
-    id: int
-    conversation_id: int
-    turn: int | None
-    at: datetime
     score: float
 
 
@@ -323,7 +259,7 @@ class Searcher:
             "skip_c": where.skip_conversation,
             "skip_t": where.skip_from_turn,
         }
-        statement = _OUTSIDE_LIVE[scope.conversation_id is not None]
+        statement = OUTSIDE_LIVE[scope.conversation_id is not None]
         if not (await connection.execute(statement, params)).scalar():
             return False
         self._outside[key] = None
@@ -437,21 +373,6 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((lo, hi))
     return merged
-
-
-def filter_conditions(where: MessageFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if where.since is not None:
-        conditions.append(Message.created_at >= where.since)
-    if where.until is not None:
-        conditions.append(Message.created_at < where.until)
-    if where.skip_conversation is not None:
-        live = and_(
-            Message.conversation_id == where.skip_conversation,
-            or_(Message.turn.is_(None), Message.turn >= where.skip_from_turn),
-        )
-        conditions.append(~live)
-    return conditions
 
 
 def _date_boost(candidates: list[Candidate], hints: list[DateHint]) -> list[Candidate]:

@@ -15,7 +15,8 @@ from bot.errors import ToolError
 from bot.recall import memory_line, scope_for
 from bot.tools import Tool, ToolContext, tool
 from memory.memories import MemoryStore
-from memory.search import MessageFilter, Searcher
+from memory.scopes import MessageFilter
+from memory.search import Searcher
 
 RESULTS = 8
 Kind = Literal["fact", "preference", "person", "plan"]

@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import App, build_app
 from bot.summarise import INSTRUCTIONS, parse_reply
-from memory.search import Scope
+from memory.scopes import Scope
 from tests.bot.memory_helpers import say
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel

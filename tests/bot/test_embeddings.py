@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, build_app
-from memory.search import Scope
+from memory.scopes import Scope
 from tests.bot.memory_helpers import say
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel

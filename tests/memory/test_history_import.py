@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.history import History, parse_lines
-from memory.search import Scope, Searcher
+from memory.scopes import Scope
+from memory.search import Searcher
 
 
 async def test_binary_looking_text_is_stored_and_searchable(engine: AsyncEngine) -> None:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory import db
 from memory.memories import MemoryStore
-from memory.search import Scope, Searcher
+from memory.scopes import Scope
+from memory.search import Searcher
 from tests.memory.conftest import Person, person
 
 HOSTILE = [

@@ -9,7 +9,8 @@ from memory.fulltext import select_words
 from memory.history import History, HistoryLine
 from memory.models import User
 from memory.privacy import PrivacyStore
-from memory.search import FREQUENT, RECENT_WINDOW, MessageFilter, Scope, Searcher, fuse
+from memory.scopes import MessageFilter, Scope
+from memory.search import FREQUENT, RECENT_WINDOW, Searcher, fuse
 from memory.summaries import SummaryStore
 from tests.memory.conftest import T0, days, group, person
 
