@@ -11,22 +11,29 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, or_, select
 
 from memory.models import Message, table
 
+_messages = table(Message)
+
+
+def live_context(conversation: Any, from_turn: Any) -> ColumnElement[bool]:
+    """A conversation's messages the model sees: from its context's first turn on,
+    and those not answered yet. Values or bind parameters."""
+    return and_(
+        _messages.c.conversation_id == conversation,
+        or_(_messages.c.turn.is_(None), _messages.c.turn >= from_turn),
+    )
+
+
 # Is anything of the scope outside a conversation's live context? Asked before the
 # per-turn recall: while a conversation's whole history is in the model's context
 # (most are), there is nothing to recall, and the full-text ranking, whose BM25
 # weights read every match of each word in the whole index, is skipped. Built
 # once: building a statement costs SQLAlchemy more than SQLite takes to answer it.
-_messages = table(Message)
-_LIVE = and_(
-    _messages.c.conversation_id == bindparam("skip_c"),
-    or_(_messages.c.turn.is_(None), _messages.c.turn >= bindparam("skip_t")),
-)
 OUTSIDE_LIVE = {
     by_conversation: select(
         exists().where(
             (_messages.c.conversation_id if by_conversation else _messages.c.user_id)
             == bindparam("scope_id"),
-            ~_LIVE,
+            ~live_context(bindparam("skip_c"), bindparam("skip_t")),
         )
     )
     for by_conversation in (False, True)
@@ -84,9 +91,5 @@ def filter_conditions(where: MessageFilter) -> list[ColumnElement[bool]]:
     if where.until is not None:
         conditions.append(Message.created_at < where.until)
     if where.skip_conversation is not None:
-        live = and_(
-            Message.conversation_id == where.skip_conversation,
-            or_(Message.turn.is_(None), Message.turn >= where.skip_from_turn),
-        )
-        conditions.append(~live)
+        conditions.append(~live_context(where.skip_conversation, where.skip_from_turn))
     return conditions

@@ -248,7 +248,8 @@ class Searcher:
         self, connection: AsyncConnection, scope: Scope, where: MessageFilter
     ) -> bool:
         """Whether the scope has any message outside the skipped live context (always
-        true when nothing is skipped)."""
+        true when nothing is skipped). A time range in `where` is not checked here: a
+        yes only lets the search run."""
         if where.skip_conversation is None:
             return True
         key = (scope.message_token, where)
