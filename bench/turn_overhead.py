@@ -28,6 +28,7 @@ import random
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,15 @@ from bot.settings import Settings
 
 
 async def measure(
-    database_url: str, model_url: str, workdir: Path, conversations: int, turns: int, think: float
+    database_url: str,
+    model_url: str,
+    workdir: Path,
+    conversations: int,
+    turns: int,
+    think: float,
+    phase: Callable[[bool], None] = lambda _measuring: None,
 ) -> dict[str, float]:
+    """Run the conversations; `phase(True)` / `phase(False)` mark the measured part."""
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         openai={"api_key": "bench", "base_url": model_url},
@@ -100,9 +108,11 @@ async def measure(
             total = await say(chat, f"message {turn} from {chat}: how are things going today?")
             overheads.append(total - in_model[conversation.id])
 
+    phase(True)
     started = time.perf_counter()
     await asyncio.gather(*(converse(i) for i in range(conversations)))
     elapsed = time.perf_counter() - started
+    phase(False)
     await app.close()
     return {
         "turns_per_s": conversations * turns / elapsed,
