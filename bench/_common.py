@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from bot.channels import ChatRef, MessageRef, Outbound
+from bot.chat.channels import ChatRef, MessageRef, Outbound
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -22,10 +22,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.agent.prompt import estimate_tokens
 from bot.app import App, build_app
-from bot.prompt import estimate_tokens
-from bot.when import Schedule
-from tests.bot.background import poll
+from bot.background.when import Schedule
+from tests.bot.harness.background import poll
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply, echo

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench._common import database, percentile  # noqa: E402
 from memory import db  # noqa: E402
 from memory.history import History, parse_lines  # noqa: E402
-from memory.search import Searcher  # noqa: E402
+from memory.retrieval.search import Searcher  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "locomo-dev.json"
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}

@@ -25,7 +25,7 @@ from pathlib import Path
 from bench._common import database, percentile
 from memory import db
 from memory.history import History, HistoryLine
-from memory.search import Searcher
+from memory.retrieval.search import Searcher
 
 VOCABULARY = 30_000
 FUNCTION_WORDS = "the a and to of I you it in is that we was for on my with this have but".split()

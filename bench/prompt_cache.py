@@ -19,8 +19,8 @@ import json
 import tempfile
 from typing import Any
 
+from bot.agent.prompt import estimate_tokens
 from bot.app import build_app
-from bot.prompt import estimate_tokens
 from bot.settings import Settings
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply, canonical, common_prefix, last_user_text

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import skills as bundled
-from bot.prompt import estimate_tokens
+from bot.agent.prompt import estimate_tokens
 from skills.catalog import Capabilities, SkillCatalog
 from skills.loader import load_folder, load_sources
 from skills.model import BUNDLED

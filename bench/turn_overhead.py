@@ -34,7 +34,7 @@ from typing import Any
 
 from bench._common import TimingChannel, database, fake_model_server, percentile
 from bot.app import build_app
-from bot.channels import Inbound
+from bot.chat.channels import Inbound
 from bot.settings import Settings
 
 

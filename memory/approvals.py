@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from memory.models import Approval
-from memory.sqltypes import utcnow
+from memory.db.models import Approval
+from memory.db.sqltypes import utcnow
 
 WAITING = "waiting"
 

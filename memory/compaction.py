@@ -23,8 +23,8 @@ from memory.conversations import (
     UserRecord,
 )
 from memory.memories import KINDS, MemoryStore
+from memory.retrieval.text import estimate_tokens
 from memory.summaries import SummaryStore
-from memory.text import estimate_tokens
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from memory.db import reading, writing
-from memory.models import Conversation, Identity, Message, User, table
-from memory.sqltypes import utcnow
+from memory.db.models import Conversation, Identity, Message, User, table
+from memory.db.sqltypes import utcnow
 from memory.usage import INSERT_LLM_CALL, LLMCallRecord, llm_call_row
 
 # Another process changing a person (their time zone) is seen within this long.

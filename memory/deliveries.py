@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from memory.models import Conversation, Delivery, Message
-from memory.sqltypes import utcnow
+from memory.db.models import Conversation, Delivery, Message
+from memory.db.sqltypes import utcnow
 
 
 @dataclass(frozen=True)

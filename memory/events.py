@@ -13,8 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from memory.models import ProcessedEvent
-from memory.sqltypes import utcnow
+from memory.db.models import ProcessedEvent
+from memory.db.sqltypes import utcnow
 
 
 class EventStore:

@@ -16,9 +16,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.conversations import ConversationStore, UserRecord
-from memory.models import Identity, Message, User
-from memory.scopes import Scope
-from memory.search import Searcher
+from memory.db.models import Identity, Message, User
+from memory.retrieval.scopes import Scope
+from memory.retrieval.search import Searcher
 
 IMPORT_CHANNEL = "import"
 BATCH = 500

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from memory.db.models import Conversation, Job
+from memory.db.sqltypes import utcnow
 from memory.deliveries import OutgoingMessage, add_deliveries
-from memory.models import Conversation, Job
-from memory.sqltypes import utcnow
 
 ACTIVE = "active"
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from memory.models import MemoryItem, Message
-from memory.sqltypes import utcnow
+from memory.db.models import MemoryItem, Message
+from memory.db.sqltypes import utcnow
 
 KINDS = ("fact", "preference", "person", "plan")
 MAX_MEMORY_CHARS = 2_000

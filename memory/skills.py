@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from memory.models import UserSkill
-from memory.sqltypes import utcnow
+from memory.db.models import UserSkill
+from memory.db.sqltypes import utcnow
 
 PENDING = "pending"
 ACTIVE = "active"

@@ -14,8 +14,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.db import reading
-from memory.models import Conversation, ConversationSummary, table
-from memory.sqltypes import utcnow
+from memory.db.models import Conversation, ConversationSummary, table
+from memory.db.sqltypes import utcnow
 
 
 @dataclass(frozen=True)

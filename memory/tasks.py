@@ -17,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from memory.db import reading
+from memory.db.models import Conversation, Task, TaskEvent, table
+from memory.db.sqltypes import utcnow
 from memory.deliveries import OutgoingMessage, add_deliveries
-from memory.models import Conversation, Task, TaskEvent, table
-from memory.sqltypes import utcnow
 
 QUEUED = "queued"
 RUNNING = "running"

@@ -10,8 +10,8 @@ from sqlalchemy import case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.db import reading, writing
-from memory.models import LLMCall, table
-from memory.sqltypes import utcnow
+from memory.db.models import LLMCall, table
+from memory.db.sqltypes import utcnow
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from memory.db import include_name
-from memory.models import Base
+from memory.db.models import Base
 
 target_metadata = Base.metadata
 

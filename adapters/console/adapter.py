@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
 
-from bot.channels import ChatRef, Inbound, MessageRef, Outbound
+from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
 
 CHANNEL = "console"
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}

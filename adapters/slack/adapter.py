@@ -41,11 +41,11 @@ from adapters.slack.files import FileFetcher
 from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
 from adapters.slack.socket import SocketConnection
-from bot.access import AccessPolicy, refusal
-from bot.channels import ChatRef, Inbound, MessageRef, Outbound, ReplyStream
-from bot.commands import CommandRegistry
+from bot.chat.access import AccessPolicy, refusal
+from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, ReplyStream
+from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
-from bot.http import HttpServer
+from bot.http.server import HttpServer
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from pathlib import PurePath
 import aiohttp
 
 from adapters.slack.events import SlackFile
-from bot.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
-from bot.channels import Attachment
+from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
+from bot.chat.channels import Attachment
 
 log = logging.getLogger(__name__)
 

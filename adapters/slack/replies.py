@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.markdown import MARKDOWN_LIMIT, preview, split_markdown
-from bot.channels import ChatRef, MessageRef
+from bot.chat.channels import ChatRef, MessageRef
 from bot.errors import TransportError
 
 log = logging.getLogger(__name__)

@@ -27,11 +27,11 @@ from adapters.telegram.ordering import PerChatOrder
 from adapters.telegram.outgoing import Sender, is_group
 from adapters.telegram.render import shortened
 from adapters.telegram.stream import StreamTiming, TelegramStream
-from bot.access import AccessPolicy, refusal
-from bot.channels import ChatRef, Inbound, MessageRef, Outbound
-from bot.commands import CommandRegistry
+from bot.chat.access import AccessPolicy, refusal
+from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
+from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
-from bot.http import HttpServer
+from bot.http.server import HttpServer
 from bot.settings import TelegramSettings
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from telegram import Chat, Message, MessageEntity
 
-from bot.commands import CommandRegistry
+from bot.commands.registry import CommandRegistry
 
 CHANNEL = "telegram"
 PEOPLE_CHATS = {Chat.PRIVATE, Chat.GROUP, Chat.SUPERGROUP}

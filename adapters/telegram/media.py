@@ -9,8 +9,8 @@ from pathlib import Path
 from telegram import Document, Message, PhotoSize
 
 from adapters.telegram import retry
-from bot.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
-from bot.channels import Attachment
+from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
+from bot.chat.channels import Attachment
 from bot.errors import TransportError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from telegram.constants import ChatAction
 
 from adapters.telegram import retry
 from adapters.telegram.render import Chunk, render
-from bot.channels import ChatRef, MessageRef
+from bot.chat.channels import ChatRef, MessageRef
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from adapters.telegram.outgoing import Sender
 from adapters.telegram.render import Chunk, preview, render
 from adapters.telegram.retry import Flooded
-from bot.channels import ChatRef, MessageRef
+from bot.chat.channels import ChatRef, MessageRef
+from bot.chat.outbox import CURSOR
 from bot.errors import TransportError
-from bot.outbox import CURSOR
 
 log = logging.getLogger(__name__)
 

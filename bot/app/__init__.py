@@ -15,29 +15,29 @@ from typing import TYPE_CHECKING, Protocol
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.agent import Agent, AgentLimits
+from bot.agent.loop import Agent, AgentLimits
+from bot.agent.prompt import PromptBuilder
 from bot.app.background import BackgroundParts, build_background
 from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.memory import MemoryParts, build_memory
 from bot.app.tools import build_skills, build_tools
-from bot.approvals import Approvals
-from bot.attachments import FileKeeper, FileLimits
-from bot.channels import ChatAdapter
-from bot.commands import CommandRegistry, core_commands
-from bot.http import HttpServer
-from bot.jobs import Jobs
-from bot.llm import LLM, make_client
-from bot.memory_commands import MemoryCommands
-from bot.observability import Observability
-from bot.outbox import Outbox
-from bot.prompt import PromptBuilder
-from bot.sessions import SessionManager
+from bot.background.jobs import Jobs
+from bot.background.tasks import Tasks
+from bot.chat.attachments import FileKeeper, FileLimits
+from bot.chat.channels import ChatAdapter
+from bot.chat.outbox import Outbox
+from bot.chat.sessions import SessionManager
+from bot.commands.memory import MemoryCommands
+from bot.commands.registry import CommandRegistry, core_commands
+from bot.commands.skills import skill_commands
+from bot.http.observability import Observability
+from bot.http.server import HttpServer
+from bot.llm.client import LLM, make_client
+from bot.safety.approvals import Approvals
+from bot.safety.gate import UNTRUSTED_RULE
 from bot.settings import Settings
-from bot.skill_commands import skill_commands
-from bot.tasks import Tasks
 from bot.tools import ToolRegistry
 from bot.tools.memory import memory_tools
-from bot.tools.safety import UNTRUSTED_RULE
 from bot.tools.skills import UserSkillsContext, skill_tools
 from bot.tools.web import Lookup, system_lookup
 from memory import db

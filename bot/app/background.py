@@ -8,26 +8,26 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.background_commands import background_commands
-from bot.commands import CommandRegistry
-from bot.delivery import Deliverer
-from bot.jobs import Jobs
-from bot.llm import LLM
-from bot.observability import Gauge
-from bot.outbox import Outbox
-from bot.scheduler import Background
+from bot.background.jobs import Jobs
+from bot.background.runner import TaskRunner
+from bot.background.scheduler import Background
+from bot.background.step import Stepper, TaskLimits
+from bot.background.tasks import Tasks, WaitingTasks
+from bot.chat.delivery import Deliverer
+from bot.chat.outbox import Outbox
+from bot.commands.background import background_commands
+from bot.commands.registry import CommandRegistry
+from bot.http.observability import Gauge
+from bot.llm.client import LLM
 from bot.settings import CoreSettings, Settings
-from bot.task_runner import TaskRunner
-from bot.task_step import Stepper, TaskLimits
-from bot.tasks import Tasks, WaitingTasks
 from bot.tools import Tool, ToolRegistry
 from bot.tools.schedule import schedule_tools
 from bot.tools.tasks import task_tools
 from memory import db
 from memory.conversations import ConversationStore
+from memory.db.leader import Leadership
 from memory.deliveries import DeliveryStore
 from memory.jobs import JobStore
-from memory.leader import Leadership
 from memory.tasks import TaskStore
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from adapters.console import ConsoleAdapter
-from bot.access import AccessPolicy
+from bot.chat.access import AccessPolicy
 from bot.errors import ConfigError
 from memory.events import EventStore
 

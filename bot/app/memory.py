@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.embeddings import openai_embedder
-from bot.llm import LLM
-from bot.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
+from bot.agent.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
+from bot.agent.summarise import make_summariser
+from bot.llm.client import LLM
+from bot.llm.embeddings import openai_embedder
 from bot.settings import Settings
-from bot.summarise import make_summariser
 from memory.compaction import Compactor
 from memory.conversations import ConversationStore
-from memory.embeddings import VectorStore
 from memory.history import History
 from memory.memories import MemoryStore
 from memory.privacy import PrivacyStore
-from memory.search import Searcher
+from memory.retrieval.embeddings import VectorStore
+from memory.retrieval.search import Searcher
 from memory.summaries import SummaryStore
 
 # Room for the system text and the time note in each request.

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import skills as bundled_skills
-from bot.approvals import Approvals
+from bot.safety.approvals import Approvals
+from bot.safety.gate import SafetyHook
 from bot.settings import Settings
-from bot.tool_settings import mcp_tool_name
+from bot.settings.tools import mcp_tool_name
 from bot.tools import ToolRegistry
 from bot.tools.clock import current_time
-from bot.tools.safety import SafetyHook
 from bot.tools.search import BraveSearch, SearchProvider, SearxngSearch, web_search_tool
 from bot.tools.shell import ShellRunner, shell_tool
 from bot.tools.web import AddressPolicy, Lookup, WebFetcher, system_lookup, web_fetch_tool

@@ -23,7 +23,7 @@ from mcp_types import Tool as McpTool
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from bot.errors import ToolError
-from bot.tool_settings import McpServerSettings, mcp_tool_name
+from bot.settings.tools import McpServerSettings, mcp_tool_name
 from bot.tools import Tool, ToolContext, ToolRegistry
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.agent.recall import memory_line, scope_for
 from bot.errors import ToolError
-from bot.recall import memory_line, scope_for
 from bot.tools import Tool, ToolContext, tool
 from memory.memories import MemoryStore
-from memory.scopes import MessageFilter
-from memory.search import Searcher
+from memory.retrieval.scopes import MessageFilter
+from memory.retrieval.search import Searcher
 
 RESULTS = 8
 Kind = Literal["fact", "preference", "person", "plan"]

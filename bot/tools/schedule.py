@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from bot.background.jobs import Jobs
+from bot.background.when import EXAMPLES, WhenError
 from bot.errors import ToolError
-from bot.jobs import Jobs
 from bot.tools import Tool, ToolContext, tool
-from bot.when import EXAMPLES, WhenError
 
 WHEN_HELP = f"When, in the person's time zone: {EXAMPLES}."
 

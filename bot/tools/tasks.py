@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from bot.background.tasks import TaskInputError, Tasks
 from bot.errors import ToolError
-from bot.tasks import TaskInputError, Tasks
 from bot.tools import Tool, ToolContext, tool
 
 

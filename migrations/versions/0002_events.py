@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from memory.sqltypes import Id, UtcDateTime
+from memory.db.sqltypes import Id, UtcDateTime
 
 revision: str = "0002_events"
 down_revision: str | None = "0001"

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from memory.sqltypes import Id, UtcDateTime
+from memory.db.sqltypes import Id, UtcDateTime
 
 revision: str = "0004_memory"
 down_revision: str | None = "0003_skills"

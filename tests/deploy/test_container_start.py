@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.adapters.slack.harness import ALICE, dm
-from tests.bot.background import is_task_step, step_of
+from tests.bot.harness.background import is_task_step, step_of
 from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack, event_body
 

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field
 
-from bot.channels import ChatRef, Inbound, MessageRef, Outbound
+from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
 from bot.errors import TransportError
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.memories import MemoryStore, parse_memory_id
-from memory.search import Searcher
+from memory.retrieval.search import Searcher
 from tests.memory.conftest import T0, days, person
 
 

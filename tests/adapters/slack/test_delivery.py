@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels import ChatRef
+from bot.chat.channels import ChatRef
 from bot.errors import ConfigError
 from tests.adapters.slack.conftest import Launch
 from tests.adapters.slack.harness import ALICE, EVE, Harness, dm, in_channel, mention

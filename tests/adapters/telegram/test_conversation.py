@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app import App
-from bot.commands import Command, CommandContext
+from bot.commands.registry import Command, CommandContext
 from tests.adapters.telegram.conftest import OWNER, OWNER_USER, answered, running
 from tests.fakes.openai_server import FakeOpenAI, Reply, last_user_text
 from tests.fakes.telegram_server import FakeTelegram

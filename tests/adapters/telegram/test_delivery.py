@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.app import App
-from bot.channels import ChatRef
+from bot.chat.channels import ChatRef
 from tests.adapters.telegram.conftest import FAST, GROUP, OWNER, OWNER_USER, answered, running
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram

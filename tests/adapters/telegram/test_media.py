@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.app import App
-from bot.channels import ChatRef
+from bot.chat.channels import ChatRef
 from tests.adapters.telegram.conftest import OWNER, OWNER_USER, answered, running
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.telegram_server import FakeTelegram

@@ -1,0 +1,283 @@
+"""The agent loop: model ⇄ tools until a final answer or the step budget.
+
+Each step is stored before the next begins, so a crash loses nothing and the
+history reloads in the order the model saw it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.agent.prompt import (
+    Chat,
+    PromptBuilder,
+    estimate_tokens,
+    render_history,
+    render_message,
+    time_note,
+)
+from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
+from bot.chat.channels import ReplyStream
+from bot.llm.client import LLM, CallMeta, Completion, TextCallback, ToolCall
+from bot.tools import ToolContext, ToolRegistry
+from memory.conversations import (
+    ConversationRecord,
+    ConversationStore,
+    NewMessage,
+    StoredMessage,
+    ToolCallRecord,
+    UserRecord,
+)
+
+log = logging.getLogger(__name__)
+
+REPEAT_LIMIT = 3
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    text: str
+    steps: int
+    hit_step_budget: bool = False
+
+
+class ContextSource(Protocol):
+    """Adds context to every turn without disturbing the cached prompt prefix.
+
+    `background` is slowly changing text (a profile, a conversation summary)
+    placed after the system prompt; `recall` is per-turn text (relevant notes
+    for `query`) placed in the volatile note at the end. Return "" for nothing.
+    """
+
+    async def background(self, user: UserRecord, conversation: ConversationRecord) -> str: ...
+
+    async def recall(
+        self, user: UserRecord, conversation: ConversationRecord, query: str
+    ) -> str: ...
+
+
+class Compactor(Protocol):
+    """Keeps a conversation's history within `budget` tokens (memory/compaction.py
+    summarises old turns); without one, the agent's window jump is used."""
+
+    async def fit(
+        self,
+        user: UserRecord,
+        conversation: ConversationRecord,
+        messages: list[StoredMessage],
+        budget: int,
+    ) -> list[StoredMessage]: ...
+
+
+@dataclass(frozen=True)
+class AgentLimits:
+    max_steps: int = 12
+    context_tokens: int = 32_000
+
+
+class Agent:
+    """Runs turns of one conversation at a time (the session manager serialises them)."""
+
+    def __init__(
+        self,
+        llm: LLM,
+        tools: ToolRegistry,
+        store: ConversationStore,
+        prompt: PromptBuilder,
+        *,
+        limits: AgentLimits,
+        now: Callable[[], datetime],
+        default_timezone: str,
+        files: FileKeeper,
+        context_sources: Sequence[ContextSource] = (),
+        compactor: Compactor | None = None,
+    ) -> None:
+        self._files = files
+        self._compactor = compactor
+        self._sources = list(context_sources)
+        self._llm = llm
+        self._tools = tools
+        self._store = store
+        self._prompt = prompt
+        self._limits = limits
+        self._now = now
+        self._default_timezone = default_timezone
+
+    async def run_turn(
+        self,
+        user: UserRecord,
+        conversation: ConversationRecord,
+        stream: ReplyStream | None = None,
+        up_to_id: int | None = None,
+    ) -> TurnOutcome | None:
+        """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
+        later ones belong to a later turn). None when nothing is waiting."""
+        context = await self._store.load_context(conversation.id)
+        visible = [
+            m
+            for m in context.messages
+            if m.turn is not None or up_to_id is None or m.id <= up_to_id
+        ]
+        pending = [m.id for m in visible if m.turn is None and m.role == "user"]
+        if not pending:
+            return None
+        if self._compactor is not None:
+            budget = self._limits.context_tokens
+            messages = await self._compactor.fit(user, conversation, visible, budget)
+        else:
+            messages = await self._fit_window(conversation, visible)
+        turn = context.next_turn
+        # Reload the person: /timezone may have changed since the session cached them.
+        user = await self._store.get_user(user.id) or user
+        zone = ZoneInfo(user.timezone or self._default_timezone)
+        tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
+        history = render_history(
+            messages,
+            group=not conversation.is_direct,
+            images=self._files.image_part if self._files.limits.vision else None,
+        )
+        meta = CallMeta("turn", conversation.id, user.id, record_success=False)
+        on_text = stream.update if stream is not None else None
+        seen_calls: Counter[tuple[str, str]] = Counter()
+        consumed: list[int] = pending
+        query = "\n".join(m.content for m in visible if m.id in pending)
+        background, recalled = await self._gather_context(user, conversation, query)
+
+        for step in range(1, self._limits.max_steps + 1):
+            volatile = _join(time_note(self._now().astimezone(zone), zone.key), recalled)
+            request = self._prompt.build(history, background=background, volatile=volatile)
+            completion = await self._llm.complete(
+                request, self._tools.schemas() or None, meta=meta, on_text=on_text
+            )
+            reply = _assistant_message(completion)
+            if not completion.tool_calls:
+                await self._store.record_step(
+                    conversation.id, user.id, turn, [reply], consumed, completion.record
+                )
+                return TurnOutcome(completion.content, step)
+            results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
+            await self._store.record_step(
+                conversation.id, user.id, turn, [reply, *results], consumed, completion.record
+            )
+            consumed = []
+            history.extend(render_message(m) for m in (reply, *results))
+
+        return await self._final_without_tools(
+            history, background, zone, meta, on_text, conversation, user, turn
+        )
+
+    async def _gather_context(
+        self, user: UserRecord, conversation: ConversationRecord, query: str
+    ) -> tuple[str, str]:
+        backgrounds = [await s.background(user, conversation) for s in self._sources]
+        recalls = [await s.recall(user, conversation, query) for s in self._sources]
+        return _join(*backgrounds), _join(*recalls)
+
+    async def _final_without_tools(
+        self,
+        history: Chat,
+        background: str,
+        zone: ZoneInfo,
+        meta: CallMeta,
+        on_text: TextCallback | None,
+        conversation: ConversationRecord,
+        user: UserRecord,
+        turn: int,
+    ) -> TurnOutcome:
+        """The step budget is spent: ask once more with tools disabled (same tool list,
+        so the cached prefix still matches)."""
+        note = (
+            f"{time_note(self._now().astimezone(zone), zone.key)} The tool step budget "
+            f"({self._limits.max_steps}) is used up: answer now with what you have."
+        )
+        request = self._prompt.build(history, background=background, volatile=note)
+        completion = await self._llm.complete(
+            request, self._tools.schemas() or None, meta=meta, on_text=on_text, tool_choice="none"
+        )
+        text = completion.content or (
+            f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
+        )
+        await self._store.record_step(
+            conversation.id,
+            user.id,
+            turn,
+            [NewMessage(role="assistant", content=text)],
+            call=completion.record,
+        )
+        return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True)
+
+    async def _fit_window(
+        self, conversation: ConversationRecord, messages: list[StoredMessage]
+    ) -> list[StoredMessage]:
+        """Keep the history within the context budget.
+
+        Trimming one turn at a time would change the prompt's start on every
+        request and defeat prompt caching, so the window jumps: once over
+        budget, it restarts at the turn that leaves about half the budget.
+        """
+        budget = self._limits.context_tokens
+        sizes = [
+            estimate_tokens(m.content) + 4 * len(m.tool_calls) + IMAGE_TOKENS * len(m.attachments)
+            for m in messages
+        ]
+        if sum(sizes) <= budget:
+            return messages
+        keep_from = len(messages)
+        kept = 0
+        while keep_from > 0 and kept + sizes[keep_from - 1] <= budget // 2:
+            keep_from -= 1
+            kept += sizes[keep_from]
+        # Start at a turn boundary so tool calls and their results stay together.
+        start_turn = None
+        for message in messages[keep_from:]:
+            if message.turn is not None and message.role == "user":
+                start_turn = message.turn
+                break
+        if start_turn is None:
+            # The newest turn alone exceeds the budget: keep just the waiting messages.
+            return [m for m in messages if m.turn is None]
+        await self._store.set_context_start(conversation.id, start_turn)
+        log.info("conversation %s: context now starts at turn %s", conversation.id, start_turn)
+        return [m for m in messages if m.turn is None or m.turn >= start_turn]
+
+
+async def run_tool_calls(
+    tools: ToolRegistry,
+    ctx: ToolContext,
+    calls: Sequence[ToolCall],
+    seen: Counter[tuple[str, str]],
+) -> list[NewMessage]:
+    """Run one step's tool calls in order; a call repeated REPEAT_LIMIT times is refused.
+
+    Shared by conversation turns and background task steps (bot/task_step.py).
+    """
+    results = []
+    for call in calls:
+        seen[(call.name, call.arguments)] += 1
+        if seen[(call.name, call.arguments)] >= REPEAT_LIMIT:
+            text = (
+                f"Error: {call.name} was already called {REPEAT_LIMIT - 1} times with these "
+                "exact arguments; the result will not change. Use what you have."
+            )
+        else:
+            text = (await tools.execute(ctx, call.name, call.arguments)).text
+        results.append(NewMessage(role="tool", content=text, tool_call_id=call.id))
+    return results
+
+
+def _assistant_message(completion: Completion) -> NewMessage:
+    return NewMessage(
+        role="assistant",
+        content=completion.content,
+        tool_calls=tuple(ToolCallRecord(c.id, c.name, c.arguments) for c in completion.tool_calls),
+    )
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(part for part in parts if part)

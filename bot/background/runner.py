@@ -1,0 +1,199 @@
+"""The task runner: drives background tasks (only in the leader process).
+
+Each step (bot/task_step.py) is one model call plus its tool calls over a bounded
+context and ends in a checkpoint; a restarted runner resumes every `running` task
+from its last checkpoint. Sub-tasks run inside their parent's worker under
+CLAWLING_SUBTASK_CONCURRENCY, and the parent collects every result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+
+from bot.background.context import RECENT_STEPS
+from bot.background.progress import StatusMessage, status_line, to_chat
+from bot.background.step import Stepper, TaskLimits
+from bot.chat.channels import ChatRef
+from bot.chat.delivery import Deliverer
+from bot.chat.outbox import Outbox
+from bot.tools import TurnState
+from memory.conversations import ConversationStore, UserRecord
+from memory.tasks import FINISHED, QUEUED, RUNNING, SUCCEEDED, Progress, TaskRecord, TaskStore
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+
+__all__ = ["TaskLimits", "TaskRunner"]
+
+
+class TaskRunner:
+    """A `Service` of the background leader (see bot/scheduler.py: Background)."""
+
+    def __init__(
+        self,
+        store: TaskStore,
+        users: ConversationStore,
+        stepper: Stepper,
+        outbox: Outbox,
+        deliverer: Deliverer,
+    ) -> None:
+        self._store = store
+        self._users = users
+        self._stepper = stepper
+        self._outbox = outbox
+        self._deliverer = deliverer
+        self.limits = stepper.limits
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def interrupt(self, task_id: int) -> None:
+        """Stop the local worker of a task at once (after /pause or /cancel)."""
+        worker = self._workers.get(task_id)
+        if worker is not None:
+            worker.cancel()
+
+    async def start(self) -> None:
+        self._stopping = False
+        for task in await self._store.find(statuses=(RUNNING,), top_level=True, limit=10_000):
+            log.info("resuming task %s from step %s", task.id, task.step)
+            self._launch(task.id)
+        self._loop_task = asyncio.create_task(self._claim_loop())
+
+    async def stop(self) -> None:
+        """Stop working; running tasks stay `running` and resume on the next start."""
+        self._stopping = True
+        tasks = [t for t in [self._loop_task, *self._workers.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._workers.clear()
+        self._loop_task = None
+
+    async def _claim_loop(self) -> None:
+        while True:
+            try:
+                free = self.limits.concurrency - len(self._workers)
+                for task_id in await self._store.claim_queued(free, self.limits.per_user):
+                    self._launch(task_id)
+            except Exception:
+                log.exception("claiming queued tasks failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            self._wake.clear()
+
+    def _launch(self, task_id: int) -> None:
+        worker = asyncio.create_task(self._work(task_id))
+        self._workers[task_id] = worker
+        worker.add_done_callback(lambda _: self._workers.pop(task_id, None))
+
+    async def _work(self, task_id: int) -> None:
+        try:
+            await self._drive(task_id)
+        except asyncio.CancelledError:
+            if self._stopping:
+                raise  # shutting down: the task resumes on the next start
+            log.info("task %s interrupted (paused or cancelled)", task_id)
+            await self._show_final(task_id)
+        except Exception:
+            log.exception("task %s failed on our side", task_id)
+            await self._stepper.fail(task_id, "it failed on my side; the details were logged.")
+        finally:
+            self.wake()  # a slot is free
+
+    async def _drive(self, task_id: int) -> None:
+        """Run one task until it finishes, waits, or is stopped from outside."""
+        task = await self._store.get(task_id)
+        if task is None:
+            return
+        status = self._status_message(task)
+        user = await self._users.get_user(task.user_id) or UserRecord(task.user_id, "", None)
+        conversation = await self._users.get_conversation(task.conversation_id)
+        seen: Counter[tuple[str, str]] = Counter()
+        turn = TurnState()
+        while task is not None and task.status == RUNNING:
+            if task.checkpoint.get("waiting_children"):
+                task = await self._run_children(task)
+                continue
+            reason = self._stepper.exhausted(task)
+            if reason:
+                await self._stepper.wrap_up(task, reason)
+                break
+            if task.step % RECENT_STEPS == 0:
+                # Identical calls are refused within what the model can see (its last
+                # RECENT_STEPS steps), not for the task's whole life.
+                seen.clear()
+            if status is not None:
+                await status.show(status_line(task, task.checkpoint.get("doing", "")))
+            task = await self._stepper.step(task, user, conversation, seen, turn)
+        if status is not None:
+            await self._show_final(task_id, status)
+        self._deliverer.notify()
+
+    def _status_message(self, task: TaskRecord) -> StatusMessage | None:
+        if task.quiet or task.parent_id is not None:
+            return None
+
+        async def remember(message_id: str) -> None:
+            await self._store.set_status_message(task.id, message_id)
+
+        chat = ChatRef(task.channel, task.chat_id, task.thread_id)
+        return StatusMessage(
+            self._outbox,
+            chat,
+            task.status_message_id,
+            interval=self.limits.progress_seconds,
+            remember=remember,
+        )
+
+    async def _show_final(self, task_id: int, status: StatusMessage | None = None) -> None:
+        task = await self._store.get(task_id)
+        if task is None:
+            return
+        status = status or self._status_message(task)
+        if status is not None:
+            await status.show(status_line(task), force=True)
+
+    async def _run_children(self, task: TaskRecord) -> TaskRecord | None:
+        children = await self._store.find(parent_id=task.id, limit=10_000)
+        gate = asyncio.Semaphore(self.limits.subtask_concurrency)
+
+        async def run(child: TaskRecord) -> None:
+            async with gate:
+                if child.status == QUEUED:
+                    await self._store.move(child.id, (QUEUED,), RUNNING, event="started")
+                await self._drive(child.id)
+
+        await asyncio.gather(*(run(c) for c in children if c.status not in FINISHED))
+        children = sorted(
+            await self._store.find(parent_id=task.id, limit=10_000), key=lambda c: c.id
+        )
+        collected = [
+            {"id": c.id, "goal": c.goal, "status": c.status, "result": c.result or ""}
+            for c in children
+        ]
+        checkpoint = {**task.checkpoint, "subtasks": collected, "waiting_children": False}
+        done = sum(c.status == SUCCEEDED for c in children)
+        summary = f"{done} of {len(children)} sub-tasks succeeded"
+        progress = Progress(
+            step=task.step,
+            tokens_used=task.tokens_used,
+            seconds_used=task.seconds_used,
+            plan=task.plan,
+            notes=task.notes,
+            checkpoint=checkpoint,
+            events=[("subtasks_done", summary)],
+        )
+        if not task.quiet:
+            progress.messages.append(
+                to_chat(task, f"children:{len(children)}", f"🔀 Task #{task.id}: {summary}.")
+            )
+        return await self._stepper.save(task, progress, [])

@@ -1,0 +1,147 @@
+"""Files that come with messages, the same way for every chat app.
+
+Text files are read into the message (so they are stored and searchable);
+images are kept under the data dir and shown to vision-capable models; what
+cannot be read is described honestly, so the model can say so.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.chat.channels import Attachment
+from memory.conversations import SavedFile
+
+IMAGE_TYPES = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+}
+TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/x-yaml",
+    "application/yaml",
+)
+TEXT_SUFFIXES = {
+    ".txt",
+    ".md",
+    ".csv",
+    ".json",
+    ".yaml",
+    ".yml",
+    ".xml",
+    ".log",
+    ".py",
+    ".ini",
+    ".toml",
+    ".html",
+}
+# Models bill an image as roughly this many tokens, whatever its base64 length.
+IMAGE_TOKENS = 1000
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_text_chars: int = 100_000
+    max_image_bytes: int = 10 * 1024 * 1024
+    vision: bool = True
+
+
+def _is_text(item: Attachment) -> bool:
+    return (
+        item.kind == "text"
+        or item.mime_type.startswith(TEXT_TYPES)
+        or (Path(item.name).suffix.lower() in TEXT_SUFFIXES)
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+class FileKeeper:
+    """Turns attachments into message text plus files saved under `root`."""
+
+    def __init__(self, root: Path, limits: FileLimits) -> None:
+        self._root = root
+        self.limits = limits
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    def absorb(
+        self, conversation_id: int, text: str, attachments: Sequence[Attachment]
+    ) -> tuple[str, list[SavedFile]]:
+        """The message text with file contents or notes appended, and the saved images."""
+        parts = [text] if text else []
+        saved: list[SavedFile] = []
+        for item in attachments:
+            if item.note:
+                parts.append(f"[{item.name}: {item.note}]")
+            elif item.kind == "image" or item.mime_type in IMAGE_TYPES:
+                note, kept = self._image(conversation_id, item)
+                parts.append(note)
+                if kept is not None:
+                    saved.append(kept)
+            elif item.kind == "audio":
+                parts.append(
+                    f"[Voice/audio message {item.name}: speech transcription is not "
+                    "configured, so its content is unknown. Tell the person you can't listen "
+                    "to audio and ask them to type it.]"
+                )
+            elif _is_text(item):
+                parts.append(self._text(item))
+            else:
+                parts.append(
+                    f"[File {item.name} ({item.mime_type}, {_size(len(item.data))}) attached; "
+                    "only text files and images can be read.]"
+                )
+        return "\n\n".join(parts), saved
+
+    def _text(self, item: Attachment) -> str:
+        content = item.data.decode("utf-8", errors="replace")
+        if len(content) > self.limits.max_text_chars:
+            return (
+                f"[File {item.name} has {len(content):,} characters, more than the "
+                f"{self.limits.max_text_chars:,}-character limit, so it was not read. "
+                "Ask for a smaller file or the part that matters.]"
+            )
+        return f"[File {item.name}]\n```\n{content}\n```"
+
+    def _image(self, conversation_id: int, item: Attachment) -> tuple[str, SavedFile | None]:
+        if not self.limits.vision:
+            return f"[Image {item.name}: this model cannot see images.]", None
+        if len(item.data) > self.limits.max_image_bytes:
+            return (
+                f"[Image {item.name} ({_size(len(item.data))}) is larger than the "
+                f"{_size(self.limits.max_image_bytes)} limit and was not read.]",
+                None,
+            )
+        mime = item.mime_type if item.mime_type in IMAGE_TYPES else "image/jpeg"
+        relative = Path("files") / str(conversation_id) / f"{uuid.uuid4().hex}{IMAGE_TYPES[mime]}"
+        path = self._root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(item.data)
+        kept = SavedFile("image", item.name, mime, relative.as_posix(), len(item.data))
+        return f"[Image {item.name}]", kept
+
+    def image_part(self, file: SavedFile) -> dict[str, Any] | None:
+        """The image as a chat-completions content part, or None if it is gone."""
+        url = self._cache.get(file.path)
+        if url is None:
+            try:
+                data = (self._root / file.path).read_bytes()
+            except OSError:
+                return None
+            url = f"data:{file.mime_type};base64,{base64.b64encode(data).decode()}"
+            self._cache[file.path] = url
+            if len(self._cache) > 64:
+                self._cache.popitem(last=False)
+        return {"type": "image_url", "image_url": {"url": url}}

@@ -1,0 +1,103 @@
+"""The deliverer: sends queued background messages (reminders, task results) exactly once.
+
+Runs in every process. It sends only to channels this process has connected,
+so a reminder fired by `clawling run` for the terminal waits until a
+`clawling chat` is open (and vice versa). `notify()` wakes it at once after a
+local write; otherwise it looks every POLL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from bot.chat.channels import ChatRef
+from bot.chat.outbox import Outbox
+from bot.errors import TransportError
+from memory.deliveries import DeliveryRecord, DeliveryStore
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+# With one attempt per poll this keeps trying for about ten minutes.
+MAX_ATTEMPTS = 300
+# A row claimed this long ago by a process that never marked it sent: that
+# process died mid-send. Re-sending risks one duplicate; dropping would lose it.
+STALE_CLAIM = timedelta(minutes=2)
+
+
+class Deliverer:
+    """A `Service`: flushes pending deliveries for the channels in the outbox."""
+
+    def __init__(self, store: DeliveryStore, outbox: Outbox, *, poll: float = POLL_SECONDS) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._poll = poll
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def notify(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        await self._store.release_stale(STALE_CLAIM)
+        self._loop_task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+
+    async def flush(self) -> int:
+        """Send everything pending for the connected channels; returns how many were sent."""
+        channels = [adapter.name for adapter in self._outbox.adapters]
+        sent = 0
+        async with self._lock:
+            while True:
+                batch = await self._store.claim(channels)
+                if not batch:
+                    return sent
+                done = 0
+                for delivery in batch:
+                    done += await self._send(delivery)
+                sent += done
+                if done < len(batch):
+                    return sent  # a platform refused: try the rest at the next poll
+
+    async def _send(self, delivery: DeliveryRecord) -> int:
+        chat = ChatRef(delivery.channel, delivery.chat_id, delivery.thread_id)
+        try:
+            ref = await self._outbox.send(chat, delivery.text)
+        except Exception as exc:  # noqa: BLE001 - a broken adapter must not wedge the queue
+            give_up = delivery.attempts >= MAX_ATTEMPTS
+            log.warning(
+                "delivery %s to %s failed (attempt %s)%s: %s",
+                delivery.key,
+                chat,
+                delivery.attempts,
+                "; giving up" if give_up else "",
+                exc,
+                exc_info=not isinstance(exc, TransportError),
+            )
+            await self._store.release(delivery.id, give_up=give_up)
+            return 0
+        await self._store.mark_sent(delivery.id, ref.message_id)
+        return 1
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.flush()
+                if sent:
+                    log.debug("delivered %s background messages", sent)
+            except Exception:
+                log.exception("delivering background messages failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll)
+            self._wake.clear()

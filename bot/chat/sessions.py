@@ -1,0 +1,390 @@
+"""The session manager: one ordered queue per conversation, many conversations at once.
+
+`handle()` stores an incoming message and returns at once; a worker per busy
+conversation runs its turns strictly in order, under a global limit on
+concurrent turns. Messages that arrive during a turn are answered together in
+the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.agent.loop import Agent
+from bot.chat.attachments import FileKeeper
+from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream
+from bot.chat.outbox import Outbox
+from bot.commands.registry import Command, CommandContext, CommandRegistry
+from bot.errors import TransportError
+from bot.llm.client import LLMError
+from memory.conversations import ConversationRecord, ConversationStore, UserRecord
+
+log = logging.getLogger(__name__)
+
+TYPING_EVERY = 4.0
+CACHE_SIZE = 10_000
+
+SAVED = "Your message is saved; send another message to try again."
+INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. " + SAVED
+
+
+@dataclass
+class SessionStats:
+    """Counters for /metrics."""
+
+    turns: int = 0
+    failed_turns: int = 0
+    stopped_turns: int = 0
+    running_turns: int = 0
+    undelivered_replies: int = 0
+
+
+@dataclass
+class _TurnRequest:
+    user: UserRecord
+    reply_to: str | None
+    up_to_id: int  # the newest stored message this turn answers
+
+
+@dataclass
+class _CommandRequest:
+    command: Command
+    user: UserRecord
+    args: str
+    boundary_id: int  # the newest message stored before the command was sent
+
+
+@dataclass
+class _Session:
+    """The live state of one conversation while it has work."""
+
+    conversation: ConversationRecord
+    chat: ChatRef
+    items: deque[_TurnRequest | _CommandRequest] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+    turn: asyncio.Task[object] | None = None
+    command_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class _TrackingStream:
+    """Remembers the last text shown, so a stopped turn can be closed off cleanly."""
+
+    def __init__(self, inner: ReplyStream) -> None:
+        self.inner = inner
+        self.shown = ""
+
+    async def update(self, text: str) -> None:
+        self.shown = text
+        await self.inner.update(text)
+
+    async def finish(self, text: str) -> list[MessageRef]:
+        return await self.inner.finish(text)
+
+
+class _Control:
+    """SessionControl for commands: acts on one conversation."""
+
+    def __init__(self, manager: SessionManager, session: _Session, boundary_id: int) -> None:
+        self._manager = manager
+        self._session = session
+        self._boundary_id = boundary_id
+
+    async def stop_turn(self) -> bool:
+        turn = self._session.turn
+        if turn is None or turn.done():
+            return False
+        turn.cancel()
+        return True
+
+    async def new_context(self) -> None:
+        await self._manager.store.start_new_context(
+            self._session.conversation.id, self._boundary_id
+        )
+
+
+class _LRU(OrderedDict[tuple[str, ...], object]):
+    def remember(self, key: tuple[str, ...], value: object) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > CACHE_SIZE:
+            self.popitem(last=False)
+
+
+class SessionManager:
+    def __init__(
+        self,
+        store: ConversationStore,
+        agent: Agent,
+        outbox: Outbox,
+        commands: CommandRegistry,
+        files: FileKeeper,
+        *,
+        max_concurrent_turns: int,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self._agent = agent
+        self._outbox = outbox
+        self._commands = commands
+        self._files = files
+        self._slots = asyncio.Semaphore(max_concurrent_turns)
+        self._now = now
+        self._sessions: dict[tuple[str, str, str], _Session] = {}
+        self._users = _LRU()
+        self._conversations = _LRU()
+        self._background: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._draining = False
+        self.stats = SessionStats()
+
+    async def handle(self, inbound: Inbound) -> bool:
+        """Take one incoming message: store it and schedule its answer. Returns at once.
+
+        False when the message is not for the assistant (see `_addressed`) or was
+        stored before (a redelivery); True when it will be answered.
+        """
+        if self._closed:
+            raise TransportError("shutting down", "I'm restarting; please send that again shortly.")
+        if not await self._addressed(inbound):
+            return False
+        user = await self._user(inbound)
+        session = await self._session(inbound, user)
+        parsed = self._commands.parse(
+            inbound.text.strip(), conversation_id=session.conversation.id, user_id=user.id
+        )
+        if parsed is not None and self._draining:
+            return False  # shutting down: commands are not stored, so none is half-done
+        if parsed is not None:
+            command, args = parsed
+            boundary = await self.store.last_message_id(session.conversation.id)
+            request = _CommandRequest(command, user, args, boundary)
+            if command.immediate:
+                self._spawn(self._run_command(session, request))
+            else:
+                self._enqueue(session, request)
+            return True
+        text, files = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
+        stored = await self.store.add_user_message(
+            session.conversation.id,
+            user.id,
+            text,
+            platform_message_id=inbound.platform_message_id,
+            sent_at=inbound.sent_at,
+            attachments=files,
+        )
+        if stored is None:
+            log.info("duplicate message %s ignored", inbound.platform_message_id)
+            return False
+        if self._draining:
+            return True  # stored: answered after the restart (see resume)
+        last = session.items[-1] if session.items else None
+        if isinstance(last, _TurnRequest):
+            # Not started yet: the waiting turn will answer this message too.
+            last.user, last.reply_to, last.up_to_id = user, inbound.platform_message_id, stored.id
+        else:
+            self._enqueue(session, _TurnRequest(user, inbound.platform_message_id, stored.id))
+        return True
+
+    async def _addressed(self, inbound: Inbound) -> bool:
+        """Whether a message is for the assistant. Adapters hand in only messages that may
+        be; the one question left for here is a group thread reply without a mention: it
+        is for the assistant when it already takes part in that thread, else it is people
+        talking among themselves."""
+        if inbound.is_direct or inbound.mentions_bot or not inbound.thread_id:
+            return True
+        key = inbound.conversation_key
+        if key in self._sessions or isinstance(self._conversations.get(key), ConversationRecord):
+            return True
+        return await self.store.find_conversation(*key) is not None
+
+    async def drain(self) -> None:
+        """Wait until every queued turn and command has finished."""
+        while True:
+            pending = [s.worker for s in self._sessions.values() if s.worker is not None]
+            pending.extend(self._background)
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def resume(self, within: timedelta) -> int:
+        """After a restart: answer messages that arrived in the last `within` and were
+        never answered (the process stopped mid-turn). Returns how many conversations."""
+        resumed = 0
+        since = self._now() - within
+        for waiting in await self.store.waiting_conversations(since, self._outbox.channels):
+            user = await self.store.get_user(waiting.user_id)
+            if user is None:
+                continue
+            conversation = waiting.conversation
+            key = (conversation.channel, conversation.chat_id, conversation.thread_id)
+            chat = ChatRef(*key)
+            session = self._sessions.setdefault(key, _Session(conversation, chat))
+            self._enqueue(
+                session, _TurnRequest(user, waiting.platform_message_id, waiting.up_to_id)
+            )
+            resumed += 1
+        return resumed
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop starting turns; let running ones finish for up to `grace` seconds, then
+        cancel the rest. Messages arriving meanwhile are stored and answered after restart."""
+        self._draining = True
+        for session in self._sessions.values():
+            session.items = deque(i for i in session.items if isinstance(i, _CommandRequest))
+        running = [s.worker for s in self._sessions.values() if s.worker is not None]
+        running.extend(self._background)
+        if running:
+            await asyncio.wait(running, timeout=grace)
+        await self._cancel_work()
+
+    async def close(self) -> None:
+        """Stop taking messages and cancel running work (its messages stay stored)."""
+        self._closed = True
+        await self._cancel_work()
+
+    async def _cancel_work(self) -> None:
+        tasks = [s.worker for s in self._sessions.values() if s.worker is not None]
+        tasks.extend(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _user(self, inbound: Inbound) -> UserRecord:
+        key = (inbound.channel, inbound.sender_id)
+        cached = self._users.get(key)
+        if isinstance(cached, UserRecord):
+            return cached
+        user = await self.store.resolve_identity(
+            inbound.channel, inbound.sender_id, inbound.sender_name
+        )
+        self._users.remember(key, user)
+        return user
+
+    async def _session(self, inbound: Inbound, user: UserRecord) -> _Session:
+        key = inbound.conversation_key
+        session = self._sessions.get(key)
+        if session is not None:
+            return session
+        conversation = self._conversations.get(key)
+        if not isinstance(conversation, ConversationRecord):
+            conversation = await self.store.open_conversation(
+                inbound.channel,
+                inbound.chat_id,
+                inbound.thread_id,
+                is_direct=inbound.is_direct,
+                owner_id=user.id,
+            )
+            self._conversations.remember(key, conversation)
+        # Another message of this conversation may have created it while we awaited.
+        return self._sessions.setdefault(key, _Session(conversation, inbound.chat))
+
+    def _enqueue(self, session: _Session, request: _TurnRequest | _CommandRequest) -> None:
+        session.items.append(request)
+        if session.worker is None:
+            session.worker = asyncio.create_task(self._work(session))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _work(self, session: _Session) -> None:
+        try:
+            while session.items:
+                request = session.items.popleft()
+                if isinstance(request, _TurnRequest):
+                    await self._run_turn(session, request)
+                else:
+                    await self._run_command(session, request)
+        finally:
+            session.worker = None
+            if not session.items:
+                self._sessions.pop(
+                    (session.chat.channel, session.chat.chat_id, session.chat.thread_id), None
+                )
+
+    @property
+    def queued_turns(self) -> int:
+        """Turns waiting to start (their conversation is busy, or all slots are taken)."""
+        return sum(
+            isinstance(item, _TurnRequest) for s in self._sessions.values() for item in s.items
+        )
+
+    async def _run_turn(self, session: _Session, request: _TurnRequest) -> None:
+        async with self._slots:
+            self.stats.running_turns += 1
+            try:
+                await self._answer(session, request)
+            finally:
+                self.stats.running_turns -= 1
+
+    async def _answer(self, session: _Session, request: _TurnRequest) -> None:
+        stream = _TrackingStream(self._outbox.open_stream(session.chat, request.reply_to))
+        typing = asyncio.create_task(self._keep_typing(session.chat))
+        session.turn = asyncio.create_task(
+            self._agent.run_turn(request.user, session.conversation, stream, request.up_to_id)
+        )
+        try:
+            outcome = await session.turn
+            text = None if outcome is None else outcome.text
+            self.stats.turns += outcome is not None
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                raise  # shutting down: the waiting messages are answered after restart
+            await self.store.close_pending(session.conversation.id, request.up_to_id)
+            self.stats.stopped_turns += 1
+            text = f"{stream.shown} …(stopped)" if stream.shown else None
+        except LLMError as exc:
+            log.warning("turn failed in conversation %s: %s", session.conversation.id, exc)
+            self.stats.failed_turns += 1
+            text = f"{exc.user_message} {SAVED}"
+        except Exception:
+            log.exception("turn failed in conversation %s", session.conversation.id)
+            self.stats.failed_turns += 1
+            text = INTERNAL_ERROR
+        finally:
+            session.turn = None
+            typing.cancel()
+        if text:
+            await self._deliver(stream, text)
+
+    async def _deliver(self, stream: ReplyStream, text: str) -> None:
+        try:
+            await stream.finish(text)
+        except TransportError as exc:
+            # The answer is stored; the platform refused it even after retries.
+            self.stats.undelivered_replies += 1
+            log.error("could not deliver a reply: %s", exc)
+
+    async def _run_command(self, session: _Session, request: _CommandRequest) -> None:
+        ctx = CommandContext(
+            user=request.user,
+            conversation=session.conversation,
+            args=request.args,
+            session=_Control(self, session, request.boundary_id),
+            now=self._now(),
+        )
+        # Commands of one conversation answer in the order they were sent.
+        async with session.command_lock:
+            try:
+                text = await request.command.handler(ctx)
+            except Exception:
+                log.exception("command /%s failed", request.command.name)
+                text = f"/{request.command.name} failed on my side; the details were logged."
+            try:
+                await self._outbox.send(session.chat, text)
+            except TransportError as exc:
+                log.error("could not deliver the reply to /%s: %s", request.command.name, exc)
+
+    async def _keep_typing(self, chat: ChatRef) -> None:
+        with contextlib.suppress(TransportError):
+            while True:
+                await self._outbox.typing(chat)
+                await asyncio.sleep(TYPING_EVERY)

@@ -1,0 +1,114 @@
+"""`clawling memory ...` end to end on real databases (the typer app, in process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli.main import cli
+
+LINES = [
+    {
+        "ref": "m1",
+        "speaker": "Alice",
+        "text": "I adopted a greyhound called Pip",
+        "at": "2026-03-02T10:00:00",
+    },
+    {
+        "ref": "m2",
+        "speaker": "assistant",
+        "text": "Congratulations on Pip!",
+        "at": "2026-03-02T10:01:00Z",
+    },
+    {
+        "ref": "m3",
+        "speaker": "Alice",
+        "text": "Pip loves the beach",
+        "at": "2026-04-10T09:00:00+02:00",
+    },
+]
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("CLAWLING_DATABASE_URL", database_url)
+    monkeypatch.setenv("CLAWLING_DATA_DIR", str(tmp_path / "data"))
+    return CliRunner()
+
+
+def _write(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in rows) + "\n")
+    return path
+
+
+def test_import_is_idempotent_and_reports_bad_lines(run: CliRunner, tmp_path: Path) -> None:
+    history = _write(
+        tmp_path / "h.jsonl", [LINES[0], "{not json", LINES[1], {"ref": "x"}, "", LINES[2]]
+    )
+    result = run.invoke(cli, ["memory", "import", "--user", "telegram:42", str(history)])
+    assert result.exit_code == 1
+    assert "imported 3 messages, 0 were already there" in result.stdout
+    assert "line 2 skipped: not JSON" in result.stderr
+    assert "line 4 skipped:" in result.stderr and "line 5" not in result.stderr
+
+    again = run.invoke(
+        cli, ["memory", "import", "--user", "telegram:42", str(_write(tmp_path / "g.jsonl", LINES))]
+    )
+    assert again.exit_code == 0 and "imported 0 messages, 3 were already there" in again.stdout
+
+    found = run.invoke(
+        cli, ["memory", "search", "--user", "telegram:42", "--limit", "2", "--json", "greyhound"]
+    )
+    assert found.exit_code == 0, found.output
+    results = json.loads(found.stdout)
+    assert results[0]["ref"] == "m1" and results[0]["kind"] == "message"
+    assert set(results[0]) >= {"ref", "kind", "text", "at", "score"}
+    assert results[0]["at"] == "2026-03-02T10:00:00+00:00" and len(results) <= 2
+
+
+def test_batch_queries_and_hostile_input(run: CliRunner, tmp_path: Path) -> None:
+    run.invoke(
+        cli,
+        ["memory", "import", "--user", "console:alice", str(_write(tmp_path / "h.jsonl", LINES))],
+    )
+    queries = _write(
+        tmp_path / "q.jsonl",
+        [
+            {"id": "a", "query": "beach"},
+            {"id": 2, "query": 'NEAR( "* OR'},
+            "oops",
+            {"id": "c", "query": ""},
+        ],
+    )
+    result = run.invoke(
+        cli, ["memory", "search", "--user", "console:alice", "--queries", str(queries)]
+    )
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["id"] for a in answers] == ["a", 2, "c"]
+    assert answers[0]["results"][0]["text"] == "Pip loves the beach"
+    assert answers[2]["results"] == []
+    assert "line 3 skipped" in result.stderr and result.exit_code == 1
+
+
+def test_list_export_forget_and_unknown_users(run: CliRunner, tmp_path: Path) -> None:
+    run.invoke(
+        cli, ["memory", "import", "--user", "slack:U1", str(_write(tmp_path / "h.jsonl", LINES))]
+    )
+    assert "no memories" in run.invoke(cli, ["memory", "list", "--user", "slack:U1"]).stdout
+    exported = run.invoke(cli, ["memory", "export", "--user", "slack:U1"])
+    document = json.loads(exported.stdout)
+    assert [m["text"] for m in document["messages"]][0] == "I adopted a greyhound called Pip"
+
+    missing = run.invoke(cli, ["memory", "list", "--user", "slack:U2"])
+    assert missing.exit_code == 1 and "no user slack:U2" in missing.stderr
+    bad = run.invoke(cli, ["memory", "search", "--user", "nocolon", "x"])
+    assert bad.exit_code == 1 and "is not platform:id" in bad.stderr
+
+    assert run.invoke(cli, ["memory", "forget", "--user", "slack:U1", "nothing"]).exit_code == 1
+    erased = run.invoke(cli, ["memory", "forget", "--user", "slack:U1", "--everything", "--yes"])
+    assert erased.exit_code == 0 and "deleted 0 memories, 3 messages" in erased.stdout
+    after = run.invoke(cli, ["memory", "search", "--user", "slack:U1", "--json", "Pip"])
+    assert json.loads(after.stdout) == []

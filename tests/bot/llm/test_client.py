@@ -1,0 +1,177 @@
+"""The model client against the fake OpenAI-compatible server, through the real openai client."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import App
+from bot.llm.client import LLM, CallMeta, LLMError, make_client, read_usage
+from memory.usage import UsageStore
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def llm_for(fake: FakeOpenAI, app: App, *models: str, retries: int = 0, timeout: float = 10) -> LLM:
+    client = make_client(fake.url, "k", timeout=timeout, max_retries=retries)
+    return LLM(client, list(models) or ["main"], recorder=UsageStore(app.engine))
+
+
+async def _calls(app: App) -> list[tuple[str, bool, int, int, int]]:
+    from sqlalchemy import select
+
+    from memory.db.models import LLMCall
+
+    async with app.store.session() as session:
+        rows = (await session.execute(select(LLMCall).order_by(LLMCall.id))).scalars().all()
+        return [
+            (r.model, r.ok, r.prompt_tokens, r.completion_tokens, r.cached_tokens) for r in rows
+        ]
+
+
+async def test_plain_completion_records_usage(app: App, fake_llm: FakeOpenAI) -> None:
+    llm = llm_for(fake_llm, app)
+    result = await llm.complete(MESSAGES, meta=CallMeta("turn"))
+    assert result.content == "echo: hi"
+    assert result.tool_calls == ()
+    assert result.usage.prompt_tokens > 0
+    calls = await _calls(app)
+    assert calls == [("main", True, result.usage.prompt_tokens, result.usage.completion_tokens, 0)]
+
+
+async def test_streamed_text_arrives_in_growing_pieces(app: App, fake_llm: FakeOpenAI) -> None:
+    fake_llm.add(Reply(text="The quick brown fox jumps over the lazy dog", chunk_chars=5))
+    seen: list[str] = []
+
+    async def on_text(text: str) -> None:
+        seen.append(text)
+
+    result = await llm_for(fake_llm, app).complete(MESSAGES, on_text=on_text)
+    assert result.content == "The quick brown fox jumps over the lazy dog"
+    assert len(seen) == 9
+    assert seen[0] == "The q" and seen[-1] == result.content
+    assert fake_llm.requests[0]["stream_options"] == {"include_usage": True}
+    assert result.usage.prompt_tokens > 0  # the usage chunk after the last choice
+
+
+async def test_streamed_tool_calls_are_assembled_from_fragments(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(
+        Reply(
+            tool_calls=[("current_time", {"timezone": "Europe/Paris"}), ("other", "{}")],
+            chunk_chars=3,
+        )
+    )
+
+    async def ignore(_: str) -> None:
+        return None
+
+    result = await llm_for(fake_llm, app).complete(MESSAGES, on_text=ignore)
+    assert [(c.name, c.arguments) for c in result.tool_calls] == [
+        ("current_time", '{"timezone": "Europe/Paris"}'),
+        ("other", "{}"),
+    ]
+    assert all(c.id.startswith("call_") for c in result.tool_calls)
+
+
+async def test_cached_tokens_are_read_from_the_second_request(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    llm = llm_for(fake_llm, app)
+    long_prompt = [{"role": "system", "content": "x" * 4000}, *MESSAGES]
+    await llm.complete(long_prompt)
+    second = await llm.complete(long_prompt + [{"role": "user", "content": "again"}])
+    assert second.usage.cached_tokens >= 1000
+    assert (await _calls(app))[1][4] == second.usage.cached_tokens
+
+
+def test_deepseek_cache_fields_are_read() -> None:
+    usage = {
+        "prompt_tokens": 100,
+        "completion_tokens": 5,
+        "total_tokens": 105,
+        "prompt_cache_hit_tokens": 64,
+        "prompt_cache_miss_tokens": 36,
+    }
+    assert read_usage(usage).cached_tokens == 64
+    assert read_usage(None).prompt_tokens == 0
+
+
+async def test_rate_limit_is_retried_honouring_retry_after(app: App, fake_llm: FakeOpenAI) -> None:
+    fake_llm.add(Reply(status=429, headers={"retry-after": "0.2"}), Reply(text="after the wait"))
+    result = await llm_for(fake_llm, app, retries=2).complete(MESSAGES)
+    assert result.content == "after the wait"
+    assert len(fake_llm.requests) == 2
+
+
+async def test_failing_model_falls_back_to_the_next(app: App, fake_llm: FakeOpenAI) -> None:
+    fake_llm.add(Reply(status=500), Reply(text="from the fallback"))
+    result = await llm_for(fake_llm, app, "main", "backup").complete(MESSAGES)
+    assert result.content == "from the fallback"
+    assert [r["model"] for r in fake_llm.requests] == ["main", "backup"]
+    calls = await _calls(app)
+    assert [(c[0], c[1]) for c in calls] == [("main", False), ("backup", True)]
+
+
+@pytest.mark.parametrize(
+    ("reply", "user_message"),
+    [
+        (Reply(status=500), "The model service returned an error."),
+        (Reply(status=401), "The model service refused our credentials"),
+        (Reply(status=429), "rate-limiting"),
+        (Reply(raw_body="<html>definitely not json"), "The model service returned an error."),
+        (Reply(raw_body='{"choices": []}'), "The model service returned an error."),
+        (
+            Reply(raw_body='{"choices": [{"message": "nope"}]}'),
+            "The model service returned an error.",
+        ),
+        (Reply(raw_body="[1, 2, 3]"), "The model service returned an error."),
+        (Reply(text="", tool_calls=[]), "The model service returned an error."),
+        (Reply(delay=2.0), "took too long"),
+    ],
+    ids=["500", "401", "429", "garbage", "no-choices", "bad-message", "list", "empty", "timeout"],
+)
+async def test_failures_become_plain_messages(
+    app: App, fake_llm: FakeOpenAI, reply: Reply, user_message: str
+) -> None:
+    fake_llm.responder = lambda _request: reply
+    llm = llm_for(fake_llm, app, "main", "backup", timeout=0.5)
+    with pytest.raises(LLMError) as caught:
+        await llm.complete(MESSAGES)
+    assert user_message in caught.value.user_message
+    calls = await _calls(app)
+    assert [(c[0], c[1]) for c in calls] == [("main", False), ("backup", False)]
+
+
+async def test_streaming_garbage_is_an_llm_error(app: App, fake_llm: FakeOpenAI) -> None:
+    fake_llm.add(Reply(raw_body="data: {not json}\n\n"))
+
+    async def ignore(_: str) -> None:
+        return None
+
+    with pytest.raises(LLMError):
+        await llm_for(fake_llm, app).complete(MESSAGES, on_text=ignore)
+
+
+async def test_request_bodies_carry_every_part_when_kept_parts_change(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    """The system prompt and tool list are encoded once and kept by identity: each
+    request must still carry exactly what was asked, when they stay and when they change."""
+    llm = llm_for(fake_llm, app)
+    system = {"role": "system", "content": "Be brief. «ünïcode» stays as it is."}
+    tools = [{"type": "function", "function": {"name": "clock", "parameters": {}}}]
+    asked = [
+        ([system, *MESSAGES], tools),
+        ([system, *MESSAGES, {"role": "assistant", "content": "hello"}], tools),
+        ([system, {"role": "user", "content": "again"}], tools),
+        ([{"role": "system", "content": "Another prompt."}, *MESSAGES], tools[:1]),
+        (MESSAGES, None),
+    ]
+    for messages, tool_list in asked:
+        await llm.complete(messages, tool_list)
+    for (messages, tool_list), seen in zip(asked, fake_llm.requests, strict=True):
+        assert seen["messages"] == messages
+        assert seen.get("tools") == tool_list
+        assert seen["model"] == "main"
