@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 
-from bot.app import App, build_app
-from bot.settings import Settings
+from bot.app import App
+from bot.cli.launch import load, run, with_app
 from memory.jobs import JobRecord
 from memory.tasks import TaskRecord
 
-Runner = Callable[[Coroutine[Any, Any, int | None]], None]
-SettingsLoader = Callable[..., Settings]
-
 JSON_OPTION = typer.Option("--json", help="Print JSON instead of text.")
+
+tasks_cli = typer.Typer(help="Background tasks: list, show, cancel.", no_args_is_help=True)
+jobs_cli = typer.Typer(help="Reminders and scheduled jobs: list.", no_args_is_help=True)
 
 
 def _task_json(task: TaskRecord) -> dict[str, Any]:
@@ -36,106 +35,93 @@ def _job_json(job: JobRecord) -> dict[str, Any]:
     return data
 
 
-async def _with_app(settings: Settings, work: Callable[[App], Coroutine[Any, Any, int]]) -> int:
-    app = build_app(settings)
-    try:
-        await app.prepare_database()
-        return await work(app)
-    finally:
-        await app.close()
+@tasks_cli.command("list")
+def tasks_list(
+    as_json: Annotated[bool, JSON_OPTION] = False,
+    every: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
+) -> None:
+    """List tasks of every user (unfinished ones unless --all)."""
+
+    async def work(app: App) -> int:
+        statuses = () if every else ("queued", "running", "waiting_for_user", "paused")
+        found = await app.tasks.store.find(statuses=statuses, limit=1000)
+        if as_json:
+            print(json.dumps([_task_json(t) for t in found], ensure_ascii=False, indent=2))
+        elif not found:
+            print("no tasks")
+        for task in [] if as_json else found:
+            parent = f" (sub-task of #{task.parent_id})" if task.parent_id else ""
+            print(
+                f"#{task.id} {task.status} step {task.step}/{task.budget.max_steps} "
+                f"user {task.user_id}{parent}: {task.goal[:70]}"
+            )
+        return 0
+
+    run(with_app(load(), work))
 
 
-def register(cli: typer.Typer, run: Runner, load: SettingsLoader) -> None:
-    """Add the `tasks` and `jobs` command groups to the CLI."""
-    tasks_cli = typer.Typer(help="Background tasks: list, show, cancel.", no_args_is_help=True)
-    jobs_cli = typer.Typer(help="Reminders and scheduled jobs: list.", no_args_is_help=True)
-    cli.add_typer(tasks_cli, name="tasks")
-    cli.add_typer(jobs_cli, name="jobs")
+@tasks_cli.command("show")
+def tasks_show(task_id: int, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+    """Show one task with its recent events."""
 
-    @tasks_cli.command("list")
-    def tasks_list(
-        as_json: Annotated[bool, JSON_OPTION] = False,
-        every: Annotated[bool, typer.Option("--all", help="Include finished tasks.")] = False,
-    ) -> None:
-        """List tasks of every user (unfinished ones unless --all)."""
+    async def work(app: App) -> int:
+        task = await app.tasks.store.get(task_id)
+        if task is None:
+            print(f"no task #{task_id}")
+            return 1
+        if as_json:
+            events = await app.tasks.store.events(task_id, limit=50)
+            data = _task_json(task) | {
+                "events": [
+                    {
+                        "step": e.step,
+                        "kind": e.kind,
+                        "text": e.text,
+                        "at": e.created_at.isoformat(),
+                    }
+                    for e in events
+                ]
+            }
+            print(json.dumps(data, ensure_ascii=False, indent=2))
+        else:
+            print(await app.tasks.describe(task.user_id, task_id))
+        return 0
 
-        async def work(app: App) -> int:
-            statuses = () if every else ("queued", "running", "waiting_for_user", "paused")
-            found = await app.tasks.store.find(statuses=statuses, limit=1000)
-            if as_json:
-                print(json.dumps([_task_json(t) for t in found], ensure_ascii=False, indent=2))
-            elif not found:
-                print("no tasks")
-            for task in [] if as_json else found:
-                parent = f" (sub-task of #{task.parent_id})" if task.parent_id else ""
-                print(
-                    f"#{task.id} {task.status} step {task.step}/{task.budget.max_steps} "
-                    f"user {task.user_id}{parent}: {task.goal[:70]}"
-                )
+    run(with_app(load(), work))
+
+
+@tasks_cli.command("cancel")
+def tasks_cancel(task_id: int) -> None:
+    """Cancel a task (the person is told in their chat)."""
+
+    async def work(app: App) -> int:
+        message = await app.tasks.cancel(None, task_id)
+        print(message)
+        return 0 if message.startswith("Cancelling") else 1
+
+    run(with_app(load(), work))
+
+
+@jobs_cli.command("list")
+def jobs_list(
+    as_json: Annotated[bool, JSON_OPTION] = False,
+    every: Annotated[bool, typer.Option("--all", help="Include finished jobs.")] = False,
+) -> None:
+    """List active reminders, scheduled prompts, standing instructions and heartbeats."""
+
+    async def work(app: App) -> int:
+        found = await app.jobs.store.find(statuses=() if every else ("active",), limit=10_000)
+        if as_json:
+            print(json.dumps([_job_json(j) for j in found], ensure_ascii=False, indent=2))
             return 0
+        if not found:
+            print("no jobs")
+        for job in found:
+            next_run = job.next_run_at.isoformat() if job.next_run_at else "-"
+            print(
+                f"#{job.id} {job.kind} {job.status} user {job.user_id} "
+                f"{job.description} next {next_run}: {job.text[:60]}"
+            )
+        return 0
 
-        run(_with_app(load(log_to_file=False), work))
-
-    @tasks_cli.command("show")
-    def tasks_show(task_id: int, as_json: Annotated[bool, JSON_OPTION] = False) -> None:
-        """Show one task with its recent events."""
-
-        async def work(app: App) -> int:
-            task = await app.tasks.store.get(task_id)
-            if task is None:
-                print(f"no task #{task_id}")
-                return 1
-            if as_json:
-                events = await app.tasks.store.events(task_id, limit=50)
-                data = _task_json(task) | {
-                    "events": [
-                        {
-                            "step": e.step,
-                            "kind": e.kind,
-                            "text": e.text,
-                            "at": e.created_at.isoformat(),
-                        }
-                        for e in events
-                    ]
-                }
-                print(json.dumps(data, ensure_ascii=False, indent=2))
-            else:
-                print(await app.tasks.describe(task.user_id, task_id))
-            return 0
-
-        run(_with_app(load(log_to_file=False), work))
-
-    @tasks_cli.command("cancel")
-    def tasks_cancel(task_id: int) -> None:
-        """Cancel a task (the person is told in their chat)."""
-
-        async def work(app: App) -> int:
-            message = await app.tasks.cancel(None, task_id)
-            print(message)
-            return 0 if message.startswith("Cancelling") else 1
-
-        run(_with_app(load(log_to_file=False), work))
-
-    @jobs_cli.command("list")
-    def jobs_list(
-        as_json: Annotated[bool, JSON_OPTION] = False,
-        every: Annotated[bool, typer.Option("--all", help="Include finished jobs.")] = False,
-    ) -> None:
-        """List active reminders, scheduled prompts, standing instructions and heartbeats."""
-
-        async def work(app: App) -> int:
-            found = await app.jobs.store.find(statuses=() if every else ("active",), limit=10_000)
-            if as_json:
-                print(json.dumps([_job_json(j) for j in found], ensure_ascii=False, indent=2))
-                return 0
-            if not found:
-                print("no jobs")
-            for job in found:
-                next_run = job.next_run_at.isoformat() if job.next_run_at else "-"
-                print(
-                    f"#{job.id} {job.kind} {job.status} user {job.user_id} "
-                    f"{job.description} next {next_run}: {job.text[:60]}"
-                )
-            return 0
-
-        run(_with_app(load(log_to_file=False), work))
+    run(with_app(load(), work))

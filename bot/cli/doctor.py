@@ -1,4 +1,5 @@
-"""`clawling doctor`: check settings, database, migrations and the model endpoint."""
+"""`clawling doctor`: check settings, database, migrations, the model endpoint and the
+chat apps, and print each problem with its fix."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.app import App
+from rich.console import Console
+
+from bot.app import App, build_app
 from bot.chat.channels import SelfChecking
+from bot.cli.launch import load, run
 from bot.errors import ConfigError, TransportError
 from bot.llm.client import LLM, LLMError
-from bot.settings import unknown_clawling_variables
+from bot.settings import Settings, unknown_clawling_variables
 from memory import db
 
 
@@ -128,3 +132,23 @@ async def run_checks(app: App) -> list[Check]:
             break
     results.extend(await _channels(app))
     return results
+
+
+def doctor() -> None:
+    """Check settings, database, migrations and the model endpoint."""
+    run(_doctor(load()))
+
+
+async def _doctor(settings: Settings) -> int:
+    app = build_app(settings)
+    console = Console(highlight=False)
+    try:
+        results = await run_checks(app)
+    finally:
+        await app.close()
+    for check in results:
+        mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {check.name}: {check.detail}", markup=True)
+        if not check.ok and check.fix:
+            console.print(f"      fix: {check.fix}", markup=False)
+    return 0 if all(c.ok for c in results) else 1

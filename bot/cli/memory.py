@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.app import App, build_app
+from bot.app import App
+from bot.cli.launch import load, open_app, run
 from bot.settings import Settings
 from memory.conversations import UserRecord
 from memory.db.sqltypes import utcnow
@@ -40,12 +41,6 @@ def _read_text(path: Path) -> str:
         raise CliProblem(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-async def _open(settings: Settings) -> App:
-    app = build_app(settings)
-    await app.prepare_database()
-    return app
-
-
 async def _user(app: App, name: str, *, create: bool = False) -> UserRecord:
     try:
         if create:
@@ -63,7 +58,7 @@ def _emit(line: str) -> None:
 
 
 async def import_history(settings: Settings, user_name: str, path: Path) -> int:
-    app = await _open(settings)
+    app = await open_app(settings)
     try:
         user = await _user(app, user_name, create=True)
         lines, bad = parse_lines(_read_text(path).splitlines())
@@ -97,7 +92,7 @@ async def search(
     limit: int,
     as_json: bool,
 ) -> int:
-    app = await _open(settings)
+    app = await open_app(settings)
     try:
         user = await _user(app, user_name)
         if queries is None:
@@ -127,7 +122,7 @@ async def search(
 
 
 async def list_memories(settings: Settings, user_name: str) -> int:
-    app = await _open(settings)
+    app = await open_app(settings)
     try:
         user = await _user(app, user_name)
         memories = await app.memory.memories.current(user.id, limit=10_000)
@@ -143,7 +138,7 @@ async def list_memories(settings: Settings, user_name: str) -> int:
 
 
 async def export(settings: Settings, user_name: str, output: Path | None) -> int:
-    app = await _open(settings)
+    app = await open_app(settings)
     try:
         user = await _user(app, user_name)
         document = await app.memory.privacy.export(user.id, utcnow())
@@ -159,7 +154,7 @@ async def export(settings: Settings, user_name: str, output: Path | None) -> int
 
 
 async def forget(settings: Settings, user_name: str, what: str | None, everything: bool) -> int:
-    app = await _open(settings)
+    app = await open_app(settings)
     try:
         user = await _user(app, user_name)
         if everything:
@@ -191,11 +186,7 @@ async def _guarded(work: Any) -> int:
 
 
 def _start(work: Any) -> None:
-    # bot.cli.main imports this module to add the `memory` group; import back lazily.
-    from bot.cli.main import _run, _settings
-
-    settings = _settings(log_to_file=False)
-    _run(_guarded(work(settings)))
+    run(_guarded(work(load())))
 
 
 @memory_cli.command("import")

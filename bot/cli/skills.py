@@ -11,8 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.errors import ConfigError
-from bot.settings import Settings, load_settings
+from bot.cli.launch import load
+from bot.settings import Settings
 from skills.catalog import SkillCatalog, unmet
 from skills.loader import SKILL_FILE, load_folder, skill_folders
 from skills.model import DEPLOYMENT, HIGH, SkillReport
@@ -29,15 +29,6 @@ KNOWN_TOOLS = (
     "web_fetch",
     "web_search",
 )
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        for line in str(exc).splitlines():
-            print(line, file=sys.stderr)
-        raise typer.Exit(2) from None
 
 
 def _catalog(settings: Settings) -> SkillCatalog:
@@ -70,7 +61,7 @@ def list_skills(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Every bundled and installed skill: offered, unavailable (needs unmet) or blocked."""
-    catalog = _catalog(_settings())
+    catalog = _catalog(load())
     offered = {s.name for s in catalog.available}
     rows = []
     for report in catalog.reports:
@@ -139,7 +130,7 @@ def install(
     replace: Annotated[bool, typer.Option("--replace", help="replace an installed skill")] = False,
 ) -> None:
     """Check a skill, then copy it into DATA_DIR/skills/ (only the files that were scanned)."""
-    settings = _settings()
+    settings = load()
     folder = path.parent if path.name == SKILL_FILE else path
     if not (folder / SKILL_FILE).is_file():
         print(f"Not installed: {folder} is not a skill folder (no {SKILL_FILE}).", file=sys.stderr)

@@ -32,7 +32,7 @@ def _environment(tmp_path: Path, fake_llm: FakeOpenAI, **extra: str) -> dict[str
 
 async def _clawling_run(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.cli.main", "run",
+        sys.executable, "-m", "bot.cli", "run",
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 

@@ -33,7 +33,7 @@ class Chat:
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "chat", "--as", "tester"],
+            [sys.executable, "-m", "bot.cli", "chat", "--as", "tester"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

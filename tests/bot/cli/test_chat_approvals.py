@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bot.cli.test_chat import environment, run
+from tests.bot.cli.harness import environment, run
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 

@@ -1,4 +1,4 @@
-"""`clawling doctor` checks each chat app's credentials without starting it."""
+"""`clawling doctor`: each check, and each chat app's credentials checked without starting it."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 
 from bot.app import build_app
 from bot.cli.doctor import run_checks
+from tests.bot.cli.harness import run
 from tests.conftest import make_settings
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -43,3 +44,20 @@ async def test_doctor_checks_both_chat_apps(
     assert results["telegram"].detail.startswith("Telegram refused TELEGRAM_BOT_TOKEN")
     assert results["telegram"].fix.startswith("copy the token from @BotFather")
     assert results["model endpoint"].ok and results["migrations"].ok
+
+
+def test_doctor_reports_each_check(env: dict[str, str], fake_llm: FakeOpenAI) -> None:
+    result = run(["doctor"], {**env, "CLAWLING_MODLE": "typo"})
+    assert result.returncode == 1
+    out = result.stdout
+    assert "FAIL settings: unknown variables: CLAWLING_MODLE" in out
+    assert "ok   database: reachable" in out
+    assert "FAIL migrations: database at empty" in out
+    assert "ok   model endpoint" in out
+
+    assert run(["db", "upgrade"], env).returncode == 0
+    fake_llm.responder = lambda _request: Reply(status=404, error_message="model not found")
+    result = run(["doctor"], env)
+    assert "ok   migrations: at" in result.stdout
+    assert "FAIL model endpoint" in result.stdout and "model not found" in result.stdout
+    assert "fix: check OPENAI_BASE_URL, OPENAI_API_KEY and CLAWLING_MODEL" in result.stdout

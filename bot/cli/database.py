@@ -1,0 +1,93 @@
+"""`clawling db …`, `clawling backup` and `clawling restore`: the schema and the data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.launch import err, load, run
+from bot.settings import Settings
+from memory import db
+
+db_cli = typer.Typer(help="Database schema: upgrade, downgrade, current.", no_args_is_help=True)
+
+
+def backup(path: Annotated[Path, typer.Argument(help="the backup file to write")]) -> None:
+    """Back up the database to one file (works while the assistant runs)."""
+    run(_backup(load(), path, restore=False))
+
+
+def restore(
+    path: Annotated[Path, typer.Argument(help="a file written by `clawling backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Replace the database's contents with a backup. Stop the assistant first."""
+    settings = load()
+    if not yes and not typer.confirm(
+        f"Replace everything in {db.safe_url(settings.database_url)} with {path}?"
+    ):
+        raise typer.Exit(1)
+    run(_backup(settings, path, restore=True))
+
+
+async def _backup(settings: Settings, path: Path, *, restore: bool) -> int:
+    from memory.db.backup import BackupError
+    from memory.db.backup import backup as write_backup
+    from memory.db.backup import restore as read_backup
+
+    try:
+        if restore:
+            await read_backup(settings.database_url, path)
+            print(f"restored {path} into {db.safe_url(settings.database_url)}")
+        else:
+            await write_backup(settings.database_url, path)
+            print(f"backed up {db.safe_url(settings.database_url)} to {path}")
+    except BackupError as exc:
+        err.print(f"{'Restore' if restore else 'Backup'} failed: {exc}", markup=False)
+        return 1
+    return 0
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    run(_migrate(load(), revision, up=True))
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="e.g. -1 or a revision id")]) -> None:
+    """Revert migrations down to REVISION."""
+    run(_migrate(load(), revision, up=False))
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the database's schema revision."""
+    run(_current(load()))
+
+
+async def _migrate(settings: Settings, revision: str, *, up: bool) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.check_reachable(engine)
+        if up:
+            await db.upgrade(engine, revision)
+        else:
+            await db.downgrade(engine, revision)
+        print(f"database at {await db.current_revision(engine) or 'empty'}")
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _current(settings: Settings) -> int:
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.check_reachable(engine)
+        current = await db.current_revision(engine)
+        print(f"{current or 'empty'} (newest: {db.head_revision()})")
+        return 0
+    finally:
+        await engine.dispose()

@@ -1,0 +1,77 @@
+"""/healthz, /readyz and /metrics on the app's HTTP server."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import text
+
+from bot.app import build_app
+from bot.http.observability import Gauge
+from bot.settings import Settings
+from memory import db
+from tests.bot.app.test_lifecycle import Disconnected, get, started
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+
+async def test_health_and_readiness(settings: Settings) -> None:
+    app, _channel = await started(settings)
+    try:
+        assert await get(app, "/healthz") == (200, '{"status": "ok"}')
+        status, body = await get(app, "/readyz")
+        assert (status, json.loads(body)) == (200, {"ready": True, "problems": []})
+    finally:
+        await app.close()
+
+
+async def test_not_ready_when_a_channel_is_down_or_the_schema_is_old(
+    settings: Settings,
+) -> None:
+    app = build_app(settings)
+    await app.prepare_database()
+    app.add_channel(Disconnected("flaky"))
+    await app.start()
+    async with app.engine.begin() as connection:  # as if an older release were deployed
+        await connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    try:
+        status, body = await get(app, "/readyz")
+        assert status == 503
+        problems = json.loads(body)["problems"]
+        assert problems == [
+            f"database schema at 0000, expected {db.head_revision()}",
+            "flaky is not connected",
+        ]
+    finally:
+        await app.close()
+
+
+async def test_metrics_count_turns_tokens_and_queue(
+    settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    app, channel = await started(settings)
+    try:
+        fake_llm.add(Reply(status=500))
+        await app.sessions.handle(channel.inbound("fails"))
+        await app.sessions.drain()
+        await app.sessions.handle(channel.inbound("works"))
+        await app.sessions.drain()
+
+        async def tasks() -> list[Gauge]:
+            return [Gauge("clawling_tasks", "Tasks by status", {"status": "running"}, 3)]
+
+        app.observability.gauge_sources.append(tasks)
+        status, text = await get(app, "/metrics")
+    finally:
+        await app.close()
+    assert status == 200
+    lines = set(text.splitlines())
+    assert 'clawling_turns_total{outcome="answered"} 1.0' in lines
+    assert 'clawling_turns_total{outcome="failed"} 1.0' in lines
+    assert 'clawling_llm_calls_total{result="error"} 1.0' in lines
+    assert 'clawling_llm_calls_total{result="ok"} 1.0' in lines
+    assert "clawling_queued_turns 0.0" in lines
+    assert 'clawling_tasks{status="running"} 3.0' in lines
+    prompt = next(
+        line for line in lines if line.startswith('clawling_llm_tokens_total{kind="prompt"}')
+    )
+    assert float(prompt.split()[-1]) > 0
