@@ -32,7 +32,7 @@ from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
 from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
 from bot.http.server import HttpServer
-from bot.settings import TelegramSettings
+from bot.settings.channels import TelegramSettings
 
 log = logging.getLogger(__name__)
 

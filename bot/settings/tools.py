@@ -11,14 +11,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from bot.settings.fields import CommaList, split_commas
+
 BRAVE_DEFAULT_API_URL = "https://api.search.brave.com/res/v1/web/search"
 MCP_SERVER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,30}$")
-
-
-def _split_commas(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 def mcp_tool_name(server: str, tool: str) -> str:
@@ -57,7 +53,7 @@ class ToolSettings(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    web_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    web_allowed_networks: CommaList = Field(default_factory=list)
     web_max_bytes: int = Field(2_000_000, ge=10_000)
     web_timeout: float = Field(20.0, gt=0)
     searxng_url: str | None = None
@@ -65,12 +61,12 @@ class ToolSettings(BaseModel):
     brave_api_url: str = BRAVE_DEFAULT_API_URL
     mcp_servers: Annotated[dict[str, McpServerSettings], NoDecode] = Field(default_factory=dict)
     shell: bool = False
-    shell_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    shell_allowlist: CommaList = Field(default_factory=list)
     shell_timeout: float = Field(30.0, gt=0)
     approval_timeout: float = Field(600.0, gt=0)
 
     _split_tool_lists = field_validator("web_allowed_networks", "shell_allowlist", mode="before")(
-        _split_commas
+        split_commas
     )
 
     @field_validator("mcp_servers", mode="before")

@@ -1,0 +1,131 @@
+"""`OPENAI_*` (the model endpoint) and `CLAWLING_*` settings; those of tools and skills
+are in tools.py, which `CoreSettings` inherits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from bot.settings.fields import CommaList, split_commas
+from bot.settings.tools import ToolSettings
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class OpenAISettings(BaseModel):
+    """The model endpoint: any OpenAI-compatible API."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_key: SecretStr | None = None
+    base_url: str = OPENAI_DEFAULT_BASE_URL
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class CoreSettings(ToolSettings):
+    """`CLAWLING_*` settings (those of tools and skills are in bot/settings/tools.py)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = "gpt-4.1-mini"
+    fallback_models: CommaList = Field(default_factory=list)
+    owners: CommaList = Field(default_factory=list)
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    timezone: str = "UTC"
+    max_concurrent_turns: int = Field(8, ge=1, le=1000)
+    max_tool_steps: int = Field(12, ge=1, le=200)
+    tool_output_chars: int = Field(16_000, ge=500)
+    tool_timeout: float = Field(60.0, gt=0)
+    llm_timeout: float = Field(120.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    context_tokens: int = Field(32_000, ge=2_000)
+    recall_tokens: int = Field(1_200, ge=0, le=100_000)
+    embedding_model: str | None = None
+    vision: bool = True
+    max_file_chars: int = Field(100_000, ge=1_000)
+    log_level: str = "INFO"
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    shutdown_timeout: float = Field(20.0, ge=0)
+    assistant_name: str = "Clawling"
+    # Background work: jobs (bot/scheduler.py) and long-horizon tasks (bot/tasks.py).
+    job_grace_seconds: int = Field(3600, ge=1)
+    job_late_after_seconds: float = Field(60.0, ge=0)
+    heartbeat_minutes: int = Field(30, ge=1, le=24 * 60)
+    task_max_steps: int = Field(100, ge=1, le=100_000)
+    task_max_tokens: int = Field(1_000_000, ge=1_000)
+    task_max_seconds: int = Field(3600, ge=10)
+    task_context_tokens: int = Field(12_000, ge=2_000)
+    task_concurrency: int = Field(4, ge=1, le=100)
+    tasks_per_user: int = Field(2, ge=1, le=100)
+    subtask_concurrency: int = Field(3, ge=1, le=50)
+    max_subtasks: int = Field(10, ge=1, le=100)
+    task_goal_chars: int = Field(8_000, ge=200, le=1_000_000)
+    task_progress_seconds: float = Field(5.0, ge=0.1)
+
+    _split = field_validator("fallback_models", "owners", mode="before")(split_commas)
+
+    @field_validator("owners")
+    @classmethod
+    def _platform_ids(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if ":" not in v or not v.split(":", 1)[1]]
+        if bad:
+            raise ValueError(
+                f"entries must look like telegram:12345 or slack:U0123, not {bad[0]!r}"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("only sqlite and postgresql URLs are supported")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// behind a proxy)")
+        return value.rstrip("/") if value else None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+
+# What to tell the user for each setting that failed validation.
+CORE_SETTING_FIXES: dict[str, str] = {
+    "CLAWLING_TIMEZONE": "use an IANA name such as Europe/Berlin or America/New_York",
+    "CLAWLING_DATABASE_URL": (
+        "use sqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db"
+    ),
+    "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
+    "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+    "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
+    "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
+    "CLAWLING_PUBLIC_URL": "use the https address where this server is reachable",
+}
