@@ -1,6 +1,6 @@
 """Pending approvals in SQL: tool calls that wait for a person's yes or no.
 
-The waiting itself happens in memory (bot/approvals.py); these rows are the
+The waiting itself happens in memory (bot/safety/approvals.py); these rows are the
 record of what was asked and decided, and let a restart expire what was left.
 """
 

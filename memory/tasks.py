@@ -128,7 +128,7 @@ def _with_chat() -> Select[Task, Conversation]:
 
 
 _tasks = table(Task)
-# Asked every turn (bot/tasks.py WaitingTasks); built once.
+# Asked every turn (bot/background/tasks.py WaitingTasks); built once.
 _QUESTIONS = (
     select(_tasks.c.id, _tasks.c.question)
     .where(

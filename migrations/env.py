@@ -1,7 +1,7 @@
 """Alembic environment.
 
 The app runs migrations on its own connection (`config.attributes["connection"]`,
-see memory/db.py). From the `alembic` command line, the URL comes from
+see memory/db/migrate.py). From the `alembic` command line, the URL comes from
 CLAWLING_DATABASE_URL or the default SQLite file.
 """
 

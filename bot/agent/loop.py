@@ -255,7 +255,7 @@ async def run_tool_calls(
 ) -> list[NewMessage]:
     """Run one step's tool calls in order; a call repeated REPEAT_LIMIT times is refused.
 
-    Shared by conversation turns and background task steps (bot/task_step.py).
+    Shared by conversation turns and background task steps (bot/background/step.py).
     """
     results = []
     for call in calls:

@@ -3,7 +3,7 @@
 Kinds: `reminder` (a message), `prompt` (runs the agent with a prompt as a quiet
 background task and posts the result), `instruction` (a standing instruction,
 looked at by the person's heartbeat) and `heartbeat` (one per person, opt-in).
-Timing is APScheduler's (bot/scheduler.py); this module owns what a firing means.
+Timing is APScheduler's (bot/background/scheduler.py); this module owns what a firing means.
 """
 
 from __future__ import annotations

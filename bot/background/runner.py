@@ -1,6 +1,6 @@
 """The task runner: drives background tasks (only in the leader process).
 
-Each step (bot/task_step.py) is one model call plus its tool calls over a bounded
+Each step (bot/background/step.py) is one model call plus its tool calls over a bounded
 context and ends in a checkpoint; a restarted runner resumes every `running` task
 from its last checkpoint. Sub-tasks run inside their parent's worker under
 CLAWLING_SUBTASK_CONCURRENCY, and the parent collects every result.
@@ -31,7 +31,7 @@ __all__ = ["TaskLimits", "TaskRunner"]
 
 
 class TaskRunner:
-    """A `Service` of the background leader (see bot/scheduler.py: Background)."""
+    """A `Service` of the background leader (see bot/background/scheduler.py: Background)."""
 
     def __init__(
         self,

@@ -1,7 +1,7 @@
 """The background leader: APScheduler for jobs, the task runner for tasks.
 
 `Background` is the `Service` that `clawling run` and `clawling chat` start. It
-competes for leadership (memory/leader.py); the one leader per database runs an
+competes for leadership (memory/db/leader.py); the one leader per database runs an
 APScheduler 3 `AsyncIOScheduler` whose `SQLAlchemyJobStore` lives in the same
 database, plus the TaskRunner. The others retry every LEADER_RETRY seconds, so a
 standby takes over when the leader stops.

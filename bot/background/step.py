@@ -1,5 +1,5 @@
 """One step of a background task: a model call over a bounded context, its tool
-calls, the success check, and the checkpoint that ends it (bot/task_runner.py drives
+calls, the success check, and the checkpoint that ends it (bot/background/runner.py drives
 the steps). Budgets are checked here and end a task with a partial result.
 """
 

@@ -1,0 +1,2 @@
+"""The confirmation gate: which tool calls need the person's yes, and asking for it.
+Tools only declare what they do; the rules live here, never in each tool."""

@@ -1,6 +1,6 @@
 """Asking a person to confirm a tool call, in the chat, while the turn waits.
 
-A call that needs confirmation (see bot/tools/safety.py) becomes a pending
+A call that needs confirmation (see bot/safety/gate.py) becomes a pending
 approval: a row in SQL (what was asked, why, and the outcome) and a message in
 the conversation. The turn waits for the answer: "yes"/"no" from the person the
 turn is for, in the same conversation, or `/approve [id]` / `/deny [id]`. Both

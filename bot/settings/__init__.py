@@ -1,4 +1,5 @@
-"""Settings: one pydantic-settings class, read from the environment and `.env`.
+"""Settings: one pydantic-settings class, read from the environment and `.env`; each
+group of variables in its own module here. Nothing else reads the environment.
 
 Variables are grouped by prefix (`OPENAI_*`, `CLAWLING_*`, and one group per
 chat platform); each group is a nested model so `OPENAI_API_KEY` lands in

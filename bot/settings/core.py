@@ -58,7 +58,7 @@ class CoreSettings(ToolSettings):
     public_url: str | None = None
     shutdown_timeout: float = Field(20.0, ge=0)
     assistant_name: str = "Clawling"
-    # Background work: jobs (bot/scheduler.py) and long-horizon tasks (bot/tasks.py).
+    # Background work: jobs (bot/background/scheduler.py) and long-horizon tasks (bot/background/tasks.py).
     job_grace_seconds: int = Field(3600, ge=1)
     job_late_after_seconds: float = Field(60.0, ge=0)
     heartbeat_minutes: int = Field(30, ge=1, le=24 * 60)

@@ -1,7 +1,8 @@
-"""Tools the model can call: typed async functions with a pydantic argument model.
+"""Tools the model can call: typed async functions with a pydantic argument model, one
+module per group of tools. Tools get a `ToolContext`, never the whole app.
 
 The JSON schema sent to the model is derived from the argument model; nothing
-is written by hand. Tools get a `ToolContext`, never the whole app.
+is written by hand. Safety rules wrap every call as hooks (bot/safety/).
 """
 
 from __future__ import annotations

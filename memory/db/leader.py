@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 # "ClawLead" as a 64-bit integer: the advisory lock key for the background leader
-# (memory/db.py's migration lock uses "Clawling"; the two must differ).
+# (memory/db/migrate.py's migration lock uses "Clawling"; the two must differ).
 ADVISORY_KEY = int.from_bytes(b"ClawLead", "big")
 
 

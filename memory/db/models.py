@@ -1,5 +1,5 @@
 """SQLAlchemy models. Alembic migrations own the schema; these must agree with them
-(tests/memory/test_migrations.py checks it)."""
+(tests/memory/db/test_migrations.py checks it)."""
 
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ class UserSkill(Base):
 
 
 class Approval(Base):
-    """A tool call that waits for a person's yes or no in the chat (see bot/approvals.py)."""
+    """A tool call that waits for a person's yes or no in the chat (see bot/safety/approvals.py)."""
 
     __tablename__ = "approvals"
     __table_args__ = (Index("ix_approvals_conversation_status", "conversation_id", "status"),)

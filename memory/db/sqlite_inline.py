@@ -14,7 +14,7 @@ again on a worker thread, with the usual timeout, while the loop goes on.
 
 Because a call either never leaves the loop's thread or is waited for to the
 end (even when the awaiting task is cancelled), no call on this connection can be
-interrupted halfway; memory/db.py relies on that to close connections without
+interrupted halfway; memory/db/engine.py relies on that to close connections without
 SQLAlchemy's protective task.
 
 This object stands in for `aiosqlite.Connection` under SQLAlchemy's adapter

@@ -5,7 +5,7 @@ Both rank with BM25: FTS5's built-in `bm25()`, and on PostgreSQL the same formul
 computed from the generated `search_vector` (document frequencies counted over
 the matching rows of the searcher's scope). Text matches count fully, label
 matches (speaker, memory key) at `LABEL_WEIGHT`. Queries arrive as plain words
-(memory/text.py), so nothing a person types can be a syntax error here.
+(memory/retrieval/text.py), so nothing a person types can be a syntax error here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Search over a person's messages and memories.
 
 One pipeline for both databases:
-1. the query becomes plain words (memory/text.py) and date hints (memory/dates.py);
-2. the database's full-text engine ranks candidates with BM25 (memory/fulltext.py),
+1. the query becomes plain words (memory/retrieval/text.py) and date hints (memory/retrieval/dates.py);
+2. the database's full-text engine ranks candidates with BM25 (memory/retrieval/fulltext.py),
    always inside a scope: one user's data, or in a group chat one conversation;
 3. messages from a time the query names score higher;
 4. neighbouring turns share evidence: a message next to strong matches rises
@@ -70,7 +70,7 @@ class MemoryHit:
 
 
 class VectorSearch(Protocol):
-    """Optional semantic ranking (memory/embeddings.py)."""
+    """Optional semantic ranking (memory/retrieval/embeddings.py)."""
 
     async def messages(
         self, scope: Scope, query: str, where: MessageFilter, limit: int

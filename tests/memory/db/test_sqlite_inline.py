@@ -62,7 +62,7 @@ async def test_errors_are_the_usual_sqlalchemy_errors(tmp_path: Path) -> None:
 async def test_a_cancelled_wait_for_the_lock_leaves_the_connection_whole(tmp_path: Path) -> None:
     """Cancelling a statement that waits for another writer returns only once the
     statement has finished on its worker: the connection is never rolled back or
-    handed on while in use (which is what lets memory/db.py close it directly)."""
+    handed on while in use (which is what lets memory/db/engine.py close it directly)."""
     engine = db.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     async with db.writing(engine) as connection:
         await connection.execute(text("CREATE TABLE t (v TEXT)"))

@@ -1,0 +1,179 @@
+"""Engines and URLs: an async engine per database URL (SQLite on the loop's own thread,
+PostgreSQL through asyncpg), the connections a turn opens, and the reachability check."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine_raw
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
+
+import migrations
+from memory.db.sqlite_inline import LOCK_WAIT_MS, inline_connector
+
+MIGRATIONS_DIR = Path(migrations.__file__).parent
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or used; the message says which and why."""
+
+
+def async_url(url: str) -> URL:
+    """The URL with an asyncio driver (aiosqlite / asyncpg)."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def sync_url(url: str) -> URL:
+    """The URL with a blocking driver (pysqlite / psycopg), for APScheduler and tools."""
+    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.set(drivername="sqlite")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(wait_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers work while a turn writes; NORMAL is durable at checkpoints
+        # and never corrupts, and avoids an fsync per message.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
+        cursor.close()
+
+    return on_connect
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url`; creates the SQLite file's folder if needed."""
+    parsed = async_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # SQLite lets one writer in at a time, and a writer that finds the lock
+        # taken sleeps in SQLite's busy handler for up to 100 ms between tries.
+        # One connection shared in turn by every task queues writers in
+        # asyncio instead, which is much faster under load. Its statements run
+        # on the loop's thread (see memory/sqlite_inline.py); waiting for
+        # another process's lock happens on a worker thread.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 60)
+        database = parsed.database or ":memory:"
+        engine = create_async_engine(parsed, async_creator=inline_connector(database), **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(0))
+        _INLINE.add(engine.sync_engine)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(parsed, **kwargs)
+
+
+# Engines whose connections are memory/sqlite_inline.py's.
+_INLINE: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def reading(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """`engine.connect()`, for the statements of every turn.
+
+    SQLAlchemy closes an async connection in a task of its own, shielded, so that a
+    cancellation cannot interrupt the close halfway; creating and awaiting that task
+    costs about a third of a short read. The inline SQLite connection cannot be
+    interrupted halfway (see memory/sqlite_inline.py), so on it the connection is
+    closed directly. Other databases keep SQLAlchemy's own context manager.
+    """
+    if engine.sync_engine in _INLINE:
+        return _Reading(engine)
+    return engine.connect()
+
+
+def writing(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """`engine.begin()`: one transaction, committed on success, rolled back on error;
+    on the inline SQLite connection without the shielded close (see `reading`)."""
+    if engine.sync_engine in _INLINE:
+        return _Writing(engine)
+    return engine.begin()
+
+
+class _Reading:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._connection = engine.connect()
+
+    async def __aenter__(self) -> AsyncConnection:
+        return await self._connection.start()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._connection.close()
+
+
+class _Writing(_Reading):
+    _transaction: AsyncTransaction
+
+    async def __aenter__(self) -> AsyncConnection:
+        connection = await super().__aenter__()
+        try:
+            self._transaction = await connection.begin().start()
+        except BaseException:
+            await connection.close()
+            raise
+        return connection
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if kind is None:
+                await self._transaction.commit()
+            else:
+                await self._transaction.rollback()
+        finally:
+            await self._connection.close()
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A blocking engine on the same database (APScheduler's job store needs one)."""
+    parsed = sync_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_sync_engine_raw(parsed)
+        event.listen(engine, "connect", _sqlite_pragmas(LOCK_WAIT_MS))
+        return engine
+    return create_sync_engine_raw(parsed, pool_pre_ping=True, pool_size=2)
+
+
+async def check_reachable(engine: AsyncEngine, within: float = 10.0) -> None:
+    """Raise DatabaseUnavailable with a one-line reason if the database cannot be used."""
+    try:
+        async with asyncio.timeout(within):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        raise DatabaseUnavailable(
+            f"no answer from {safe_url(engine.url)} within {within:.0f} s"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(f"{safe_url(engine.url)}: {reason}") from None
