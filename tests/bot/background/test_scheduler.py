@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from sqlalchemy import text
 
 from bot.app import App
 from bot.background.scheduler import Background
@@ -44,6 +47,34 @@ async def test_reminder_set_before_a_restart_fires_after_it(
     async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
         await poll(lambda: channel.texts())
         assert channel.texts() == ["⏰ Reminder: stretch"]
+        stored = await app.jobs.store.get(job.id)
+        assert stored is not None and stored.status == "done" and stored.runs == 1
+
+
+async def test_timer_stored_by_an_older_release_under_another_module_path_still_fires(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    """APScheduler stores its job function by module path; releases before the code moved
+    into folders stored "bot.scheduler:fire_job". Such a timer cannot be loaded any more:
+    APScheduler drops it, and the job is timed again from our own table."""
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, _):
+        user, conversation = await person(app)
+        job = await app.jobs.add(user.id, conversation.id, "reminder", "water", once_at(soon(3)))
+        async with app.engine.begin() as connection:
+            row = (
+                await connection.execute(text("SELECT id, job_state FROM apscheduler_jobs"))
+            ).one()
+            state = pickle.loads(row.job_state)
+            assert state["func"] == "bot.background.scheduler:fire_job"
+            state["func"] = "bot.scheduler:fire_job"
+            await connection.execute(
+                text("UPDATE apscheduler_jobs SET job_state = :state WHERE id = :id"),
+                {"state": pickle.dumps(state), "id": row.id},
+            )
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        await poll(lambda: channel.texts())
+        await asyncio.sleep(0.5)
+        assert channel.texts() == ["⏰ Reminder: water"]
         stored = await app.jobs.store.get(job.id)
         assert stored is not None and stored.status == "done" and stored.runs == 1
 
