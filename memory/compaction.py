@@ -188,6 +188,11 @@ class Compactor:
         window = await self._summaries.window_start(conversation.id)
         existing = await self._summaries.get(conversation.id)
         summary = existing.summary if existing and existing.through_turn == window else ""
+        # Made from untrusted messages (or merged into such a summary), the summary and
+        # the facts may repeat what outside content said: they stay marked.
+        untrusted = any(m.untrusted for m in old) or bool(
+            summary and existing is not None and existing.untrusted
+        )
         facts = 0
         try:
             for piece in _chunks(transcript(old), self._chunk_chars):
@@ -196,14 +201,21 @@ class Compactor:
                         summary, piece, conversation.id, user.id, not conversation.is_direct
                     )
                 )
-                facts += await self._save_facts(user, conversation, old, result.facts)
+                facts += await self._save_facts(
+                    user, conversation, old, result.facts, untrusted=untrusted
+                )
                 summary = result.summary.strip()[: self._summary_chars]
         except Exception:  # noqa: BLE001 - any summariser failure leaves history as it was
             log.exception("conversation %s: compaction failed", conversation.id)
             return None
         profile = await self._profile(user, conversation)
         await self._summaries.save(
-            conversation.id, summary=summary, profile=profile, through_turn=cut, window_start=cut
+            conversation.id,
+            summary=summary,
+            profile=profile,
+            through_turn=cut,
+            window_start=cut,
+            untrusted=untrusted and bool(summary),
         )
         kept = await self._move_window(conversation, messages, cut)
         return Compaction(kept, folded=len(old), facts=facts)
@@ -214,6 +226,8 @@ class Compactor:
         conversation: ConversationRecord,
         old: list[StoredMessage],
         facts: Sequence[DurableFact],
+        *,
+        untrusted: bool,
     ) -> int:
         """Save facts as memories of the person they belong to; returns how many."""
         speakers = {
@@ -229,7 +243,9 @@ class Compactor:
             if owner is None or not fact.text.strip():
                 continue
             kind = fact.kind if fact.kind in KINDS else "fact"
-            await self._memories.remember(owner, fact.text, kind=kind, key=fact.key)
+            await self._memories.remember(
+                owner, fact.text, kind=kind, key=fact.key, untrusted=untrusted
+            )
             saved += 1
         return saved
 

@@ -72,6 +72,9 @@ class StoredMessage:
     tool_call_id: str | None = None
     attachments: tuple[SavedFile, ...] = ()
     author: str | None = None  # the speaker's name, for user messages
+    # From outside the person's own words (a page, a file, tool output), or written while
+    # such content was in the model's context: see bot/safety/gate.py.
+    untrusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class NewMessage:
     content: str
     tool_calls: tuple[ToolCallRecord, ...] = ()
     tool_call_id: str | None = None
+    untrusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ _MESSAGE_COLUMNS = (
     _messages.c.tool_calls,
     _messages.c.tool_call_id,
     _messages.c.attachments,
+    _messages.c.untrusted,
 )
 _CONTEXT_START = (
     select(_conversations.c.context_from_turn)
@@ -165,7 +170,8 @@ def _message_from_row(row: Any) -> StoredMessage:
         tool_calls=tuple(ToolCallRecord(**call) for call in row[7] or ()),
         tool_call_id=row[8],
         attachments=tuple(SavedFile(**item) for item in row[9] or ()),
-        author=row[10] if row[4] == "user" else None,
+        author=row[11] if row[4] == "user" else None,
+        untrusted=row[10],
     )
 
 
@@ -301,8 +307,10 @@ class ConversationStore:
         platform_message_id: str | None = None,
         sent_at: datetime | None = None,
         attachments: Sequence[SavedFile] = (),
+        untrusted: bool = False,
     ) -> StoredMessage | None:
-        """Store an incoming message; None if this platform message was stored before."""
+        """Store an incoming message; None if this platform message was stored before.
+        `untrusted`: it carries content that is not the person's own words (files)."""
         created = sent_at or utcnow()
         files = [asdict(f) for f in attachments] or None
         row = {
@@ -313,6 +321,7 @@ class ConversationStore:
             "attachments": files,
             "platform_message_id": platform_message_id,
             "created_at": created,
+            "untrusted": untrusted,
         }
         try:
             async with writing(self._engine) as connection:
@@ -328,6 +337,7 @@ class ConversationStore:
             content=text,
             created_at=created,
             attachments=tuple(attachments),
+            untrusted=untrusted,
         )
 
     async def load_context(self, conversation_id: int) -> Context:
@@ -372,6 +382,7 @@ class ConversationStore:
                 "tool_calls": _calls_json(m.tool_calls),
                 "tool_call_id": m.tool_call_id,
                 "created_at": now,
+                "untrusted": m.untrusted,
             }
             for m in messages
         ]

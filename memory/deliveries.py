@@ -31,6 +31,8 @@ class OutgoingMessage:
     # Also part of the conversation, so later turns know it was said (a reminder,
     # a task's result); progress notes are not.
     in_history: bool = False
+    # Stored in the conversation as untrusted (a result made from outside content).
+    untrusted: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ async def _append_to_history(session: AsyncSession, message: OutgoingMessage) ->
             role="assistant",
             content=message.text,
             created_at=utcnow(),
+            untrusted=message.untrusted,
         )
     )
 

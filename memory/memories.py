@@ -35,6 +35,8 @@ class MemoryRecord:
     expires_at: datetime | None = None
     source_message_id: int | None = None
     superseded_by_id: int | None = None
+    # Saved from untrusted content (a page, a file...): shown to the model as data only.
+    untrusted: bool = False
 
     @property
     def current(self) -> bool:
@@ -60,6 +62,7 @@ def record(row: MemoryItem) -> MemoryRecord:
         expires_at=row.expires_at,
         source_message_id=row.source_message_id,
         superseded_by_id=row.superseded_by_id,
+        untrusted=row.untrusted,
     )
 
 
@@ -98,8 +101,11 @@ class MemoryStore:
         source_message_id: int | None = None,
         expires_at: datetime | None = None,
         now: datetime | None = None,
+        untrusted: bool = False,
     ) -> Remembered:
-        """Store a memory; it supersedes current ones with the same key or the one it replaces."""
+        """Store a memory; it supersedes current ones with the same key or the one it replaces.
+        `untrusted`: it was saved while outside content was in view; said again without
+        it, the same memory becomes trusted."""
         now = now or utcnow()
         content = " ".join(content.split())[:MAX_MEMORY_CHARS]
         if not content:
@@ -114,6 +120,7 @@ class MemoryStore:
             ).scalar_one_or_none()
             if same is not None and (not key or same.key == key):
                 same.updated_at = now
+                same.untrusted = same.untrusted and untrusted
                 if expires_at is not None:
                     same.expires_at = expires_at
                 return Remembered(record(same), duplicate=True)
@@ -136,6 +143,7 @@ class MemoryStore:
                 created_at=now,
                 updated_at=now,
                 expires_at=expires_at,
+                untrusted=untrusted,
             )
             session.add(row)
             await session.flush()

@@ -26,6 +26,8 @@ class SummaryRecord:
     through_turn: int
     window_start: int
     updated_at: datetime
+    # The summary was made from untrusted messages (it may repeat what they said).
+    untrusted: bool = False
 
 
 _summaries = table(ConversationSummary)
@@ -56,6 +58,7 @@ class SummaryStore:
                 row.through_turn,
                 row.window_start,
                 row.updated_at,
+                row.untrusted,
             )
 
     async def save(
@@ -66,6 +69,7 @@ class SummaryStore:
         profile: str,
         through_turn: int,
         window_start: int,
+        untrusted: bool = False,
     ) -> None:
         async with self._sessions() as session, session.begin():
             row = await session.get(ConversationSummary, conversation_id)
@@ -76,6 +80,7 @@ class SummaryStore:
             row.profile = profile
             row.through_turn = through_turn
             row.window_start = window_start
+            row.untrusted = untrusted
             row.updated_at = utcnow()
 
     async def state(self, conversation_id: int) -> tuple[int, SummaryRecord | None]:
@@ -95,6 +100,7 @@ class SummaryStore:
             row.through_turn,
             row.window_start,
             row.updated_at,
+            bool(row.untrusted),
         )
         return window, stored
 

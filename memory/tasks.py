@@ -30,6 +30,9 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 UNFINISHED = (QUEUED, RUNNING, WAITING, PAUSED)
+# Checkpoint key: where the untrusted content a task has read came from (kept for the
+# task's life, handed to its sub-tasks; see bot/safety/gate.py).
+UNTRUSTED = "untrusted"
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ def _with_chat() -> Select[Task, Conversation]:
 _tasks = table(Task)
 # Asked every turn (bot/background/tasks.py WaitingTasks); built once.
 _QUESTIONS = (
-    select(_tasks.c.id, _tasks.c.question)
+    select(_tasks.c.id, _tasks.c.question, _tasks.c.checkpoint)
     .where(
         _tasks.c.user_id == bindparam("user_id"),
         _tasks.c.conversation_id == bindparam("conversation_id"),
@@ -146,12 +149,13 @@ class TaskStore:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-    async def questions(self, user_id: int, conversation_id: int) -> list[tuple[int, str]]:
-        """(id, question) of the person's tasks in this conversation waiting for an answer."""
+    async def questions(self, user_id: int, conversation_id: int) -> list[tuple[int, str, bool]]:
+        """(id, question, untrusted) of the person's tasks in this conversation waiting for
+        an answer; `untrusted`: the task has read outside content (see UNTRUSTED)."""
         params = {"user_id": user_id, "conversation_id": conversation_id}
         async with reading(self._engine) as connection:
             rows = (await connection.execute(_QUESTIONS, params)).all()
-        return [(row[0], row[1] or "") for row in rows]
+        return [(row[0], row[1] or "", bool((row[2] or {}).get(UNTRUSTED))) for row in rows]
 
     async def create(
         self,
@@ -315,6 +319,8 @@ class TaskStore:
         if parent is None:  # pragma: no cover - checked by the caller's update
             return
         budget = budget or Budget(parent.max_steps, parent.max_tokens, parent.max_seconds)
+        read = (parent.checkpoint or {}).get(UNTRUSTED)
+        inherited: dict[str, Any] = {UNTRUSTED: list(read)} if read else {}
         now = utcnow()
         for goal in goals:
             child = Task(
@@ -333,7 +339,8 @@ class TaskStore:
                 max_seconds=budget.max_seconds,
                 tokens_used=0,
                 seconds_used=0.0,
-                checkpoint={},
+                # What the parent read is in the goals it wrote: children start tainted.
+                checkpoint=dict(inherited),
                 created_at=now,
                 updated_at=now,
             )

@@ -25,7 +25,8 @@ from bot.agent.prompt import (
 from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
 from bot.chat.channels import ReplyStream
 from bot.llm.client import LLM, CallMeta, Completion, TextCallback, ToolCall
-from bot.tools import ToolContext, ToolRegistry
+from bot.safety.untrusted import WRITTEN_AFTER, sources_in
+from bot.tools import ToolContext, ToolRegistry, TurnState
 from memory.conversations import (
     ConversationRecord,
     ConversationStore,
@@ -53,12 +54,15 @@ class ContextSource(Protocol):
     `background` is slowly changing text (a profile, a conversation summary)
     placed after the system prompt; `recall` is per-turn text (relevant notes
     for `query`) placed in the volatile note at the end. Return "" for nothing.
+    `private` is false when the turn answers several people of a group: then
+    nothing private to one of them may be added. Text from outside the person's own
+    words goes in `mark_untrusted` blocks, which make side effects need a yes.
     """
 
     async def background(self, user: UserRecord, conversation: ConversationRecord) -> str: ...
 
     async def recall(
-        self, user: UserRecord, conversation: ConversationRecord, query: str
+        self, user: UserRecord, conversation: ConversationRecord, query: str, *, private: bool
     ) -> str: ...
 
 
@@ -136,7 +140,18 @@ class Agent:
         # Reload the person: /timezone may have changed since the session cached them.
         user = await self._store.get_user(user.id) or user
         zone = ZoneInfo(user.timezone or self._default_timezone)
-        tool_ctx = ToolContext(user=user, conversation=conversation, timezone=zone, now=self._now)
+        # In a group, messages of several people may be answered in one turn: then no
+        # one's private memories are used (one could surface another's private facts).
+        senders = {m.user_id for m in visible if m.id in pending}
+        private = conversation.is_direct or senders <= {user.id}
+        query = "\n".join(m.content for m in visible if m.id in pending)
+        background, recalled = await self._gather_context(user, conversation, query, private)
+        state = TurnState(
+            untrusted=untrusted_in_view(messages, background, recalled), private=private
+        )
+        tool_ctx = ToolContext(
+            user=user, conversation=conversation, timezone=zone, now=self._now, turn=state
+        )
         history = render_history(
             messages,
             group=not conversation.is_direct,
@@ -146,8 +161,6 @@ class Agent:
         on_text = stream.update if stream is not None else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
-        query = "\n".join(m.content for m in visible if m.id in pending)
-        background, recalled = await self._gather_context(user, conversation, query)
 
         for step in range(1, self._limits.max_steps + 1):
             volatile = _join(time_note(self._now().astimezone(zone), zone.key), recalled)
@@ -155,13 +168,15 @@ class Agent:
             completion = await self._llm.complete(
                 request, self._tools.schemas() or None, meta=meta, on_text=on_text
             )
-            reply = _assistant_message(completion)
             if not completion.tool_calls:
+                reply = _assistant_message(completion, bool(state.untrusted))
                 await self._store.record_step(
                     conversation.id, user.id, turn, [reply], consumed, completion.record
                 )
                 return TurnOutcome(completion.content, step)
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
+            # Stored as untrusted once outside content is in view: later turns still see it.
+            reply = _assistant_message(completion, bool(state.untrusted))
             await self._store.record_step(
                 conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
@@ -169,14 +184,16 @@ class Agent:
             history.extend(render_message(m) for m in (reply, *results))
 
         return await self._final_without_tools(
-            history, background, zone, meta, on_text, conversation, user, turn
+            history, background, zone, meta, on_text, conversation, user, turn, state
         )
 
     async def _gather_context(
-        self, user: UserRecord, conversation: ConversationRecord, query: str
+        self, user: UserRecord, conversation: ConversationRecord, query: str, private: bool
     ) -> tuple[str, str]:
         backgrounds = [await s.background(user, conversation) for s in self._sources]
-        recalls = [await s.recall(user, conversation, query) for s in self._sources]
+        recalls = [
+            await s.recall(user, conversation, query, private=private) for s in self._sources
+        ]
         return _join(*backgrounds), _join(*recalls)
 
     async def _final_without_tools(
@@ -189,6 +206,7 @@ class Agent:
         conversation: ConversationRecord,
         user: UserRecord,
         turn: int,
+        state: TurnState,
     ) -> TurnOutcome:
         """The step budget is spent: ask once more with tools disabled (same tool list,
         so the cached prefix still matches)."""
@@ -207,7 +225,7 @@ class Agent:
             conversation.id,
             user.id,
             turn,
-            [NewMessage(role="assistant", content=text)],
+            [NewMessage(role="assistant", content=text, untrusted=bool(state.untrusted))],
             call=completion.record,
         )
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True)
@@ -265,17 +283,38 @@ async def run_tool_calls(
                 f"Error: {call.name} was already called {REPEAT_LIMIT - 1} times with these "
                 "exact arguments; the result will not change. Use what you have."
             )
+            untrusted = bool(ctx.turn.untrusted)
         else:
-            text = (await tools.execute(ctx, call.name, call.arguments)).text
-        results.append(NewMessage(role="tool", content=text, tool_call_id=call.id))
+            result = await tools.execute(ctx, call.name, call.arguments)
+            text, untrusted = result.text, result.untrusted or bool(ctx.turn.untrusted)
+        results.append(
+            NewMessage(role="tool", content=text, tool_call_id=call.id, untrusted=untrusted)
+        )
     return results
 
 
-def _assistant_message(completion: Completion) -> NewMessage:
+def untrusted_in_view(messages: Sequence[StoredMessage], *texts: str) -> list[str]:
+    """Where the untrusted content in a request comes from: stored messages marked
+    untrusted, and untrusted blocks in the added context (summary, recall...)."""
+    found: list[str] = []
+    for message in messages:
+        if message.untrusted:
+            found.extend(sources_in(message.content) or [_unlabelled(message.role)])
+    for text in texts:
+        found.extend(sources_in(text))
+    return list(dict.fromkeys(found))
+
+
+def _unlabelled(role: str) -> str:
+    return WRITTEN_AFTER if role == "assistant" else "outside content earlier in this conversation"
+
+
+def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:
     return NewMessage(
         role="assistant",
         content=completion.content,
         tool_calls=tuple(ToolCallRecord(c.id, c.name, c.arguments) for c in completion.tool_calls),
+        untrusted=untrusted,
     )
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.safety.untrusted import mark_untrusted
 from memory.conversations import ConversationRecord, UserRecord
 from memory.memories import MemoryRecord, MemoryStore
 from memory.retrieval.embeddings import VectorStore
 from memory.retrieval.scopes import MessageFilter, Scope
-from memory.retrieval.search import Searcher
+from memory.retrieval.search import MessageHit, Searcher
 from memory.retrieval.text import estimate_tokens
 from memory.summaries import SummaryStore
 
@@ -32,8 +33,15 @@ def scope_for(user: UserRecord, conversation: ConversationRecord) -> Scope:
 
 
 def memory_line(memory: MemoryRecord) -> str:
+    """One memory as the model sees it; one saved from outside content is marked as data."""
     about = f", {memory.key}" if memory.key else ""
-    return f"- #{memory.id} ({memory.kind}{about}) {memory.content}"
+    line = f"- #{memory.id} ({memory.kind}{about}) {memory.content}"
+    if memory.untrusted:
+        return mark_untrusted(f"memory #{memory.id}, saved from outside content", line)
+    return line
+
+
+SUMMARY_SOURCE = "summary of earlier messages that included outside content"
 
 
 @dataclass(frozen=True)
@@ -62,12 +70,16 @@ class MemoryContext:
         self._windows: dict[int, int] = {}
 
     async def profile(self, user: UserRecord, conversation: ConversationRecord) -> str:
-        """A snapshot of what is known about the owner of a private chat (none in groups)."""
+        """A snapshot of what is known about the owner of a private chat (none in groups).
+        Memories saved from outside content stay out of it: in the background of every
+        turn they would make every side effect ask for a yes; recall still finds them."""
         if not conversation.is_direct:
             return ""
         lines: list[str] = []
         used = 0
         for memory in await self._memories.current(user.id, limit=100):
+            if memory.untrusted:
+                continue
             line = memory_line(memory)
             used += estimate_tokens(line)
             if used > self._limits.profile_tokens:
@@ -83,6 +95,7 @@ class MemoryContext:
         if stored is None or stored.window_start != window:
             # The window moved (or this is the first turn): the prefix changes anyway.
             summary = stored.summary if stored and stored.through_turn == window else ""
+            untrusted = bool(summary and stored and stored.untrusted)
             profile = await self.profile(user, conversation)
             await self._summaries.save(
                 conversation.id,
@@ -90,24 +103,36 @@ class MemoryContext:
                 profile=profile,
                 through_turn=stored.through_turn if stored else 0,
                 window_start=window,
+                untrusted=untrusted,
             )
         else:
             summary = stored.summary if stored.through_turn == window else ""
+            untrusted = stored.untrusted
             profile = stored.profile
         parts = []
         if summary:
+            if untrusted:
+                summary = mark_untrusted(SUMMARY_SOURCE, summary)
             parts.append(f"Summary of this conversation before the messages below:\n{summary}")
         if profile:
             parts.append(profile)
         return "\n\n".join(parts)
 
-    async def recall(self, user: UserRecord, conversation: ConversationRecord, query: str) -> str:
+    async def recall(
+        self, user: UserRecord, conversation: ConversationRecord, query: str, *, private: bool
+    ) -> str:
+        """Relevant memories (only when `private`: not in a group turn that answers several
+        people) and earlier messages of the scope, within the recall budget."""
         budget = self._limits.tokens
         if budget <= 0 or not query.strip():
             return ""
         if self._vectors is not None:
             await self._vectors.index_pending(user.id)
-        memories = await self._searcher.search_memories(user.id, query, limit=RECALL_HITS)
+        memories = (
+            await self._searcher.search_memories(user.id, query, limit=RECALL_HITS)
+            if private
+            else []
+        )
         window = self._windows.pop(conversation.id, None)
         if window is None:
             window = await self._summaries.window_start(conversation.id)
@@ -135,12 +160,20 @@ class MemoryContext:
         if messages:
             take("Earlier messages that may be relevant:")
             for found in sorted(messages, key=lambda h: h.at):
-                who = found.speaker or found.author or found.role
-                text = " ".join(found.text.split())[:LINE_CHARS]
-                if not take(f"- {found.at:%Y-%m-%d}, {who}: {text}"):
+                if not take(message_line(found)):
                     break
         if not lines:
             return ""
         return "From long-term memory (use only if it helps with this message):\n" + "\n".join(
             lines
         )
+
+
+def message_line(found: MessageHit) -> str:
+    """An earlier message as recall shows it; one from outside content is marked as data."""
+    who = found.speaker or found.author or found.role
+    text = " ".join(found.text.split())[:LINE_CHARS]
+    line = f"- {found.at:%Y-%m-%d}, {who}: {text}"
+    if found.untrusted:
+        return mark_untrusted(f"message of {found.at:%Y-%m-%d} from outside content", line)
+    return line

@@ -34,7 +34,7 @@ from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
 from bot.safety.approvals import Approvals
-from bot.safety.gate import UNTRUSTED_RULE
+from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
 from bot.tools import ToolRegistry
 from bot.tools.memory import memory_tools

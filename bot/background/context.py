@@ -89,9 +89,11 @@ class FinishArgs(BaseModel):
 
 
 def control_tools(state: StepState, max_subtask_goal: int) -> list[Tool]:
-    """The tools a task steers itself with, bound to this step's state."""
+    """The tools a task steers itself with, bound to this step's state. Plan, notes, a
+    question and the result stay within the task and its own person: read-only for the
+    confirmation gate. Sub-tasks are new work: a side effect."""
 
-    @tool
+    @tool(read_only=True)
     async def update_plan(ctx: ToolContext, args: PlanArgs) -> str:
         """Set or revise the task's plan."""
         if len(args.plan) > PLAN_CHARS:
@@ -99,7 +101,7 @@ def control_tools(state: StepState, max_subtask_goal: int) -> list[Tool]:
         state.plan = args.plan.strip()
         return "Plan saved."
 
-    @tool
+    @tool(read_only=True)
     async def save_note(ctx: ToolContext, args: NoteArgs) -> str:
         """Keep a note for later steps (your working memory for this task)."""
         notes = (
@@ -113,7 +115,7 @@ def control_tools(state: StepState, max_subtask_goal: int) -> list[Tool]:
         state.notes = notes
         return f"Noted ({len(notes)}/{NOTES_CHARS} characters used)."
 
-    @tool
+    @tool(read_only=True)
     async def ask_user(ctx: ToolContext, args: AskArgs) -> str:
         """Ask the person one question; the task waits for the answer."""
         if not state.can_ask:
@@ -121,7 +123,7 @@ def control_tools(state: StepState, max_subtask_goal: int) -> list[Tool]:
         state.question = cut(args.question.strip(), 1_000)
         return "Question sent; the task pauses until the person answers."
 
-    @tool
+    @tool(side_effects=True)
     async def spawn_subtasks(ctx: ToolContext, args: SpawnArgs) -> str:
         """Start independent sub-tasks that run concurrently; their results come back to you."""
         goals = [g.strip() for g in args.goals if g.strip()]
@@ -139,7 +141,7 @@ def control_tools(state: StepState, max_subtask_goal: int) -> list[Tool]:
         state.subtask_room -= len(goals)
         return f"{len(goals)} sub-tasks will start after this step; you will see their results."
 
-    @tool
+    @tool(read_only=True)
     async def finish(ctx: ToolContext, args: FinishArgs) -> str:
         """Finish the task with its result."""
         state.result = cut(args.result.strip(), RESULT_CHARS)

@@ -15,7 +15,7 @@ from bot.chat.channels import ChatRef, MessageRef
 from bot.chat.outbox import Outbox
 from bot.errors import TransportError
 from memory.deliveries import OutgoingMessage
-from memory.tasks import TaskRecord
+from memory.tasks import UNTRUSTED, TaskRecord
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,16 @@ def status_line(task: TaskRecord, doing: str = "") -> str:
 
 def to_chat(task: TaskRecord, key: str, text: str, *, in_history: bool = False) -> OutgoingMessage:
     """A message for the conversation the task belongs to (`in_history`: also stored
-    in the conversation, for the model's later turns)."""
+    in the conversation, for the model's later turns; as untrusted when the task read
+    outside content)."""
     return OutgoingMessage(
-        f"task:{task.id}:{key}", task.channel, task.chat_id, task.thread_id, text, in_history
+        f"task:{task.id}:{key}",
+        task.channel,
+        task.chat_id,
+        task.thread_id,
+        text,
+        in_history,
+        untrusted=in_history and bool(task.checkpoint.get(UNTRUSTED)),
     )
 
 

@@ -15,13 +15,22 @@ from collections import Counter
 
 from bot.background.context import RECENT_STEPS
 from bot.background.progress import StatusMessage, status_line, to_chat
-from bot.background.step import Stepper, TaskLimits
+from bot.background.step import MAX_SOURCES, Stepper, TaskLimits
 from bot.chat.channels import ChatRef
 from bot.chat.delivery import Deliverer
 from bot.chat.outbox import Outbox
 from bot.tools import TurnState
 from memory.conversations import ConversationStore, UserRecord
-from memory.tasks import FINISHED, QUEUED, RUNNING, SUCCEEDED, Progress, TaskRecord, TaskStore
+from memory.tasks import (
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    UNTRUSTED,
+    Progress,
+    TaskRecord,
+    TaskStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +127,14 @@ class TaskRunner:
         user = await self._users.get_user(task.user_id) or UserRecord(task.user_id, "", None)
         conversation = await self._users.get_conversation(task.conversation_id)
         seen: Counter[tuple[str, str]] = Counter()
-        turn = TurnState()
+        # What the task read before (an earlier run, its parent) is still in its context.
+        turn = TurnState(untrusted=list(task.checkpoint.get(UNTRUSTED, [])))
         while task is not None and task.status == RUNNING:
             if task.checkpoint.get("waiting_children"):
                 task = await self._run_children(task)
+                for source in [] if task is None else task.checkpoint.get(UNTRUSTED, []):
+                    if source not in turn.untrusted:
+                        turn.untrusted.append(source)
                 continue
             reason = self._stepper.exhausted(task)
             if reason:
@@ -181,6 +194,11 @@ class TaskRunner:
             for c in children
         ]
         checkpoint = {**task.checkpoint, "subtasks": collected, "waiting_children": False}
+        # Sub-task results may repeat what the sub-tasks read.
+        read = [s for c in children for s in c.checkpoint.get(UNTRUSTED, [])]
+        if read:
+            merged = dict.fromkeys([*task.checkpoint.get(UNTRUSTED, []), *read])
+            checkpoint[UNTRUSTED] = list(merged)[-MAX_SOURCES:]
         done = sum(c.status == SUCCEEDED for c in children)
         summary = f"{done} of {len(children)} sub-tasks succeeded"
         progress = Progress(

@@ -40,6 +40,7 @@ from memory.tasks import (
     FAILED,
     RUNNING,
     SUCCEEDED,
+    UNTRUSTED,
     WAITING,
     Budget,
     Progress,
@@ -50,6 +51,7 @@ from memory.tasks import (
 log = logging.getLogger(__name__)
 
 LLM_ATTEMPTS = 3
+MAX_SOURCES = 20  # untrusted sources a task remembers (the newest)
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,11 @@ class Stepper:
             )
         checkpoint["recent"] = recent[-RECENT_STEPS:]
         checkpoint["doing"] = ", ".join(dict.fromkeys(c[0] for c in calls)) or "thinking"
+        if turn.untrusted:
+            # What this task has read stays in its notes, plan and results for its whole
+            # life: the taint outlives this run (restarts, answers, sub-tasks).
+            checkpoint[UNTRUSTED] = turn.untrusted[-MAX_SOURCES:]
+        task = replace(task, checkpoint=checkpoint)  # the result message sees the taint
         progress = Progress(
             step=step,
             tokens_used=task.tokens_used + used,

@@ -12,6 +12,7 @@ from bot.background.context import cut
 from bot.background.progress import ICONS, duration, status_line, to_chat, tokens
 from bot.background.runner import TaskLimits, TaskRunner
 from bot.chat.delivery import Deliverer
+from bot.safety.untrusted import mark_untrusted
 from memory.conversations import ConversationRecord, UserRecord
 from memory.tasks import (
     CANCELLED,
@@ -196,14 +197,18 @@ class WaitingTasks:
     async def background(self, user: UserRecord, conversation: ConversationRecord) -> str:
         return ""
 
-    async def recall(self, user: UserRecord, conversation: ConversationRecord, query: str) -> str:
+    async def recall(
+        self, user: UserRecord, conversation: ConversationRecord, query: str, *, private: bool
+    ) -> str:
         waiting = await self._store.questions(user.id, conversation.id)
         if not waiting:
             return ""
-        lines = [
-            f"Task #{task_id} waits for the person's answer to: {cut(question, 300)}"
-            for task_id, question in waiting
-        ]
+        lines = []
+        for task_id, question, untrusted in waiting:
+            line = f"Task #{task_id} waits for the person's answer to: {cut(question, 300)}"
+            if untrusted:  # asked by a task that read outside content
+                line = mark_untrusted(f"question of task #{task_id}", line)
+            lines.append(line)
         return "\n".join(
             [
                 *lines,

@@ -2,7 +2,9 @@
 
 Text files are read into the message (so they are stored and searchable);
 images are kept under the data dir and shown to vision-capable models; what
-cannot be read is described honestly, so the model can say so.
+cannot be read is described honestly, so the model can say so. A file's content is
+not the person's own words (a forwarded document can carry instructions): it is
+marked as untrusted data, and so is the message that carries it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.chat.channels import Attachment
+from bot.safety.untrusted import mark_untrusted
 from memory.conversations import SavedFile
 
 IMAGE_TYPES = {
@@ -50,6 +53,15 @@ IMAGE_TOKENS = 1000
 
 
 @dataclass(frozen=True)
+class Absorbed:
+    """A message's text with its files read in, and the images kept."""
+
+    text: str
+    saved: list[SavedFile]
+    untrusted: bool  # it carries file content or images: outside content
+
+
+@dataclass(frozen=True)
 class FileLimits:
     max_text_chars: int = 100_000
     max_image_bytes: int = 10 * 1024 * 1024
@@ -78,18 +90,21 @@ class FileKeeper:
 
     def absorb(
         self, conversation_id: int, text: str, attachments: Sequence[Attachment]
-    ) -> tuple[str, list[SavedFile]]:
+    ) -> Absorbed:
         """The message text with file contents or notes appended, and the saved images."""
         parts = [text] if text else []
         saved: list[SavedFile] = []
+        untrusted = False
         for item in attachments:
             if item.note:
                 parts.append(f"[{item.name}: {item.note}]")
             elif item.kind == "image" or item.mime_type in IMAGE_TYPES:
                 note, kept = self._image(conversation_id, item)
-                parts.append(note)
                 if kept is not None:
                     saved.append(kept)
+                    # The model reads what an image shows, text included.
+                    note, untrusted = mark_untrusted(f"image {item.name}", note), True
+                parts.append(note)
             elif item.kind == "audio":
                 parts.append(
                     f"[Voice/audio message {item.name}: speech transcription is not "
@@ -97,23 +112,27 @@ class FileKeeper:
                     "to audio and ask them to type it.]"
                 )
             elif _is_text(item):
-                parts.append(self._text(item))
+                note, read = self._text(item)
+                parts.append(note)
+                untrusted = untrusted or read
             else:
                 parts.append(
                     f"[File {item.name} ({item.mime_type}, {_size(len(item.data))}) attached; "
                     "only text files and images can be read.]"
                 )
-        return "\n\n".join(parts), saved
+        return Absorbed("\n\n".join(parts), saved, untrusted)
 
-    def _text(self, item: Attachment) -> str:
+    def _text(self, item: Attachment) -> tuple[str, bool]:
+        """The file's text for the message, and whether its content was read in."""
         content = item.data.decode("utf-8", errors="replace")
         if len(content) > self.limits.max_text_chars:
             return (
                 f"[File {item.name} has {len(content):,} characters, more than the "
                 f"{self.limits.max_text_chars:,}-character limit, so it was not read. "
-                "Ask for a smaller file or the part that matters.]"
+                "Ask for a smaller file or the part that matters.]",
+                False,
             )
-        return f"[File {item.name}]\n```\n{content}\n```"
+        return f"[File {item.name}]\n" + mark_untrusted(f"file {item.name}", content), True
 
     def _image(self, conversation_id: int, item: Attachment) -> tuple[str, SavedFile | None]:
         if not self.limits.vision:

@@ -170,14 +170,15 @@ class SessionManager:
             else:
                 self._enqueue(session, request)
             return True
-        text, files = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
+        absorbed = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
         stored = await self.store.add_user_message(
             session.conversation.id,
             user.id,
-            text,
+            absorbed.text,
             platform_message_id=inbound.platform_message_id,
             sent_at=inbound.sent_at,
-            attachments=files,
+            attachments=absorbed.saved,
+            untrusted=absorbed.untrusted,
         )
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)

@@ -27,10 +27,23 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TurnState:
-    """What the tools of one turn learn about it (a fresh one per turn)."""
+    """What the tools of one turn (or one run of a task) know and learn about it."""
 
-    # Descriptions of untrusted content (web pages, MCP results...) read in this turn.
+    # Where untrusted content in the model's context came from (web pages, files, MCP
+    # results...): what was in the context when the turn began, and what was read since.
     untrusted: list[str] = field(default_factory=list)
+    # Whether the person's private memories may be used: not in a group turn that
+    # answers several people (one could surface another's private facts).
+    private: bool = True
+    # How many times untrusted content entered (a tool's output is untrusted when this
+    # grows while it runs, even when the source was seen before).
+    reads: int = 0
+
+    def taint(self, source: str) -> None:
+        """Untrusted content from `source` is now in the model's context."""
+        self.reads += 1
+        if source not in self.untrusted:
+            self.untrusted.append(source)
 
 
 @dataclass(frozen=True)
@@ -72,9 +85,14 @@ class Tool:
     description: str
     args: type[BaseModel]
     run: ToolFunction
-    # Acts on the world beyond this conversation (sends, runs, creates, schedules):
-    # after untrusted content entered a turn, such calls need the person's yes.
-    side_effects: bool = False
+    # Changes anything that outlives the turn (memories, jobs, tasks, skills, files,
+    # messages to anyone): while untrusted content is in the model's context, such
+    # calls need the person's yes. The safe default: only tools declared read-only
+    # are not side effects.
+    side_effects: bool = True
+    # Whether the tool said which it is (`read_only=` or `side_effects=`); a test
+    # lists every tool and fails on an undeclared one.
+    declared: bool = False
     # Returns content from outside (web, files, MCP): marked as untrusted data.
     untrusted_output: bool = False
     # Why a particular call needs the person's yes, or None (e.g. shell's allowlist).
@@ -109,7 +127,8 @@ def tool(func: ToolFunction, /) -> Tool: ...
 @overload
 def tool(
     *,
-    side_effects: bool = False,
+    read_only: bool | None = None,
+    side_effects: bool | None = None,
     untrusted_output: bool = False,
     approval: Callable[[Any], str | None] | None = None,
     summary: Callable[[Any], str] | None = None,
@@ -120,16 +139,22 @@ def tool(
     func: ToolFunction | None = None,
     /,
     *,
-    side_effects: bool = False,
+    read_only: bool | None = None,
+    side_effects: bool | None = None,
     untrusted_output: bool = False,
     approval: Callable[[Any], str | None] | None = None,
     summary: Callable[[Any], str] | None = None,
 ) -> Tool | Callable[[ToolFunction], Tool]:
     """Make a Tool from `async def name(ctx: ToolContext, args: ArgsModel) -> str`.
 
-    The docstring is the description the model reads. Use `@tool` or, to declare
-    how the tool touches the world, `@tool(side_effects=True, ...)`.
+    The docstring is the description the model reads. Declare how the tool touches
+    the world: `@tool(read_only=True)` or `@tool(side_effects=True)`. A bare `@tool`
+    counts as side-effecting (and a test asks for the declaration).
     """
+    if read_only is not None and side_effects is not None and read_only == side_effects:
+        raise TypeError("a tool is either read_only or has side_effects, not both or neither")
+    declared = read_only is not None or side_effects is not None
+    effects = bool(side_effects) if side_effects is not None else not read_only
 
     def make(function: ToolFunction) -> Tool:
         made = _make_tool(function)
@@ -138,7 +163,8 @@ def tool(
             made.description,
             made.args,
             made.run,
-            side_effects=side_effects,
+            side_effects=effects,
+            declared=declared,
             untrusted_output=untrusted_output,
             approval=approval,
             summary=summary,
@@ -168,6 +194,7 @@ def _make_tool(func: ToolFunction) -> Tool:
 class ToolResult:
     text: str
     ok: bool
+    untrusted: bool = False  # the text holds untrusted content (stored as such)
 
 
 def _validation_summary(exc: ValidationError) -> str:
@@ -259,11 +286,13 @@ class ToolRegistry:
             refusal = await hook.before(ctx, found, args)
             if refusal is not None:
                 return ToolResult(refusal, False)
+        reads = ctx.turn.reads
         try:
             async with asyncio.timeout(self.timeout):
                 text = await found.run(ctx, args)
         except ToolError as exc:
-            return ToolResult(self._after(ctx, found, args, f"Error: {exc}"), False)
+            text = self._after(ctx, found, args, f"Error: {exc}")
+            return ToolResult(text, False, ctx.turn.reads > reads)
         except TimeoutError:
             return ToolResult(
                 f"Error: the tool took longer than {self.timeout:g} s and was stopped.", False
@@ -273,7 +302,8 @@ class ToolRegistry:
             return ToolResult(
                 "Error: the tool failed unexpectedly; the details were logged.", False
             )
-        return ToolResult(self._after(ctx, found, args, self._cap(str(text))), True)
+        text = self._after(ctx, found, args, self._cap(str(text)))
+        return ToolResult(text, True, ctx.turn.reads > reads)
 
     def _after(self, ctx: ToolContext, item: Tool, args: BaseModel, text: str) -> str:
         for hook in self.hooks:

@@ -16,7 +16,7 @@ class CurrentTimeArgs(BaseModel):
     )
 
 
-@tool
+@tool(read_only=True)
 async def current_time(ctx: ToolContext, args: CurrentTimeArgs) -> str:
     """Get the current date, time and weekday, in the user's time zone or another one."""
     zone = ctx.timezone

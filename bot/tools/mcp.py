@@ -96,6 +96,7 @@ def wrap_tool(server: str, client: Client, spec: McpTool) -> Tool:
         model,
         run,
         side_effects=not read_only,
+        declared=True,  # by the server's readOnlyHint; missing or false = side effects
         untrusted_output=True,
         summary=summary,
         parameters=schema,

@@ -1,7 +1,9 @@
 """Memory tools: remember, recall, forget, search_history.
 
 Every tool acts for the person who is speaking (`ctx.user`) only; in a group
-chat, search_history sees only that group's messages.
+chat, search_history sees only that group's messages, and in a group turn that
+answers several people no one's memories are read or changed. What was saved from,
+or quotes, outside content comes back marked as untrusted data.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from bot.agent.recall import memory_line, scope_for
 from bot.errors import ToolError
+from bot.safety.untrusted import mark_untrusted
 from bot.tools import Tool, ToolContext, tool
 from memory.memories import MemoryStore
 from memory.retrieval.scopes import MessageFilter
@@ -48,13 +51,23 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
+def _own_turn(ctx: ToolContext) -> None:
+    """Memories are one person's: not read or changed in a group turn of several people."""
+    if not ctx.turn.private:
+        raise ToolError(
+            "this answer is for several people in a group, so no one's personal memories "
+            "can be used or changed; ask them to write to me directly"
+        )
+
+
 def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
     """The memory tools, bound to the stores (wired in bot/app/__init__.py)."""
 
-    @tool
+    @tool(side_effects=True)
     async def remember(ctx: ToolContext, args: RememberArgs) -> str:
         """Save a lasting fact, preference, person or plan about the user to long-term
         memory; always when they ask you to remember something."""
+        _own_turn(ctx)
         if not args.text.strip():
             raise ToolError("text is empty")
         if args.replaces is not None and await memories.get(ctx.user.id, args.replaces) is None:
@@ -70,6 +83,7 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
             source_message_id=source,
             expires_at=expires,
             now=ctx.now(),
+            untrusted=bool(ctx.turn.untrusted),
         )
         if saved.duplicate:
             return f"Already remembered as #{saved.memory.id}."
@@ -79,9 +93,10 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
             text += f" It replaces (kept as history): {old}"
         return text
 
-    @tool
+    @tool(read_only=True)
     async def recall(ctx: ToolContext, args: RecallArgs) -> str:
         """Look up what you remember about the user (with ids)."""
+        _own_turn(ctx)
         now = ctx.now()
         if args.query.strip():
             hits = await searcher.search_memories(ctx.user.id, args.query, limit=RESULTS, now=now)
@@ -90,17 +105,21 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
             found = await memories.current(ctx.user.id, now=now, limit=RESULTS)
         if not found:
             return "No matching memories."
+        for memory in found:
+            if memory.untrusted:
+                ctx.turn.taint(f"memory #{memory.id}, saved from outside content")
         return "\n".join(memory_line(m) for m in found)
 
-    @tool
+    @tool(side_effects=True)
     async def forget(ctx: ToolContext, args: ForgetArgs) -> str:
         """Delete the user's memories by id or by contained text, when they ask you to."""
+        _own_turn(ctx)
         gone = await memories.forget(ctx.user.id, args.memory, now=ctx.now())
         if not gone:
             return f"No memory matches {args.memory!r}; nothing was deleted."
         return "Forgotten: " + "; ".join(f"#{m.id} {m.content}" for m in gone)
 
-    @tool
+    @tool(read_only=True)
     async def search_history(ctx: ToolContext, args: SearchHistoryArgs) -> str:
         """Search earlier messages, with their dates; optionally between two days."""
         where = MessageFilter(
@@ -120,7 +139,12 @@ def memory_tools(memories: MemoryStore, searcher: Searcher) -> list[Tool]:
         for hit in hits:
             who = hit.speaker or hit.author or hit.role
             local = hit.at.astimezone(ctx.timezone)
-            lines.append(f"[{local:%Y-%m-%d %H:%M}] {who}: {' '.join(hit.text.split())[:600]}")
+            line = f"[{local:%Y-%m-%d %H:%M}] {who}: {' '.join(hit.text.split())[:600]}"
+            if hit.untrusted:
+                source = f"message of {local:%Y-%m-%d} from outside content"
+                ctx.turn.taint(source)
+                line = mark_untrusted(source, line)
+            lines.append(line)
         return "\n".join(lines)
 
     return [remember, recall, forget, search_history]

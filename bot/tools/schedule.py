@@ -51,18 +51,18 @@ def schedule_tools(jobs: Jobs) -> list[Tool]:
             raise ToolError(str(exc)) from None
         return f"Scheduled {kind} #{job.id}: {job.description}."
 
-    @tool
+    @tool(side_effects=True)
     async def schedule_reminder(ctx: ToolContext, args: ReminderArgs) -> str:
         """Remind the person of something at a time, once or repeatedly (a plain message)."""
         return await create(ctx, "reminder", args.message, args.when)
 
-    @tool
+    @tool(side_effects=True)
     async def schedule_prompt(ctx: ToolContext, args: PromptArgs) -> str:
         """Carry out a request on a schedule (e.g. every weekday at 8 send a summary of ...);
         each time the result is posted in this conversation."""
         return await create(ctx, "prompt", args.prompt, args.when)
 
-    @tool
+    @tool(side_effects=True)
     async def add_standing_instruction(ctx: ToolContext, args: InstructionArgs) -> str:
         """Add a standing instruction that the person's heartbeat acts on when it is due."""
         result = await create(ctx, "instruction", args.instruction, args.when)
@@ -70,7 +70,7 @@ def schedule_tools(jobs: Jobs) -> list[Tool]:
             result += " Note: the heartbeat is off; the person turns it on with /heartbeat on."
         return result
 
-    @tool
+    @tool(read_only=True)
     async def list_jobs(ctx: ToolContext, args: NoArgs) -> str:
         """List the person's active reminders, scheduled prompts and standing instructions."""
         found = await jobs.store.find(user_id=ctx.user.id)
@@ -78,7 +78,7 @@ def schedule_tools(jobs: Jobs) -> list[Tool]:
             return "No active jobs."
         return "\n".join(jobs.describe(job, ctx.timezone) for job in found)
 
-    @tool
+    @tool(side_effects=True)
     async def cancel_job(ctx: ToolContext, args: JobIdArgs) -> str:
         """Cancel one of the person's jobs by its number."""
         job = await jobs.cancel(ctx.user.id, args.job_id)
@@ -86,7 +86,7 @@ def schedule_tools(jobs: Jobs) -> list[Tool]:
             raise ToolError(f"there is no active job #{args.job_id} of this person")
         return f"Cancelled {job.kind} #{job.id}."
 
-    @tool
+    @tool(side_effects=True)
     async def set_timezone(ctx: ToolContext, args: TimezoneArgs) -> str:
         """Set the person's time zone (used for all times they give or see)."""
         try:

@@ -115,7 +115,11 @@ def format_hits(query: str, hits: list[SearchHit]) -> str:
 def web_search_tool(provider: SearchProvider) -> Tool:
     """The web_search tool over this provider."""
 
-    @tool(untrusted_output=True, summary=lambda args: f"web search {args.query[:150]!r}")
+    @tool(
+        read_only=True,
+        untrusted_output=True,
+        summary=lambda args: f"web search {args.query[:150]!r}",
+    )
     async def web_search(ctx: ToolContext, args: WebSearchArgs) -> str:
         """Search the web; returns titles, links and snippets. Use web_fetch to read a page."""
         query = args.query.strip()

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from bot.errors import ToolError
+from bot.safety.untrusted import mark_untrusted
 from bot.tools import Tool, ToolContext, tool
 from memory.conversations import ConversationRecord, UserRecord
 from memory.skills import ACTIVE, UserSkillStore
 from skills.catalog import SkillCatalog
 from skills.loader import load_text
-from skills.model import HIGH, USER, Skill
+from skills.model import BUNDLED, HIGH, USER, Skill
 from skills.parse import render_skill_md
 
 
@@ -44,18 +45,28 @@ def _skill_text(skill: Skill) -> str:
     return "\n\n".join(parts)
 
 
+def _as_read(ctx: ToolContext, skill: Skill, source: str, text: str) -> str:
+    """A skill's text as the model gets it. Skills from anyone but this project (installed
+    for the deployment, drafted by a person) are untrusted: following one never lifts the
+    confirmation gate, so a skill cannot talk the assistant into side effects."""
+    if skill.source == BUNDLED:
+        return text
+    ctx.turn.taint(source)
+    return mark_untrusted(source, text)
+
+
 def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
     """use_skill, read_skill_file and create_skill over this catalog."""
 
-    @tool
+    @tool(read_only=True)
     async def use_skill(ctx: ToolContext, args: UseSkillArgs) -> str:
         """Load a listed skill's instructions before doing the job it covers; then follow them."""
         skill = await catalog.find(ctx.user.id, args.name.strip())
         if skill is None:
             raise ToolError(f"there is no skill named {args.name!r}; use a name from the list")
-        return _skill_text(skill)
+        return _as_read(ctx, skill, f"skill {skill.name}", _skill_text(skill))
 
-    @tool
+    @tool(read_only=True)
     async def read_skill_file(ctx: ToolContext, args: ReadSkillFileArgs) -> str:
         """Read one of a skill's files (templates, references) named in its instructions."""
         skill = await catalog.find(ctx.user.id, args.skill.strip())
@@ -65,7 +76,7 @@ def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
         if path not in skill.files:
             listed = ", ".join(sorted(skill.files)) or "none"
             raise ToolError(f"{args.skill} has no file {args.path!r}; its files: {listed}")
-        return skill.files[path]
+        return _as_read(ctx, skill, f"skill {skill.name}, file {path}", skill.files[path])
 
     def draft_summary(args: CreateSkillArgs) -> str:
         return f"save a draft skill {args.name!r} ({args.description[:120]})"
@@ -105,5 +116,7 @@ class UserSkillsContext:
     async def background(self, user: UserRecord, conversation: ConversationRecord) -> str:
         return await self._catalog.user_index(user.id)
 
-    async def recall(self, user: UserRecord, conversation: ConversationRecord, query: str) -> str:
+    async def recall(
+        self, user: UserRecord, conversation: ConversationRecord, query: str, *, private: bool
+    ) -> str:
         return ""

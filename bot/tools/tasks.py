@@ -23,7 +23,7 @@ class AnswerArgs(BaseModel):
 def task_tools(tasks: Tasks) -> list[Tool]:
     """The task tools for conversation turns, bound to the app's Tasks."""
 
-    @tool
+    @tool(side_effects=True)
     async def start_task(ctx: ToolContext, args: StartArgs) -> str:
         """Run long work (research, many steps) in the background; progress and the result appear here. Use it for more than a few tool calls."""
         try:
@@ -41,7 +41,7 @@ def task_tools(tasks: Tasks) -> list[Tool]:
             f"the result will appear in this chat; /task {task.id} shows its status."
         )
 
-    @tool
+    @tool(side_effects=True)
     async def answer_task(ctx: ToolContext, args: AnswerArgs) -> str:
         """Pass the person's answer to a background task that is waiting for it."""
         return await tasks.answer(ctx.user.id, args.task_id, args.answer)

@@ -228,7 +228,7 @@ class WebFetchArgs(BaseModel):
 def web_fetch_tool(fetcher: WebFetcher) -> Tool:
     """The web_fetch tool over this fetcher."""
 
-    @tool(untrusted_output=True, summary=lambda args: f"web page {args.url[:200]}")
+    @tool(read_only=True, untrusted_output=True, summary=lambda args: f"web page {args.url[:200]}")
     async def web_fetch(ctx: ToolContext, args: WebFetchArgs) -> str:
         """Fetch a web page and return its main text."""
         page = await fetcher.fetch(args.url.strip())

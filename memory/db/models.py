@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -112,6 +113,9 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Who said it, when that is not the user row (imported history); searchable.
     speaker: Mapped[str | None] = mapped_column(String(200))
+    # Came from outside the person's own words, or was written while such content was in
+    # the model's context (bot/safety/gate.py): side effects still need a yes.
+    untrusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LLMCall(Base):
@@ -162,6 +166,8 @@ class MemoryItem(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Saved from untrusted content: recalled as data, never in the profile snapshot.
+    untrusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ConversationSummary(Base):
@@ -180,6 +186,8 @@ class ConversationSummary(Base):
     # The context start this background was built for; a move rebuilds the profile.
     window_start: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Made from untrusted messages (until /new starts a context without it).
+    untrusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Embedding(Base):

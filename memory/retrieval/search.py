@@ -61,6 +61,7 @@ class MessageHit:
     at: datetime
     score: float
     author: str | None = None  # the user row's name, for messages people sent
+    untrusted: bool = False  # from outside content (see memory/db/models.py Message)
 
 
 @dataclass(frozen=True)
@@ -361,6 +362,7 @@ class Searcher:
                     at=row.created_at,
                     score=scores[message_id],
                     author=row.author if row.role == "user" else None,
+                    untrusted=bool(row.untrusted),
                 )
             )
         return hits

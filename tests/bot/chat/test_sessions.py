@@ -239,7 +239,9 @@ async def test_files_are_read_or_described(
     await app.sessions.drain()
     [parts] = contents(fake_llm.requests[0])
     text = parts[0]["text"]
-    assert "[File notes.txt]\n```\nbuy oat milk\n```" in text
+    # A file's content is outside content: marked as data (and the message with it).
+    assert '[File notes.txt]\n<untrusted_data source="file notes.txt">\nbuy oat milk\n' in text
+    assert '<untrusted_data source="image cat.png">\n[Image cat.png]\n' in text
     assert "big.txt has 200,000 characters" in text
     assert "speech transcription is not configured" in text
     assert "report.pdf (application/pdf" in text

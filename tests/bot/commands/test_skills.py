@@ -59,7 +59,11 @@ async def test_a_draft_is_used_only_after_its_owner_approves_it(
     fake_llm.add(Reply(tool_calls=[("use_skill", {"name": "weekly-review"})]))
     await say(app, channel, "do my weekly review")
     loaded = last_tool_result(fake_llm)
-    assert loaded.startswith("# Skill: weekly-review") and "2. Ask what slipped." in loaded
+    # A person's skill is not this project's text: the model gets it as untrusted data.
+    assert loaded.startswith(
+        '<untrusted_data source="skill weekly-review">\n# Skill: weekly-review'
+    )
+    assert "2. Ask what slipped." in loaded
     background = system_texts(fake_llm.requests[-1])[1]
     assert "- weekly-review: Review the week every Friday" in background
     assert "Your own skills:" in await say(app, channel, "/skills")

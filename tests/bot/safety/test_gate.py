@@ -65,7 +65,7 @@ async def test_an_injected_page_cannot_draft_a_skill_when_the_person_says_no(
     await app.sessions.handle(channel.inbound(f"summarise {site.url('/pancakes')}"))
     question = await wait_for_message(channel, "Confirmation needed")
     assert "save a draft skill 'pwned'" in question
-    assert "untrusted content (web page http://127.0.0.1" in question
+    assert "in what I'm working from (web page http://127.0.0.1" in question
     await app.sessions.handle(channel.inbound("No."))
     await app.sessions.drain()
 

@@ -17,6 +17,9 @@ from memory import db
 from memory.conversations import ConversationStore
 from memory.db import include_name
 from memory.db.models import Base
+from memory.memories import MemoryStore
+from memory.retrieval.scopes import Scope
+from memory.retrieval.search import Searcher
 
 
 def _revisions() -> list[str]:
@@ -111,7 +114,12 @@ async def test_upgrading_keeps_the_data_of_the_first_release(database_url: str) 
                 )
             )
             for i, (role, content) in enumerate(
-                [("user", "my cat is Miso"), ("assistant", "Nice!")]
+                [
+                    ("user", "my cat is Miso"),
+                    ("assistant", "Nice!"),
+                    ("tool", '<untrusted_data source="web page x">\nhi\n</untrusted_data>'),
+                    ("user", "see this\n\n[File a.txt]\n```\nbuy milk\n```"),
+                ]
             ):
                 await connection.execute(
                     text(
@@ -125,7 +133,34 @@ async def test_upgrading_keeps_the_data_of_the_first_release(database_url: str) 
         user = await store.resolve_identity("telegram", "42", "Ana")
         assert user.id == 1
         context = await store.load_context(1)
-        assert [m.content for m in context.messages] == ["my cat is Miso", "Nice!"]
+        assert [m.content for m in context.messages][:2] == ["my cat is Miso", "Nice!"]
+        # Outside content stored before 0006 is marked untrusted by it.
+        assert [m.untrusted for m in context.messages] == [False, False, True, True]
         assert context.next_turn == 2
+    finally:
+        await engine.dispose()
+
+
+async def test_full_text_search_still_finds_new_rows_after_every_migration(
+    database_url: str,
+) -> None:
+    """A migration that rebuilds a table (SQLite's batch mode) would silently drop the
+    full-text triggers: new messages would never be found again."""
+    engine = db.create_engine(database_url)
+    try:
+        for revision in _revisions():
+            await db.upgrade(engine, revision)
+        store = ConversationStore(engine)
+        user = await store.resolve_identity("test", "u1", "Ana")
+        conversation = await store.open_conversation(
+            "test", "c1", "", is_direct=True, owner_id=user.id
+        )
+        await store.add_user_message(conversation.id, user.id, "the zebra crossing is blocked")
+        await MemoryStore(engine).remember(user.id, "Keeps a pet zebra")
+        searcher = Searcher(engine)
+        found = await searcher.search_messages(Scope(user.id), "zebra", limit=5)
+        assert [hit.text for hit in found] == ["the zebra crossing is blocked"]
+        memories = await searcher.search_memories(user.id, "zebra", limit=5)
+        assert [hit.memory.content for hit in memories] == ["Keeps a pet zebra"]
     finally:
         await engine.dispose()
