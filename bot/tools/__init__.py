@@ -283,7 +283,13 @@ class ToolRegistry:
         except ValidationError as exc:
             return ToolResult(f"Error: invalid arguments: {_validation_summary(exc)}.", False)
         for hook in self.hooks:
-            refusal = await hook.before(ctx, found, args)
+            try:
+                refusal = await hook.before(ctx, found, args)
+            except Exception:
+                # A safety rule that cannot decide (e.g. the database failed while asking
+                # for a yes) must not let the call through: fail closed.
+                log.exception("tool %s: a safety check failed; the call was not made", name)
+                refusal = "Not done: the safety check before this call failed; details were logged."
             if refusal is not None:
                 return ToolResult(refusal, False)
         reads = ctx.turn.reads
