@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory.db import reading, writing
 from memory.db.models import Conversation, Identity, Message, User, table
 from memory.db.sqltypes import utcnow
+from memory.deliveries import INSERT_CLAIMED, OutgoingMessage, claimed_row
 from memory.usage import INSERT_LLM_CALL, LLMCallRecord, llm_call_row
 
 # Another process changing a person (their time zone) is seen within this long.
@@ -368,9 +369,11 @@ class ConversationStore:
         messages: Sequence[NewMessage],
         consumed: Sequence[int] = (),
         call: LLMCallRecord | None = None,
-    ) -> list[int]:
+        answer: OutgoingMessage | None = None,
+    ) -> None:
         """Store one agent step in one transaction: stamp the user messages it answers,
-        add its messages, and the model call's usage."""
+        add its messages, the model call's usage and, for the final step, the `answer`
+        as a delivery claimed by the caller (memory/deliveries.py)."""
         now = utcnow()
         rows = [
             {
@@ -390,10 +393,11 @@ class ConversationStore:
             if consumed:
                 stamp = {"ids": list(consumed), "answered_in": turn}
                 await connection.execute(_STAMP_ANSWERED, stamp)
-            result = await connection.execute(_INSERT_MESSAGE, rows)
+            await connection.execute(_INSERT_MESSAGE, rows)
             if call is not None:
                 await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
-            return list(result.scalars())
+            if answer is not None:
+                await connection.execute(INSERT_CLAIMED, claimed_row(answer))
 
     async def close_pending(self, conversation_id: int, up_to_id: int) -> None:
         """Mark waiting user messages up to `up_to_id` as handled without an answer (/stop)."""

@@ -12,11 +12,45 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from memory.db.models import Conversation, Delivery, Message
+from memory.db import writing
+from memory.db.models import Conversation, Delivery, Message, table
 from memory.db.sqltypes import utcnow
+
+# A turn's answer is written claimed by the turn itself ("sending"), in the transaction
+# that stores it: the turn shows it (streamed), then marks it sent; if the platform
+# refuses, it goes back to "pending" for the deliverer; if the process dies, the row is
+# stale after a while and sent again. Statements built once (they run every turn).
+_deliveries = table(Delivery)
+INSERT_CLAIMED = insert(_deliveries)
+_MARK_SENT = (
+    update(_deliveries)
+    .where(_deliveries.c.key == bindparam("delivery_key"))
+    .values(status="sent", message_id=bindparam("message_id"))
+)
+_RELEASE = (
+    update(_deliveries)
+    .where(_deliveries.c.key == bindparam("delivery_key"), _deliveries.c.status == "sending")
+    .values(status="pending")
+)
+
+
+def claimed_row(message: OutgoingMessage) -> dict[str, object]:
+    """The row for INSERT_CLAIMED: a delivery its writer is sending now."""
+    now = utcnow()
+    return {
+        "key": message.key,
+        "channel": message.channel,
+        "chat_id": message.chat_id,
+        "thread_id": message.thread_id,
+        "text": message.text,
+        "status": "sending",
+        "attempts": 1,
+        "created_at": now,
+        "claimed_at": now,
+    }
 
 
 @dataclass(frozen=True)
@@ -124,6 +158,7 @@ async def _append_to_history(session: AsyncSession, message: OutgoingMessage) ->
 
 class DeliveryStore:
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def add(self, *messages: OutgoingMessage) -> None:
@@ -157,6 +192,19 @@ class DeliveryStore:
 
     async def mark_sent(self, delivery_id: int, message_id: str) -> None:
         await self._set(delivery_id, status="sent", message_id=message_id)
+
+    async def mark_sent_by_key(self, sent: Sequence[tuple[str, str]]) -> None:
+        """(key, platform message id) of deliveries their claimer sent: one transaction."""
+        if not sent:
+            return
+        rows = [{"delivery_key": key, "message_id": message_id} for key, message_id in sent]
+        async with writing(self._engine) as connection:
+            await connection.execute(_MARK_SENT, rows)
+
+    async def release_key(self, key: str) -> None:
+        """Its claimer could not send it: the deliverer takes it from here."""
+        async with writing(self._engine) as connection:
+            await connection.execute(_RELEASE, {"delivery_key": key})
 
     async def release(self, delivery_id: int, *, give_up: bool) -> None:
         """Sending failed: try again later, or stop trying."""

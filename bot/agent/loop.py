@@ -35,6 +35,7 @@ from memory.conversations import (
     ToolCallRecord,
     UserRecord,
 )
+from memory.deliveries import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class TurnOutcome:
     text: str
     steps: int
     hit_step_budget: bool = False
+    # The key of the answer's delivery row, claimed by this turn: mark it sent once
+    # shown, or let the deliverer send it when the platform refuses it.
+    delivery_key: str | None = None
 
 
 class ContextSource(Protocol):
@@ -170,10 +174,12 @@ class Agent:
             )
             if not completion.tool_calls:
                 reply = _assistant_message(completion, bool(state.untrusted))
+                answer = _answer(conversation, turn, completion.content)
                 await self._store.record_step(
-                    conversation.id, user.id, turn, [reply], consumed, completion.record
+                    conversation.id, user.id, turn, [reply], consumed, completion.record, answer
                 )
-                return TurnOutcome(completion.content, step)
+                key = answer.key if answer else None
+                return TurnOutcome(completion.content, step, delivery_key=key)
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
             # Stored as untrusted once outside content is in view: later turns still see it.
             reply = _assistant_message(completion, bool(state.untrusted))
@@ -221,14 +227,17 @@ class Agent:
         text = completion.content or (
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
+        answer = _answer(conversation, turn, text)
         await self._store.record_step(
             conversation.id,
             user.id,
             turn,
             [NewMessage(role="assistant", content=text, untrusted=bool(state.untrusted))],
             call=completion.record,
+            answer=answer,
         )
-        return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True)
+        key = answer.key if answer else None
+        return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True, delivery_key=key)
 
     async def _fit_window(
         self, conversation: ConversationRecord, messages: list[StoredMessage]
@@ -307,6 +316,14 @@ def untrusted_in_view(messages: Sequence[StoredMessage], *texts: str) -> list[st
 
 def _unlabelled(role: str) -> str:
     return WRITTEN_AFTER if role == "assistant" else "outside content earlier in this conversation"
+
+
+def _answer(conversation: ConversationRecord, turn: int, text: str) -> OutgoingMessage | None:
+    """The turn's answer as a delivery, so it reaches the chat even if showing it fails."""
+    if not text.strip():
+        return None
+    chat = (conversation.channel, conversation.chat_id, conversation.thread_id)
+    return OutgoingMessage(f"answer:{conversation.id}:{turn}", *chat, text)
 
 
 def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:

@@ -43,6 +43,7 @@ from bot.tools.web import Lookup, system_lookup
 from memory import db
 from memory.approvals import ApprovalStore
 from memory.conversations import ConversationStore
+from memory.deliveries import DeliveryStore
 from memory.skills import UserSkillStore
 from memory.usage import UsageStore
 from skills.catalog import SkillCatalog
@@ -212,8 +213,10 @@ def build_app(
         outbox,
         commands,
         files,
+        DeliveryStore(engine),
         max_concurrent_turns=core.max_concurrent_turns,
         now=now,
+        wake_deliverer=background.deliverer.notify,
     )
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)

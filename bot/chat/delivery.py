@@ -1,4 +1,5 @@
-"""The deliverer: sends queued background messages (reminders, task results) exactly once.
+"""The deliverer: sends queued messages (reminders, task results, and answers a turn could
+not show) exactly once.
 
 Runs in every process. It sends only to channels this process has connected,
 so a reminder fired by `clawling run` for the terminal waits until a
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 
 from bot.chat.channels import ChatRef
@@ -26,6 +28,9 @@ MAX_ATTEMPTS = 300
 # A row claimed this long ago by a process that never marked it sent: that
 # process died mid-send. Re-sending risks one duplicate; dropping would lose it.
 STALE_CLAIM = timedelta(minutes=2)
+# How often to look for such rows (a process restarted at once finds its own rows
+# too young at start-up).
+STALE_CHECK_EVERY = timedelta(seconds=30)
 
 
 class Deliverer:
@@ -91,8 +96,12 @@ class Deliverer:
         return 1
 
     async def _run(self) -> None:
+        checked = time.monotonic()
         while True:
             try:
+                if time.monotonic() - checked > STALE_CHECK_EVERY.total_seconds():
+                    checked = time.monotonic()
+                    await self._store.release_stale(STALE_CLAIM)
                 sent = await self.flush()
                 if sent:
                     log.debug("delivered %s background messages", sent)
@@ -101,3 +110,46 @@ class Deliverer:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll)
             self._wake.clear()
+
+
+class SentMarks:
+    """Answers their turn has shown, marked sent in batches.
+
+    A turn's answer is a delivery row the turn claimed (memory/deliveries.py); once it
+    is shown it must be marked sent, or it would be sent again after a restart. One
+    transaction per answer cost about 5 % of a turn (bench/turn_instructions.py); under
+    load many turns end within a few milliseconds, so marks wait BATCH_SECONDS and go
+    in one transaction. A crash inside that window re-sends those answers once (the
+    same trade as for any delivery: a duplicate rather than a loss); stopping writes
+    what is left (`flush`).
+    """
+
+    BATCH_SECONDS = 0.02
+
+    def __init__(self, store: DeliveryStore) -> None:
+        self._store = store
+        self._pending: list[tuple[str, str]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def add(self, key: str, message_id: str) -> None:
+        self._pending.append((key, message_id))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+
+    async def flush(self) -> None:
+        """Write every mark taken so far."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        try:
+            await asyncio.sleep(self.BATCH_SECONDS)
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._store.mark_sent_by_key(batch)
+                except Exception:
+                    # Left 'sending': sent again once stale (a duplicate, never a loss).
+                    log.exception("could not mark %d answers as sent", len(batch))
+        finally:
+            self._writer = None

@@ -20,11 +20,13 @@ from typing import Any
 from bot.agent.loop import Agent
 from bot.chat.attachments import FileKeeper
 from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream
+from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.llm.client import LLMError
 from memory.conversations import ConversationRecord, ConversationStore, UserRecord
+from memory.deliveries import DeliveryStore
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +127,16 @@ class SessionManager:
         outbox: Outbox,
         commands: CommandRegistry,
         files: FileKeeper,
+        deliveries: DeliveryStore,
         *,
         max_concurrent_turns: int,
         now: Callable[[], datetime],
+        wake_deliverer: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
+        self._deliveries = deliveries
+        self._sent = SentMarks(deliveries)
+        self._wake_deliverer = wake_deliverer
         self._agent = agent
         self._outbox = outbox
         self._commands = commands
@@ -211,6 +218,7 @@ class SessionManager:
             pending = [s.worker for s in self._sessions.values() if s.worker is not None]
             pending.extend(self._background)
             if not pending:
+                await self._sent.flush()
                 return
             await asyncio.gather(*pending, return_exceptions=True)
 
@@ -244,11 +252,13 @@ class SessionManager:
         if running:
             await asyncio.wait(running, timeout=grace)
         await self._cancel_work()
+        await self._sent.flush()
 
     async def close(self) -> None:
         """Stop taking messages and cancel running work (its messages stay stored)."""
         self._closed = True
         await self._cancel_work()
+        await self._sent.flush()
 
     async def _cancel_work(self) -> None:
         tasks = [s.worker for s in self._sessions.values() if s.worker is not None]
@@ -332,9 +342,11 @@ class SessionManager:
         session.turn = asyncio.create_task(
             self._agent.run_turn(request.user, session.conversation, stream, request.up_to_id)
         )
+        delivery: str | None = None
         try:
             outcome = await session.turn
             text = None if outcome is None else outcome.text
+            delivery = None if outcome is None else outcome.delivery_key
             self.stats.turns += outcome is not None
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():  # type: ignore[union-attr]
@@ -354,15 +366,24 @@ class SessionManager:
             session.turn = None
             typing.cancel()
         if text:
-            await self._deliver(stream, text)
+            await self._deliver(stream, text, delivery)
 
-    async def _deliver(self, stream: ReplyStream, text: str) -> None:
+    async def _deliver(self, stream: ReplyStream, text: str, delivery: str | None) -> None:
+        """Show the final text. An answer is also a delivery row the turn claimed: marked
+        sent once shown; if the platform refuses it (even after retries, e.g. flood
+        control), the deliverer sends it later; if the process dies first, the row goes
+        stale and is sent again (memory/deliveries.py)."""
         try:
-            await stream.finish(text)
+            refs = await stream.finish(text)
         except TransportError as exc:
-            # The answer is stored; the platform refused it even after retries.
             self.stats.undelivered_replies += 1
-            log.error("could not deliver a reply: %s", exc)
+            log.error("could not deliver a reply now (it will be sent later): %s", exc)
+            if delivery is not None:
+                await self._deliveries.release_key(delivery)
+                self._wake_deliverer()
+            return
+        if delivery is not None:
+            self._sent.add(delivery, refs[-1].message_id if refs else "")
 
     async def _run_command(self, session: _Session, request: _CommandRequest) -> None:
         ctx = CommandContext(
