@@ -4,6 +4,7 @@ are in tools.py, which `CoreSettings` inherits."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -27,6 +28,10 @@ class OpenAISettings(BaseModel):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        # The client sends the key as an Authorization header, which aiohttp refuses to
+        # combine with credentials in the URL (every request would fail).
+        if "@" in urlsplit(value).netloc:
+            raise ValueError("must not contain a user or password; put the key in OPENAI_API_KEY")
         return value.rstrip("/")
 
 
