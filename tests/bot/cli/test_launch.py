@@ -38,3 +38,21 @@ def test_unreachable_database_is_one_clear_line(env: dict[str, str]) -> None:
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Database unreachable: postgresql+asyncpg://nobody:***@127.0.0.1:1/none")
     assert "secret" not in line and "Fix: start the database" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+asyncpg://app:pw-hunter2@db:notaport/app",
+        "postgresql+asyncpg:/app:pw-hunter2@db/app",
+        "sqlite:////",
+    ],
+)
+def test_a_malformed_database_url_is_one_line_without_its_password(
+    env: dict[str, str], url: str
+) -> None:
+    result = run(["chat", "-m", "hi"], {**env, "CLAWLING_DATABASE_URL": url})
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("Setting CLAWLING_DATABASE_URL is invalid: ") and "Fix:" in line
+    assert "hunter2" not in line

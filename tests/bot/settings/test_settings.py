@@ -134,3 +134,32 @@ def test_values_of_secret_settings_are_never_shown(monkeypatch: pytest.MonkeyPat
     # The MCP lines say where in the JSON the problem is, by names only.
     assert any("(in wiki)" in line for line in lines)
     assert any("(in gh.env.GITHUB_TOKEN)" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql+asyncpg://app:pw-hunter2@db:notaport/app", "cannot be read as a database URL"),
+        ("postgresql+asyncpg://app:pw-hunter2@@@:::/app", "cannot be read as a database URL"),
+        ("postgresql+asyncpg:/app:pw-hunter2@db/app", "cannot be read as a database URL"),
+        ("postgresql+asyncpg://app:pw@hunter2@db/app", "the password contains @"),
+        ("postgres://app:pw-hunter2@db:99999/app", "port must be a number from 1 to 65535"),
+        ("mysql://app:pw-hunter2@db/app", "only sqlite and postgresql"),
+        ("sqlite:////", "names a folder"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite://", "names no database file"),
+    ],
+)
+def test_a_malformed_database_url_is_one_line_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("CLAWLING_DATABASE_URL", url)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    [line] = str(caught.value).splitlines()
+    assert line.startswith("Setting CLAWLING_DATABASE_URL is invalid: ")
+    assert problem in line
+    assert "hunter2" not in line
+    assert line.endswith(
+        "Fix: use sqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db."
+    )
