@@ -22,6 +22,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 from urllib.parse import quote, quote_plus, unquote
 
 from pydantic import BaseModel, SecretStr
@@ -40,30 +41,55 @@ _SECRET_PARAM = re.compile(
     r"credentials?)=)(?:[^&\s#'\":]|:(?!\s|$))+",  # a colon may end the sentence, not the value
     re.IGNORECASE,
 )
-# `"password": "..."`, `api_key=...`, `X-Api-Key: ...` in JSON, dict reprs, headers.
-_SECRET_FIELD = re.compile(
-    r"""(["']?\b[\w-]*(?:api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|token|"""
-    r"""secret|passw(?:or)?d|pwd)["']?\s*[:=]\s*)(?:"[^"]*"|'[^']*'|[^\s,;&'"})\]]+)""",
-    re.IGNORECASE,
-)
-_AUTHORIZATION = re.compile(
-    r"""(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|bot)\s+)?)"""
-    r"""[^\s'",}]+""",
-    re.IGNORECASE,
-)
-_TOKEN_SHAPES = re.compile(
-    "|".join(
-        [
-            r"(?<!\d)\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}",  # Telegram bot token
-            r"\bxox[abposre]-[A-Za-z0-9-]{8,}",  # Slack bot, user, refresh tokens
-            r"\bxapp-[A-Za-z0-9-]{8,}",  # Slack app-level token
-            r"\bsk-[A-Za-z0-9_-]{16,}",  # OpenAI, DeepSeek, Anthropic... keys
-            r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}",  # JWT
-            r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,})",  # GitHub tokens
-        ]
-    )
-)
-_BEARER = re.compile(r"\b(bearer)\s+[A-Za-z0-9._~+/-]{8,}=*", re.IGNORECASE)
+_PARAM_WORDS = ("key", "token", "secret", "passw", "pwd", "sig", "auth", "ticket", "credential")
+
+
+class _Step(NamedTuple):
+    """One pattern, tried only on text holding one of its (lowercase) hint words:
+    most log lines hold none, and a substring test is far cheaper than a regex scan."""
+
+    hints: tuple[str, ...]
+    pattern: re.Pattern[str]
+    replacement: str
+
+
+_STEPS = [
+    # Telegram bot tokens (also URL-encoded, as in form bodies), Slack bot/user/app tokens.
+    _Step((":", "%3a"), re.compile(r"(?<!\d)\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}"), REDACTED),
+    _Step(("xox", "xapp-"), re.compile(r"\b(?:xox[abposre]|xapp)-[A-Za-z0-9-]{8,}"), REDACTED),
+    _Step(("sk-",), re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), REDACTED),  # OpenAI, DeepSeek...
+    _Step(("eyj",), re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}"), REDACTED),  # JWT
+    _Step(
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,})"),
+        REDACTED,
+    ),
+    _Step(
+        ("bearer",),
+        re.compile(r"\b(bearer)\s+[A-Za-z0-9._~+/-]{8,}=*", re.IGNORECASE),
+        rf"\g<1> {REDACTED}",
+    ),
+    _Step(
+        ("authorization",),
+        re.compile(
+            r"""(\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:(?:bearer|basic|token|bot)\s+)?)"""
+            r"""[^\s'",}]+""",
+            re.IGNORECASE,
+        ),
+        rf"\g<1>{REDACTED}",
+    ),
+    # `"password": "..."`, `api_key=...`, `X-Api-Key: ...` in JSON, dict reprs, headers:
+    # a name ending in one of these words, then `:` or `=`.
+    _Step(
+        ("key", "token", "secret", "passw", "pwd"),
+        re.compile(
+            r"""((?:api[_-]?key|access[_-]?key|secret[_-]?key|private[_-]?key|token|secret|"""
+            r"""passw(?:or)?d|pwd)["']?\s*[:=]\s*)(?:"[^"]*"|'[^']*'|[^\s,;&'"})\]]+)""",
+            re.IGNORECASE,
+        ),
+        rf"\g<1>{REDACTED}",
+    ),
+]
 
 
 def is_secret_name(name: str) -> bool:
@@ -74,8 +100,11 @@ def is_secret_name(name: str) -> bool:
 
 def mask_url(text: str) -> str:
     """URLs in `text` with their password and secret query parameters replaced by `***`."""
-    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
-    return _SECRET_PARAM.sub(rf"\g<1>{MASK}", text)
+    if "@" in text:
+        text = _URL_PASSWORD.sub(rf"\g<1>{MASK}@", text)
+    if "=" in text and any(word in text.lower() for word in _PARAM_WORDS):
+        text = _SECRET_PARAM.sub(rf"\g<1>{MASK}", text)
+    return text
 
 
 class Redactor:
@@ -93,10 +122,10 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         text = self.known(text)
-        text = _TOKEN_SHAPES.sub(REDACTED, text)
-        text = _BEARER.sub(rf"\g<1> {REDACTED}", text)
-        text = _AUTHORIZATION.sub(rf"\g<1>{REDACTED}", text)
-        text = _SECRET_FIELD.sub(rf"\g<1>{REDACTED}", text)
+        lowered = text.lower()
+        for step in _STEPS:
+            if any(hint in lowered for hint in step.hints):
+                text = step.pattern.sub(step.replacement, text)
         # Last, so credentials in URLs read `***` whichever step found them first.
         return mask_url(text)
 

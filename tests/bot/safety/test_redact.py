@@ -64,6 +64,11 @@ def test_urls_keep_the_user_and_lose_password_and_secret_parameters() -> None:
     )
 
 
+def test_a_masked_parameter_ends_before_the_sentence_goes_on() -> None:
+    line = "https://llm.local/v1?key=k:98: all models failed"
+    assert Redactor()(line) == "https://llm.local/v1?key=***: all models failed"
+
+
 def test_configured_secrets_are_found_in_every_encoding() -> None:
     quoted = 'q"uote\\d-1234'  # JSON writes it with two escapes
     redact = Redactor(["hunter2-is-long", DB_PASSWORD, quoted])
