@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.launch import err, load, run
+from bot.cli.launch import err, load, redact, run
 from bot.settings import Settings
 from memory import db
 
@@ -45,7 +45,8 @@ async def _backup(settings: Settings, path: Path, *, restore: bool) -> int:
             await write_backup(settings.database_url, path)
             print(f"backed up {db.safe_url(settings.database_url)} to {path}")
     except BackupError as exc:
-        err.print(f"{'Restore' if restore else 'Backup'} failed: {exc}", markup=False)
+        # The reason quotes pg_dump's or SQLite's own words, which may echo the URL.
+        err.print(f"{'Restore' if restore else 'Backup'} failed: {redact(str(exc))}", markup=False)
         return 1
     return 0
 

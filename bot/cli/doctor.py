@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.text import Text
 
 from bot.app import App, build_app
 from bot.chat.channels import SelfChecking
-from bot.cli.launch import load, run
+from bot.cli.launch import load, redact, run
 from bot.errors import ConfigError, TransportError
 from bot.llm.client import LLM, LLMError
+from bot.safety.redact import mask_url
 from bot.settings import Settings, unknown_clawling_variables
 from memory import db
 
@@ -78,6 +80,7 @@ async def _model(app: App) -> Check:
     problem = app.settings.llm_problem()
     if problem:
         return Check("model endpoint", False, "not configured", problem)
+    endpoint = mask_url(app.settings.openai.base_url)
     started = time.perf_counter()
     try:
         # Not recorded: the database may be the thing that is broken.
@@ -87,13 +90,11 @@ async def _model(app: App) -> Check:
         return Check(
             "model endpoint",
             False,
-            f"{app.settings.openai.base_url}: {exc}",
+            f"{endpoint}: {exc}",
             "check OPENAI_BASE_URL, OPENAI_API_KEY and CLAWLING_MODEL (the model must exist there)",
         )
     elapsed = time.perf_counter() - started
-    return Check(
-        "model endpoint", True, f"{app.settings.openai.base_url} answered in {elapsed:.1f} s"
-    )
+    return Check("model endpoint", True, f"{endpoint} answered in {elapsed:.1f} s")
 
 
 async def _channels(app: App) -> list[Check]:
@@ -148,7 +149,9 @@ async def _doctor(settings: Settings) -> int:
         await app.close()
     for check in results:
         mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {check.name}: {check.detail}", markup=True)
+        # Details quote what servers and drivers said, which may echo a credential;
+        # and they are plain text, not markup.
+        console.print(Text.from_markup(f"{mark} {check.name}: ") + Text(redact(check.detail)))
         if not check.ok and check.fix:
             console.print(f"      fix: {check.fix}", markup=False)
     return 0 if all(c.ok for c in results) else 1

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Coroutine
+from types import TracebackType
 from typing import Any, NoReturn
 
 import typer
@@ -14,6 +17,7 @@ from rich.console import Console
 
 from bot.app import App, build_app
 from bot.errors import ConfigError
+from bot.safety.redact import RedactingFormatter, Redactor, secrets_in
 from bot.settings import Settings, load_settings
 from memory import db
 
@@ -22,8 +26,16 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
 
+# What every line this process writes passes through: token shapes until the settings
+# are read, then also every configured secret (see configure_logging).
+_redact = Redactor()
+
 
 def configure_logging(settings: Settings, *, to_file: bool) -> None:
+    """One handler (stderr, or data/clawling.log), every line of it redacted; uncaught
+    tracebacks printed by Python are redacted too."""
+    global _redact
+    _redact = Redactor(secrets_in(settings))
     level = getattr(logging, settings.core.log_level)
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     if to_file:
@@ -31,8 +43,10 @@ def configure_logging(settings: Settings, *, to_file: bool) -> None:
         handler: logging.Handler = logging.FileHandler(settings.core.data_dir / "clawling.log")
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(fmt))
+    handler.setFormatter(RedactingFormatter(logging.Formatter(fmt), _redact))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    sys.excepthook = print_redacted_exception
+    threading.excepthook = _print_thread_exception
     for noisy in ("httpx", "httpx2", "openai", "aiosqlite", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
@@ -47,8 +61,27 @@ def load(*, log_to_file: bool = False) -> Settings:
     return settings
 
 
+def redact(text: str) -> str:
+    """`text` with every secret this process knows of, and token shapes, replaced."""
+    return _redact(text)
+
+
+def print_redacted_exception(
+    kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    """Python's report of an uncaught exception, redacted (a `sys.excepthook`)."""
+    sys.stderr.write(_redact("".join(traceback.format_exception(kind, exc, tb))))
+
+
+def _print_thread_exception(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        print_redacted_exception(args.exc_type, args.exc_value, args.exc_traceback)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    for line in message.splitlines():
+    # Our own messages: values in them were redacted where they were written (settings
+    # errors, safe_url), and the patterns would mask the examples in their fixes.
+    for line in _redact.known(message).splitlines():
         err.print(line, markup=False)
     raise typer.Exit(code)
 

@@ -108,7 +108,9 @@ class Observability:
                 if not self._schema_current:
                     problems.append(f"database schema at {current}, expected {db.head_revision()}")
         except db.DatabaseUnavailable as exc:
-            problems.append(f"database unreachable: {exc}")
+            # The reason only: /readyz may be public (behind the webhook proxy), and the
+            # URL names the database's host and user.
+            problems.append(f"database unreachable: {exc.reason}")
         for adapter in self._outbox.adapters:
             if isinstance(adapter, ReportsConnection) and not adapter.is_connected():
                 problems.append(f"{adapter.name} is not connected")

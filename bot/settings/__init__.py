@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from dotenv import dotenv_values
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.safety.redact import REDACTED, Redactor, is_secret_name, url_secrets
 from bot.settings.channels import CHANNEL_SETTING_FIXES, SlackSettings, TelegramSettings
 from bot.settings.core import (
     CORE_SETTING_FIXES,
@@ -95,25 +96,47 @@ def _env_name(loc: tuple[int | str, ...]) -> str:
     return "_".join(str(part) for part in loc[:2]).upper()
 
 
+def _secret_setting(loc: tuple[int | str, ...]) -> bool:
+    """Whether a setting's value must never be shown: a `SecretStr`, the MCP servers (their
+    env and headers hold tokens), or a name that says it holds a secret."""
+    group = Settings.model_fields.get(str(loc[0]))
+    nested = getattr(group.annotation, "model_fields", {}) if group is not None else {}
+    field = nested.get(str(loc[1]))
+    annotation = field.annotation if field is not None else None
+    typed_secret = SecretStr in (annotation, *get_args(annotation))
+    return typed_secret or loc[1] == "mcp_servers" or is_secret_name(_env_name(loc))
+
+
 def describe_validation_error(exc: ValidationError) -> list[str]:
-    """One line per bad setting: its variable name, what is wrong and the fix."""
+    """One line per bad setting: its variable name, what is wrong and the fix. The value
+    of a secret setting is never shown; other values are shown with the credentials in
+    URLs masked."""
     lines = []
     for error in exc.errors():
-        name = _env_name(error["loc"])
         given = error.get("input")
+        # Whatever the value or message may hold of it: URL passwords and token shapes.
+        redact = Redactor(url_secrets(given) if isinstance(given, str) else ())
         message = error["msg"].removeprefix("Value error, ")
         if len(error["loc"]) < 2:
             # A check across several settings: its message names them and the fix.
-            lines.append(f"{message}.")
+            lines.append(f"{redact(message)}.")
             continue
+        name = _env_name(error["loc"])
         shown = ""
-        secret = any(word in name for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "MCP_SERVERS"))
-        if isinstance(given, str | int | float) and not secret and repr(given) not in message:
-            shown = f" (got {given!r})"
+        if _secret_setting(error["loc"]):
+            if isinstance(given, str) and given.strip():
+                message = message.replace(given, REDACTED)
+        elif isinstance(given, str | int | float) and repr(given) not in message:
+            # An `@` outside a URL's readable userinfo may end a password we cannot
+            # find (`scheme:/user:pw@host`): such a value is not shown.
+            if not isinstance(given, str) or "@" not in given or url_secrets(given):
+                shown = f" (got {given!r})"
+        where = ".".join(str(part) for part in error["loc"][2:])
+        at = f" (in {where})" if where else ""
         fix = _FIXES.get(
             name, "correct it in .env or the environment, or remove it for the default"
         )
-        lines.append(f"Setting {name} is invalid: {message}{shown}. Fix: {fix}.")
+        lines.append(f"Setting {name} is invalid{at}: {redact(message + shown)}. Fix: {fix}.")
     return lines
 
 

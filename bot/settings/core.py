@@ -4,12 +4,14 @@ are in tools.py, which `CoreSettings` inherits."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.settings.fields import CommaList, split_commas
 from bot.settings.tools import ToolSettings
+from memory.db.engine import url_problem
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -27,6 +29,10 @@ class OpenAISettings(BaseModel):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        # The client sends the key as an Authorization header, which aiohttp refuses to
+        # combine with credentials in the URL (every request would fail).
+        if "@" in urlsplit(value).netloc:
+            raise ValueError("must not contain a user or password; put the key in OPENAI_API_KEY")
         return value.rstrip("/")
 
 
@@ -97,8 +103,11 @@ class CoreSettings(ToolSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite", "postgresql", "postgres://")):
-            raise ValueError("only sqlite and postgresql URLs are supported")
+        # Parsed here by the parser the engine uses, so a URL that would only fail (with a
+        # traceback) when the engine is built is one line at start-up instead.
+        problem = url_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("public_url")

@@ -42,7 +42,8 @@ class McpServerSettings(BaseModel):
         if (self.command is None) == (self.url is None):
             raise ValueError('each server needs exactly one of "command" (stdio) or "url" (HTTP)')
         if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError(f'"url" must start with http:// or https://, not {self.url!r}')
+            # Not echoed: the URL may carry a token (userinfo or a query parameter).
+            raise ValueError('"url" must start with http:// or https://')
         if not self.tools:
             raise ValueError('"tools" lists the tools to offer; use ["*"] for all of them')
         return self

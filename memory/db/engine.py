@@ -4,6 +4,7 @@ PostgreSQL through asyncpg), the connections a turn opens, and the reachability 
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine_raw
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -28,12 +30,56 @@ MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
 class DatabaseUnavailable(Exception):
-    """The database cannot be reached or used; the message says which and why."""
+    """The database cannot be reached or used; the message says which and why.
+
+    `reason` is the why alone, without the URL, for places that must not show it."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
+
+
+# Query parameters that carry credentials (libpq also reads `password` from the query).
+_SECRET_QUERY = re.compile(r"([?&][\w.-]*?(?:password|passwd|pwd|secret|token|key)=)[^&#]*", re.I)
+_UNREADABLE = (
+    "it cannot be read as a database URL (is the port a number, and are @, / and : in "
+    "the password written as %40, %2F and %3A?)"
+)
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url.replace("postgres://", "postgresql://", 1))
+    except (ValueError, ArgumentError):
+        raise DatabaseUnavailable(f"the database URL is malformed: {_UNREADABLE}") from None
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be Clawling's database, in words that never repeat the URL (it
+    may hold a password); None when it can."""
+    try:
+        parsed = _parse(url)
+    except DatabaseUnavailable:
+        return _UNREADABLE
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            return "it names no database file (an in-memory database would be lost at exit)"
+        if parsed.database.endswith("/") or Path(parsed.database).is_dir():
+            return "it names a folder, not a database file"
+        return None
+    if backend != "postgresql":
+        return "only sqlite and postgresql URLs are supported"
+    if parsed.host and "@" in parsed.host:
+        return "the password contains @: write it as %40"
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        return "the port must be a number from 1 to 65535"
+    return None
 
 
 def async_url(url: str) -> URL:
     """The URL with an asyncio driver (aiosqlite / asyncpg)."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.set(drivername="sqlite+aiosqlite")
     return parsed.set(drivername="postgresql+asyncpg")
@@ -41,15 +87,25 @@ def async_url(url: str) -> URL:
 
 def sync_url(url: str) -> URL:
     """The URL with a blocking driver (pysqlite / psycopg), for APScheduler and tools."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    parsed = _parse(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.set(drivername="sqlite")
     return parsed.set(drivername="postgresql+psycopg")
 
 
 def safe_url(url: str | URL) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with its password and secret query parameters hidden, for messages and
+    logs. Never raises: a URL that does not parse, or whose password holds an unescaped
+    `@` (read as part of the host), is masked from the user's `:` to its last `@`."""
+    try:
+        parsed = url if isinstance(url, URL) else make_url(url)
+    except (ValueError, ArgumentError):
+        parsed = None
+    if parsed is not None and "@" not in (parsed.host or ""):
+        text = parsed.render_as_string(hide_password=True)
+    else:
+        text = re.sub(r"(://[^:/@]*:).*@", r"\1***@", str(url))
+    return _SECRET_QUERY.sub(r"\1***", text)
 
 
 def _sqlite_pragmas(wait_ms: int) -> Callable[[Any, Any], None]:
@@ -171,9 +227,10 @@ async def check_reachable(engine: AsyncEngine, within: float = 10.0) -> None:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except TimeoutError:
+        reason = f"no answer within {within:.0f} s"
         raise DatabaseUnavailable(
-            f"no answer from {safe_url(engine.url)} within {within:.0f} s"
+            f"no answer from {safe_url(engine.url)} within {within:.0f} s", reason
         ) from None
     except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DatabaseUnavailable(f"{safe_url(engine.url)}: {reason}") from None
+        raise DatabaseUnavailable(f"{safe_url(engine.url)}: {reason}", reason) from None

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 from tests.adapters.telegram.conftest import OWNER, OWNER_USER
 from tests.fakes.openai_server import FakeOpenAI
@@ -70,3 +71,42 @@ async def test_clawling_run_without_a_chat_app_says_what_to_set(
     assert process.returncode == 2
     message = " ".join(stderr.decode().split())
     assert "TELEGRAM_BOT_TOKEN" in message and "clawling chat" in message
+
+
+async def test_at_debug_level_the_log_has_everything_but_the_token(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    # Too short for the token pattern: only knowing the setting can hide it.
+    telegram = await FakeTelegram(token="8123456:Short-But-Valid-Tok-25c").start()
+    secret = telegram.token.split(":")[1]
+    try:
+        # A proxy that quotes the request's URL: PTB logs it with a traceback.
+        upstream = f"{telegram.url}{telegram.token}/getUpdates"
+        telegram.fail("getUpdates", code=502, description=f"Bad Gateway: upstream {upstream}")
+        env = _environment(
+            tmp_path,
+            fake_llm,
+            TELEGRAM_BOT_TOKEN=telegram.token,
+            TELEGRAM_BASE_URL=telegram.url,
+            TELEGRAM_BASE_FILE_URL=telegram.file_url,
+            CLAWLING_OWNERS=f"telegram:{OWNER}",
+            CLAWLING_LOG_LEVEL="DEBUG",
+        )
+        process = await _clawling_run(env)
+        try:
+            telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "still there?")
+            await telegram.wait_for(lambda: telegram.texts(OWNER) == ["echo: still there?"], 60)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        await telegram.stop()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert secret not in log and quote(secret) not in log
+    # The useful lines are all there, with the token's place marked.
+    assert f"Set Bot API URL: {telegram.url}<redacted>" in log
+    assert "Calling Bot API endpoint `getMe`" in log
+    assert "Calling Bot API endpoint `sendMessage`" in log
+    assert "Traceback (most recent call last)" in log
+    assert f"NetworkError: Bad Gateway: upstream {telegram.url}<redacted>/getUpdates" in log

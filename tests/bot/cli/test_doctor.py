@@ -61,3 +61,17 @@ def test_doctor_reports_each_check(env: dict[str, str], fake_llm: FakeOpenAI) ->
     assert "ok   migrations: at" in result.stdout
     assert "FAIL model endpoint" in result.stdout and "model not found" in result.stdout
     assert "fix: check OPENAI_BASE_URL, OPENAI_API_KEY and CLAWLING_MODEL" in result.stdout
+
+
+def test_doctor_shows_no_credential_even_when_a_server_echoes_one(
+    env: dict[str, str], fake_llm: FakeOpenAI
+) -> None:
+    key = "proxy-key-0123456789"  # no known shape: only the setting says it is secret
+    fake_llm.responder = lambda _request: Reply(
+        status=401, error_message=f"Incorrect API key provided: {key}"
+    )
+    result = run(["doctor"], {**env, "OPENAI_API_KEY": key})
+    assert f"FAIL model endpoint: {fake_llm.url}: all models failed" in result.stdout
+    assert "Incorrect API key provided: <redacted>" in result.stdout
+    assert "Incorrect API key provided: <redacted>" in result.stderr  # the log's warning
+    assert key not in result.stdout + result.stderr

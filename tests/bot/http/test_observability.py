@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -11,6 +12,7 @@ from bot.http.observability import Gauge
 from bot.settings import Settings
 from memory import db
 from tests.bot.app.test_lifecycle import Disconnected, get, started
+from tests.conftest import make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 
@@ -75,3 +77,17 @@ async def test_metrics_count_turns_tokens_and_queue(
         line for line in lines if line.startswith('clawling_llm_tokens_total{kind="prompt"}')
     )
     assert float(prompt.split()[-1]) > 0
+
+
+async def test_an_unreachable_database_is_reported_without_its_url(
+    fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    # /readyz may be reachable from outside (behind the webhook proxy).
+    url = "postgresql+asyncpg://clawling:pw-hunter2@127.0.0.1:1/clawling"
+    app = build_app(make_settings(fake_llm, url, tmp_path))
+    try:
+        [problem] = await app.observability.problems()
+    finally:
+        await app.close()
+    assert problem.startswith("database unreachable: ")
+    assert "clawling" not in problem and "hunter2" not in problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,96 @@ def test_a_missing_secret_file_is_one_clear_line(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OPENAI_API_KEY", "sk-1")
     with pytest.raises(ConfigError, match="Both OPENAI_API_KEY and OPENAI_API_KEY_FILE are set"):
         load_settings()
+
+
+def test_urls_in_bad_settings_are_shown_without_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "ftp://me:pw-hunter2@llm.local/v1?key=k-5150")
+    monkeypatch.setenv("CLAWLING_SEARXNG_URL", "searx.local/?token=t-8086")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value).splitlines() == [
+        "Setting OPENAI_BASE_URL is invalid: must start with http:// or https:// "
+        "(got 'ftp://me:***@llm.local/v1?key=***'). "
+        "Fix: use the endpoint's full URL, e.g. https://api.deepseek.com.",
+        "Setting CLAWLING_SEARXNG_URL is invalid: must start with http:// or https:// "
+        "(got 'searx.local/?token=***'). "
+        "Fix: use your SearXNG instance's URL, e.g. http://searxng:8080.",
+    ]
+
+
+def test_the_model_endpoint_takes_its_key_apart_from_the_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://team:pw-hunter2@llm.local/v1")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "Setting OPENAI_BASE_URL is invalid: must not contain a user or password; put the key "
+        "in OPENAI_API_KEY (got 'https://team:***@llm.local/v1'). "
+        "Fix: use the endpoint's full URL, e.g. https://api.deepseek.com."
+    )
+
+
+def test_values_of_secret_settings_are_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    servers = {
+        "wiki": {
+            "url": "ftp://wiki.local/mcp?sig=mcp-url-secret",
+            "headers": {"Authorization": "Bearer mcp-header-secret"},
+            "tools": ["*"],
+        },
+        "gh": {"command": "mcp-github", "env": {"GITHUB_TOKEN": ["mcp-env-secret"]}, "tools": []},
+    }
+    secrets = {
+        "TELEGRAM_BOT_TOKEN": "tg-token-secret",
+        "TELEGRAM_WEBHOOK_SECRET": "webhook secret with spaces",
+        "SLACK_BOT_TOKEN": "slack-bot-secret",
+        "SLACK_APP_TOKEN": "slack-app-secret",
+        "CLAWLING_MCP_SERVERS": json.dumps(servers),
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    for value in [*secrets.values(), "mcp-url-secret", "mcp-header-secret", "mcp-env-secret"]:
+        assert value not in message
+    assert "wiki.local" not in message  # nothing of the MCP JSON but names
+    lines = message.splitlines()
+    assert len(lines) == 6, message
+    assert all(line.startswith("Setting ") and "Fix:" in line for line in lines)
+    named = {line.split()[1] for line in lines}
+    assert named == set(secrets)
+    # The MCP lines say where in the JSON the problem is, by names only.
+    assert any("(in wiki)" in line for line in lines)
+    assert any("(in gh.env.GITHUB_TOKEN)" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql+asyncpg://app:pw-hunter2@db:notaport/app", "cannot be read as a database URL"),
+        ("postgresql+asyncpg://app:pw-hunter2@@@:::/app", "cannot be read as a database URL"),
+        ("postgresql+asyncpg:/app:pw-hunter2@db/app", "cannot be read as a database URL"),
+        ("postgresql+asyncpg://app:pw@hunter2@db/app", "the password contains @"),
+        ("postgres://app:pw-hunter2@db:99999/app", "port must be a number from 1 to 65535"),
+        ("mysql://app:pw-hunter2@db/app", "only sqlite and postgresql"),
+        ("sqlite:////", "names a folder"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite://", "names no database file"),
+    ],
+)
+def test_a_malformed_database_url_is_one_line_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, url: str, problem: str
+) -> None:
+    monkeypatch.setenv("CLAWLING_DATABASE_URL", url)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    [line] = str(caught.value).splitlines()
+    assert line.startswith("Setting CLAWLING_DATABASE_URL is invalid: ")
+    assert problem in line
+    assert "hunter2" not in line
+    assert line.endswith(
+        "Fix: use sqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db."
+    )
