@@ -15,7 +15,15 @@ CLAWLING_WEB_ALLOWED_NETWORKS are allowed on purpose, in any of these spellings.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import (
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Network,
+    ip_address,
+    ip_interface,
+    ip_network,
+)
 
 IPAddress = IPv4Address | IPv6Address
 Table = Sequence[tuple[IPv4Network | IPv6Network, str]]
@@ -129,7 +137,8 @@ class AddressPolicy:
     multicast ones are not, unless they are in one of the allowed networks."""
 
     def __init__(self, allowed_networks: Sequence[str] = ()) -> None:
-        self._allowed = [ip_network(n, strict=False) for n in allowed_networks]
+        # As an interface, "192.168.1.20/24" means its network, as the setting allows.
+        self._allowed = [ip_interface(n).network for n in allowed_networks]
 
     def _allows(self, ip: IPAddress) -> bool:
         return any(ip in network for network in self._allowed)
@@ -137,7 +146,7 @@ class AddressPolicy:
     def refusal(self, address: str) -> str | None:
         """Why this address may not be reached ("… is a loopback address …"), or None."""
         try:
-            ip: IPAddress = ip_address(address.split("%", 1)[0])
+            ip: IPAddress = ip_address(address)  # a zone (fe80::1%eth0) is kept: it routes alike
         except ValueError:
             return f"{address[:100]!r} is not an IP address"
         if self._allows(ip):

@@ -36,6 +36,7 @@ from pathlib import Path
 SHELL_SYNTAX = frozenset(";&|`$<>(){}[]!#\\'\"^")
 GLOB = frozenset("*?")
 SEPARATORS = re.compile(r"[=:,@]")
+PATH_STARTS = frozenset("./")
 MAX_CHECKED_LENGTH = 4_096
 MAX_GLOB_MATCHES = 1_000
 MAX_FOLDER_ENTRIES = 10_000
@@ -76,7 +77,7 @@ class Allowlist:
     """CLAWLING_SHELL_ALLOWLIST entries, each a sequence of whole words."""
 
     def __init__(self, entries: Iterable[str]) -> None:
-        self.entries = [tuple(words(e)) for e in entries if e.strip(" \t")]
+        self.entries = [tuple(split) for split in map(words, entries) if split]
 
     def match(self, command_words: Sequence[str]) -> int | None:
         """How many leading words the longest matching entry covers, or None."""
@@ -101,7 +102,7 @@ def syntax(command: str) -> str | None:
 
 def program_name(word: str) -> str:
     """The program a command word names, without its folder or version (python3.12 → python)."""
-    return re.sub(r"[\d.]+$", "", word.rsplit("/", 1)[-1]) or word
+    return re.sub(r"[\d.]+$", "", word.rpartition("/")[2]) or word
 
 
 class Folder:
@@ -112,7 +113,7 @@ class Folder:
         self.real = os.path.realpath(path)
 
     def contains(self, target: str) -> bool:
-        return target == self.real or target.startswith(self.real.rstrip(os.sep) + os.sep)
+        return target == self.real or target.startswith(os.path.join(self.real, ""))
 
     def resolve(self, path: str) -> str:
         """Where `path`, given in this folder, leads (symlinks followed, `..` resolved)."""
@@ -153,7 +154,8 @@ def _argument_reason(program: str, argument: str, folder: Folder) -> str | None:
         return f"the option `{argument}` of {program} can run programs or write files ({option})"
     path = argument
     if "~" in argument:
-        if not (argument == "~" or argument.startswith("~/")) or "~" in argument[1:]:
+        # Only `~` and `~/…` are read here as HOME; `~user`, `a=~` and the like are not.
+        if argument.partition("/")[0] != "~" or argument.count("~") > 1:
             return f"the argument `{argument}` uses `~` in a way I do not check"
         path = str(folder.path) + argument[1:]  # HOME is the work folder
     if GLOB & set(path):
@@ -163,14 +165,14 @@ def _argument_reason(program: str, argument: str, folder: Folder) -> str | None:
 
 def _dangerous_option(program: str, argument: str) -> str | None:
     """The listed option this argument is or contains, or None."""
-    if not argument.startswith("-") or argument == "-":
+    if not argument.startswith("-"):
         return None
     for option in sorted(OPTIONS.get(program, ())):
         if program in WHOLE_WORD_OPTIONS:
             if argument == option:
                 return option
         elif option.startswith("--"):
-            name = argument.split("=", 1)[0]
+            name = argument.partition("=")[0]
             if name.startswith("--") and len(name) > 2 and option.startswith(name):
                 return option
         elif not argument.startswith("--") and option[1] in argument[1:]:
@@ -179,24 +181,31 @@ def _dangerous_option(program: str, argument: str) -> str | None:
 
 
 def _pieces(argument: str) -> Iterator[str]:
-    """Every reading of this argument as a path, most literal first. In a short-option
-    cluster a path may start after the dash or at any `.` or `/`; a tail starting
-    elsewhere climbs no higher than the one starting a letter earlier."""
-    tails = [argument]
-    if argument.startswith("-") and not argument.startswith("--"):
-        tails += [argument[i:] for i in range(1, len(argument)) if i == 1 or argument[i] in "./"]
-    for tail in tails:
-        yield tail
-        yield from SEPARATORS.split(tail)
+    """Every reading of this argument as a path, most literal first. In an option
+    (`-f/etc/x`, `-xf../y`) a path may start at any `.` or `/`; a tail starting at a
+    letter climbs no higher than the whole word, whose first part is a plain name."""
+    dashed = argument.startswith("-")
+    for i in range(len(argument)):
+        if i == 0 or dashed and argument[i] in PATH_STARTS:
+            yield argument[i:]
+            yield from SEPARATORS.split(argument[i:])
+
+
+def _escape(path: str, folder: Folder) -> str | None:
+    """Where a reading of `path` leads when that is outside the folder, or None."""
+    for piece in _pieces(path):
+        target = folder.resolve(piece)
+        if not folder.contains(target):
+            return target
+    return None
 
 
 def _path_reason(argument: str, path: str, folder: Folder) -> str | None:
     """Why `path` (the argument as the shell passes it) leads out of the folder, or None."""
-    for piece in _pieces(path):
-        target = folder.resolve(piece)
-        if piece and not folder.contains(target):
-            return f"the argument `{argument}` reaches outside your work folder (to {target[:200]})"
-    return None
+    target = _escape(path, folder)
+    if target is None:
+        return None
+    return f"the argument `{argument}` reaches outside your work folder (to {target})"
 
 
 def _glob_reason(program: str, pattern: str, path: str, folder: Folder) -> str | None:
@@ -205,7 +214,7 @@ def _glob_reason(program: str, pattern: str, path: str, folder: Folder) -> str |
         if part == ".." or (GLOB & set(part) and part.startswith(".")):
             return f"the pattern `{pattern}` could climb out of your work folder"
     fixed = "/".join(parts[: next(i for i, p in enumerate(parts) if GLOB & set(p))])
-    if _path_reason(pattern, fixed or ".", folder) is not None:
+    if _escape(fixed, folder) is not None:
         return f"the pattern `{pattern}` starts outside your work folder"
     matches = glob.glob(path, root_dir=folder.real)
     if len(matches) > MAX_GLOB_MATCHES:
@@ -213,7 +222,7 @@ def _glob_reason(program: str, pattern: str, path: str, folder: Folder) -> str |
     for match in matches:
         if match.startswith("-"):
             return f"the pattern `{pattern}` matches `{match}`, which {program} would read as an option"
-        if _path_reason(match, match, folder) is not None:
+        if _escape(match, folder) is not None:
             return (
                 f"the pattern `{pattern}` matches `{match}`, which leads outside your work folder"
             )

@@ -142,6 +142,7 @@ ROWS: list[tuple[str, bool, str, str]] = [
     # Not addresses at all.
     ("localhost", REFUSED, "'localhost' is not an IP address", "a name"),
     ("", REFUSED, "'' is not an IP address", "empty"),
+    ("8.8.8.8%eth0", REFUSED, "'8.8.8.8%eth0' is not an IP address", "IPv4 has no zones"),
 ]
 
 
@@ -173,9 +174,10 @@ def test_a_refusal_names_the_address_form_and_range() -> None:
 
 
 def test_allowed_networks_open_chosen_networks_in_every_spelling() -> None:
-    policy = AddressPolicy(["192.168.1.0/24", "fd00::/8", "127.0.0.1"])
+    policy = AddressPolicy(["192.168.1.7/24", "fd00::/8", "127.0.0.1"])  # as settings allow
     for address in [
         "192.168.1.20",
+        "192.168.1.255",
         "::ffff:192.168.1.20",
         "::ffff:0:c0a8:114",
         "::c0a8:114",

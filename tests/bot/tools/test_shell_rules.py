@@ -69,6 +69,11 @@ def folder(tmp_path: Path) -> Folder:
         ("env", None),
         ("grep -fpatterns notes.txt", None),
         ("grep --exclude=x,y -e milk notes.txt", None),
+        ("git log -- notes.txt", None),
+        ("git log --color", None),
+        ("cat ./*.txt", None),
+        ("cat notes/./*.md", None),
+        ("cat " + "a" * (MAX_CHECKED_LENGTH - 4), None),
         ("", None),
         # Shell syntax is never checked: it always needs a yes, and the reason says which.
         ("ls; cat /etc/passwd", "shell syntax (';')"),
@@ -125,6 +130,7 @@ def folder(tmp_path: Path) -> Folder:
         ("grep -e x --exclude-from=notes.txt,/etc/passwd .", "reaches outside"),
         ("cat file:///etc/passwd", "`file:///etc/passwd` reaches outside"),
         ("cat x@/etc/passwd", "`x@/etc/passwd` reaches outside"),
+        ("cat --x/etc/passwd", "`--x/etc/passwd` reaches outside"),
         ("wc --files0-from=/proc/self/environ", "reaches outside your work folder (to /proc/"),
         (
             "cat /proc/self/environ",
@@ -173,6 +179,7 @@ def folder(tmp_path: Path) -> Folder:
         ("git log --textconv", "(--textconv)"),
         ("sort --compress-program=sh notes.txt", "the option `--compress-program=sh` of sort"),
         ("sort --compress-prog=sh notes.txt", "(--compress-program)"),
+        ("sort --c=sh notes.txt", "(--compress-program)"),
         ("date -s 2020-01-01", "`-s` of date"),
         ("date --set=2020-01-01", "(--set)"),
         # git runs only its reading subcommands.
@@ -183,7 +190,10 @@ def folder(tmp_path: Path) -> Folder:
         ("git statusx", "`git statusx` is not one of"),
         ("git -C notes config x y", "`git notes` is not one of"),
         # Too long to check.
-        ("cat " + "a" * MAX_CHECKED_LENGTH, f"longer than the {MAX_CHECKED_LENGTH} characters"),
+        (
+            "cat " + "a" * (MAX_CHECKED_LENGTH - 3),
+            f"longer than the {MAX_CHECKED_LENGTH} characters",
+        ),
     ],
 )
 def test_what_runs_unasked(folder: Folder, command: str, reason: str | None) -> None:
@@ -234,6 +244,8 @@ def test_a_glob_may_not_smuggle_options_or_links(folder: Folder) -> None:
         f"the pattern `notes/f*` matches more than {MAX_GLOB_MATCHES} files"
     )
     assert needs_yes("ls notes/f1?", ALLOWLIST, folder) is None
+    (work / "notes" / "f0").unlink()  # exactly the limit
+    assert needs_yes("ls notes/f*", ALLOWLIST, folder) is None
 
 
 def test_a_glob_match_leading_out_is_named(tmp_path: Path) -> None:
