@@ -14,8 +14,8 @@ is asked, and the reason names what failed:
    anywhere (`find -exec`, `git -c`…); long options count in abbreviated form.
 5. Every argument, read as a path, resolves (symlinks followed, `..` resolved)
    inside the person's work folder; so does every part after `=`, `:`, `,` or
-   `@`, and every tail of a short-option cluster (`-f/etc/passwd`). Globs are
-   expanded here, and what they match may not look like an option.
+   `@`, and, in an option, every tail starting at `.` or `/` (`-f/etc/passwd`).
+   Globs are expanded here, and what they match may not look like an option.
 6. The work folder holds no link out of it, no hard link and no device or pipe,
    because recursive readers (`grep -R`) would follow them.
 Every word is read as a path because knowing each program's syntax is not
