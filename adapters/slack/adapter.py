@@ -115,7 +115,7 @@ class SlackAdapter:
             token=config.bot_token, base_url=config.api_url, retry_handlers=retries[:1]
         )
         self._poster = SlackPoster(self.client, progress_client)
-        self._files = FileFetcher(config.bot_token)
+        self._files = FileFetcher(config.bot_token, api_url=config.api_url)
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
             # A plain function: bolt passes arguments by name and cannot take a method.

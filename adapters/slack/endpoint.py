@@ -26,8 +26,8 @@ class EventsEndpoint:
             bolt_request = await to_bolt_request(request)
         except ValueError:  # not even JSON; bolt cannot check the signature of it
             body = await request.text()
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            if not self._verifier.is_valid_request(body, headers):
+            # The verifier looks the headers up case-insensitively itself.
+            if not self._verifier.is_valid_request(body, request.headers):
                 return web.Response(status=401)
             log.warning("dropped a Slack request that is not JSON: %.200r", body)
             return web.Response(status=200)

@@ -1,4 +1,14 @@
-"""Downloading files people share with the assistant (they need the bot token)."""
+"""Downloading files people share with the assistant (they need the bot token).
+
+The token goes only to Slack's file hosts over HTTPS (files.slack.com, and
+files.slack-gov.com for GovSlack) and to the origin of SLACK_API_URL (a
+self-hosted gateway, or the fake Slack in tests). A file's link comes from the
+event, and a remote file's (mode "external") is whatever its owner registered,
+so any other host is refused before a request is made. Redirects are followed
+by hand and each hop is checked the same way: aiohttp 3.14 drops the header on a
+cross-origin redirect, but that is its choice to change, and a same-host
+redirect to an unchecked port or scheme would still carry it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import PurePath
 
 import aiohttp
+from yarl import URL
 
 from adapters.slack.events import SlackFile
 from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
@@ -17,6 +28,11 @@ log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 DOWNLOAD_ATTEMPTS = 3
+MAX_REDIRECTS = 3
+MAX_RETRY_AFTER = 30.0
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Where Slack serves url_private / url_private_download (commercial Slack and GovSlack).
+SLACK_FILE_HOSTS = frozenset({"files.slack.com", "files.slack-gov.com"})
 
 
 def file_kind(item: SlackFile) -> str:
@@ -30,11 +46,33 @@ def file_kind(item: SlackFile) -> str:
     return "file"
 
 
+def token_may_go_to(url: URL, api_url: URL) -> bool:
+    """Whether a request to `url` may carry the bot token: a Slack file host over HTTPS
+    on its usual port, or exactly the origin (scheme, host, port) of the Web API."""
+    if url.scheme == "https" and url.host in SLACK_FILE_HOSTS and url.port == 443:
+        return True
+    return url.is_absolute() and url.origin() == api_url.origin()
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(max(float(value or "1"), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return 1.0
+
+
 class FileFetcher:
     """Turns Slack file objects into Attachments, downloading the readable ones."""
 
-    def __init__(self, token: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = "https://slack.com/api/",
+        max_bytes: int = MAX_DOWNLOAD_BYTES,
+    ) -> None:
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._api_url = URL(api_url)
         self._max_bytes = max_bytes
         self._session: aiohttp.ClientSession | None = None
 
@@ -68,20 +106,36 @@ class FileFetcher:
             return Attachment(kind, item.name, item.mime_type, note="Slack gave no download link")
         try:
             data = await self._download(item)
-        except (aiohttp.ClientError, TimeoutError, _NotTheFile) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError, _NotTheFile) as exc:
             log.warning("could not download Slack file %s: %s", item.id, exc)
             return Attachment(kind, item.name, item.mime_type, note="could not be downloaded")
         return Attachment(kind, item.name, item.mime_type, data=data)
 
     async def _download(self, item: SlackFile) -> bytes:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers, timeout=aiohttp.ClientTimeout(total=60)
-            )
-        for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
-            async with self._session.get(item.url) as response:
-                if response.status == 429 and attempt < DOWNLOAD_ATTEMPTS:
-                    await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            # No session-wide headers: the token is added per checked request.
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        try:
+            url = URL(item.url)
+        except ValueError:
+            raise _NotTheFile("the link is not a URL") from None
+        hops = attempts = 0
+        while True:
+            if not token_may_go_to(url, self._api_url):
+                raise _NotTheFile(f"{url.host or 'the link'} is not a Slack file host")
+            async with self._session.get(
+                url, headers=self._headers, allow_redirects=False
+            ) as response:
+                if response.status in REDIRECTS:
+                    hops += 1
+                    location = response.headers.get("Location")
+                    if hops > MAX_REDIRECTS or not location:
+                        raise _NotTheFile(f"redirect {hops} without a usable Location")
+                    url = url.join(URL(location))
+                    continue
+                attempts += 1
+                if response.status == 429 and attempts < DOWNLOAD_ATTEMPTS:
+                    await asyncio.sleep(_retry_after(response.headers.get("Retry-After")))
                     continue
                 if response.status != 200:
                     raise _NotTheFile(f"HTTP {response.status}")
@@ -93,7 +147,6 @@ class FileFetcher:
                 if len(data) > self._max_bytes:
                     raise _NotTheFile("larger than announced")
                 return data
-        raise _NotTheFile("rate limited")
 
 
 class _NotTheFile(Exception):

@@ -10,10 +10,11 @@ from bot.safety.gate import SafetyHook
 from bot.settings import Settings
 from bot.settings.tools import mcp_tool_name
 from bot.tools import ToolRegistry
+from bot.tools.addresses import AddressPolicy
 from bot.tools.clock import current_time
 from bot.tools.search import BraveSearch, SearchProvider, SearxngSearch, web_search_tool
 from bot.tools.shell import ShellRunner, shell_tool
-from bot.tools.web import AddressPolicy, Lookup, WebFetcher, system_lookup, web_fetch_tool
+from bot.tools.web import Lookup, WebFetcher, system_lookup, web_fetch_tool
 from memory.skills import UserSkillStore
 from skills.catalog import Capabilities, SkillCatalog
 from skills.loader import load_sources

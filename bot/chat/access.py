@@ -21,13 +21,16 @@ class AccessPolicy:
         prefix = f"{platform}:"
         entries = [a.strip() for a in allowed if a.strip()]
         entries += [o.strip()[len(prefix) :] for o in owners if o.strip().startswith(prefix)]
-        self._ids = {e for e in entries if not e.startswith("@")}
-        self._usernames = {e[1:].lower() for e in entries if e.startswith("@")}
+        self._ids = {e for e in entries if e and not e.startswith("@")}
+        # A lone "@" names nobody: it must not admit everyone without a username.
+        self._usernames = {e[1:].lower() for e in entries if e.startswith("@") and e[1:]}
 
     def allows(self, sender_id: str, username: str | None = None) -> bool:
         if sender_id in self._ids:
             return True
-        return username is not None and username.lstrip("@").lower() in self._usernames
+        if not username:
+            return False
+        return username.lstrip("@").lower() in self._usernames
 
     @property
     def is_empty(self) -> bool:

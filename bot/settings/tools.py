@@ -129,5 +129,5 @@ TOOL_SETTING_FIXES: dict[str, str] = {
         'use a JSON object such as {"files": {"command": "mcp-files", "tools": ["read"]}} '
         "(see README, MCP servers)"
     ),
-    "CLAWLING_SHELL_ALLOWLIST": "list command prefixes separated by commas, e.g. ls,git status",
+    "CLAWLING_SHELL_ALLOWLIST": "list commands separated by commas, e.g. ls,cat,head,tail,wc,grep",
 }

@@ -1,11 +1,12 @@
-"""The shell tool (off unless CLAWLING_SHELL=true): runs a command in a work folder
-under the data dir, with a time limit and an output cap.
+"""The shell tool (off unless CLAWLING_SHELL=true): runs a command in the person's own
+work folder (DATA_DIR/shell/<user id>), with a time limit and an output cap.
 
-Every command needs the person's yes in chat unless it is a plain command (no
-shell syntax) starting with an entry of CLAWLING_SHELL_ALLOWLIST. Commands get
-a minimal environment, never the assistant's own (its keys and tokens). This is
-not a sandbox: turn it on only where the people allowed to talk to the
-assistant may run commands on this machine.
+Every command needs the person's yes in chat unless bot/tools/shell_rules.py
+finds it plain, allowlisted and confined to that folder. Commands get a minimal
+environment, never the assistant's own (its keys and tokens), with HOME in the
+person's folder. This is not a sandbox: a command the person approves can do
+anything the assistant's user can, so turn it on only where the people allowed
+to talk to the assistant may run commands on this machine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shlex
 import signal
 from pathlib import Path
 
@@ -21,8 +21,9 @@ from pydantic import BaseModel, Field
 
 from bot.errors import ToolError
 from bot.tools import Tool, ToolContext, tool
+from bot.tools.shell_rules import Allowlist, Folder, needs_yes
 
-SHELL_SYNTAX = set(";&|`$<>(){}[]*?~!#\\\n\r'\"")
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 class ShellArgs(BaseModel):
@@ -31,41 +32,50 @@ class ShellArgs(BaseModel):
 
 class ShellRunner:
     def __init__(
-        self, workdir: Path, allowlist: list[str], *, timeout: float, output_bytes: int
+        self, root: Path, allowlist: list[str], *, timeout: float, output_bytes: int
     ) -> None:
-        self.workdir = workdir
-        self._allowlist = [shlex.split(entry) for entry in allowlist if entry.strip()]
+        self.root = root
+        self._allowlist = Allowlist(allowlist)
         self._timeout = timeout
         self._output_bytes = output_bytes
 
-    def allowlisted(self, command: str) -> bool:
-        """A plain command whose words start with an allowlist entry."""
-        if any(char in SHELL_SYNTAX for char in command):
-            return False
-        words = command.split()
-        return any(words[: len(entry)] == entry for entry in self._allowlist if entry)
+    def workdir(self, user_id: int) -> Path:
+        """This person's work folder (made on first use)."""
+        return self.root / str(user_id)
 
-    def approval(self, args: ShellArgs) -> str | None:
-        if self.allowlisted(args.command):
-            return None
-        return "shell commands need your yes unless they are on CLAWLING_SHELL_ALLOWLIST"
+    def approval(self, ctx: ToolContext, args: ShellArgs) -> str | None:
+        """Why this call needs the person's yes, or None (see shell_rules)."""
+        return needs_yes(args.command, self._allowlist, Folder(self.workdir(ctx.user.id)))
 
-    async def run(self, command: str) -> str:
-        if not command.strip():
-            raise ToolError("the command is empty")
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "HOME": str(self.workdir),
+    def environment(self, workdir: Path) -> dict[str, str]:
+        """What a command sees: no secrets, HOME in the person's folder, and a PATH of
+        absolute folders only, so a program planted in a work folder never shadows one."""
+        folders = os.environ.get("PATH", DEFAULT_PATH).split(os.pathsep)
+        kept = [
+            f
+            for f in folders
+            if os.path.isabs(f) and not Path(f).resolve().is_relative_to(self.root.resolve())
+        ]
+        return {
+            "PATH": os.pathsep.join(dict.fromkeys(kept)) or DEFAULT_PATH,
+            "HOME": str(workdir),
             "LANG": "C.UTF-8",
             "TERM": "dumb",
         }
+
+    async def run(self, command: str, user_id: int) -> str:
+        if not command.strip():
+            raise ToolError("the command is empty")
+        workdir = self.workdir(user_id)
+        # Owner-only: other local users of this machine have no business there.
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        workdir.mkdir(mode=0o700, exist_ok=True)
         process = await asyncio.create_subprocess_exec(
             "/bin/sh",
             "-c",
             command,
-            cwd=self.workdir,
-            env=env,
+            cwd=workdir,
+            env=self.environment(workdir),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -113,12 +123,13 @@ def shell_tool(runner: ShellRunner) -> Tool:
     @tool(
         side_effects=True,
         untrusted_output=True,
-        approval=runner.approval,
+        approval_in=runner.approval,
         summary=lambda args: f"run the shell command `{args.command[:300]}`",
     )
     async def shell(ctx: ToolContext, args: ShellArgs) -> str:
-        """Run a shell command in your work folder on the assistant's machine and return its
-        output. The person is asked to confirm commands that are not pre-approved."""
-        return await runner.run(args.command)
+        """Run a shell command in the person's own work folder on the assistant's machine and
+        return its output. The person is asked to confirm commands that are not pre-approved
+        or that reach outside that folder."""
+        return await runner.run(args.command, ctx.user.id)
 
     return shell

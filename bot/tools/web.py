@@ -2,9 +2,10 @@
 
 A URL chosen by the model must not reach this machine, the local network or
 cloud metadata services (SSRF). Every host is resolved once, every address is
-checked, and the connection goes to exactly the checked addresses (aiohttp
-connects to what our resolver returns), so a DNS answer that changes between
-check and connect (DNS rebinding) cannot slip through. Redirects are followed
+checked (bot/tools/addresses.py says which may be reached), and the
+connection goes to exactly the checked addresses (aiohttp connects to what our
+resolver returns), so a DNS answer that changes between check and connect (DNS
+rebinding) cannot slip through. Redirects are followed
 by hand, one hop at a time, each checked the same way. Networks listed in
 CLAWLING_WEB_ALLOWED_NETWORKS are allowed on purpose.
 """
@@ -15,7 +16,7 @@ import asyncio
 import ipaddress
 import re
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -25,15 +26,14 @@ from yarl import URL
 
 from bot.errors import ToolError
 from bot.tools import Tool, ToolContext, tool
+from bot.tools.addresses import AddressPolicy
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_REDIRECTS = 5
 USER_AGENT = "Mozilla/5.0 (compatible; Clawling/0.1; personal assistant)"
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/rss+xml")
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedAddress(Exception):
@@ -44,28 +44,6 @@ async def system_lookup(host: str, port: int) -> list[str]:
     """The host's addresses from the system resolver."""
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-class AddressPolicy:
-    """Public addresses are fine; private, loopback, link-local and the like are not,
-    unless they are in one of the allowed networks."""
-
-    def __init__(self, allowed_networks: Sequence[str] = ()) -> None:
-        self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed_networks]
-
-    def refusal(self, address: str) -> str | None:
-        """Why this address may not be reached, or None when it may."""
-        ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address):
-            if ip.ipv4_mapped is not None:
-                ip = ip.ipv4_mapped
-            elif ip in NAT64:
-                ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if any(ip in network for network in self._allowed):
-            return None
-        if not ip.is_global or ip.is_multicast:
-            return f"{address} is a private, loopback or link-local address"
-        return None
 
 
 class _CheckingResolver(AbstractResolver):
@@ -86,7 +64,7 @@ class _CheckingResolver(AbstractResolver):
         for address in addresses:
             reason = self._policy.refusal(address)
             if reason is not None:
-                raise BlockedAddress(f"{host} resolves to {reason}")
+                raise BlockedAddress(f"{host} resolves to an address off limits: {reason}")
             results.append(
                 {
                     "hostname": host,
@@ -132,10 +110,10 @@ class WebFetcher:
         if url.scheme not in ("http", "https") or not url.host:
             raise ToolError(f"only http and https URLs can be fetched, not {str(url)[:100]!r}")
         try:
-            literal = ipaddress.ip_address(url.host.strip("[]"))
+            ipaddress.ip_address(url.host.strip("[]").split("%", 1)[0])
         except ValueError:
             return  # a name: checked when it is resolved
-        reason = self._policy.refusal(str(literal))
+        reason = self._policy.refusal(url.host.strip("[]"))
         if reason is not None:
             raise BlockedAddress(reason)
 
@@ -157,7 +135,7 @@ class WebFetcher:
                 return await self._follow(session, URL(url))
         except BlockedAddress as exc:
             raise ToolError(
-                f"refused: {exc}. Private and local addresses are off limits."
+                f"refused: {exc}. Private, local and special-purpose addresses are off limits."
             ) from None
         except TimeoutError:
             raise ToolError(f"the page did not load within {self._timeout:g} s") from None

@@ -64,6 +64,7 @@ class FakeSlack:
         self.messages: list[Posted] = []
         self.reactions: list[tuple[str, str, str]] = []
         self.hosted: dict[str, tuple[bytes, str]] = {}
+        self.file_redirects: dict[str, str] = {}  # file name → Location answered instead
         self.uploads: dict[str, Upload] = {}
         self.responses: list[dict[str, Any]] = []
         self.users: dict[str, str] = {}
@@ -330,6 +331,8 @@ class FakeSlack:
     # -- files and response URLs ---------------------------------------------
 
     async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["name"] in self.file_redirects:
+            raise web.HTTPFound(self.file_redirects[request.match_info["name"]])
         if request.headers.get("Authorization") != f"Bearer {BOT_TOKEN}":
             return web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         found = self.hosted.get(request.match_info["name"])

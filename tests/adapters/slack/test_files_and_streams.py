@@ -45,7 +45,7 @@ async def test_shared_text_files_and_images_reach_the_model(
 async def test_without_a_valid_token_a_file_is_described_not_read(fake_slack: FakeSlack) -> None:
     fake_slack.host_file("secret.txt", b"top secret", "text/plain")
     item = SlackFile("F1", "secret.txt", "text/plain", 10, f"{fake_slack.url}/files/secret.txt")
-    fetcher = FileFetcher("xoxb-wrong")
+    fetcher = FileFetcher("xoxb-wrong", api_url=fake_slack.api_url)
     try:
         (attachment,) = await fetcher.fetch([item])
     finally:

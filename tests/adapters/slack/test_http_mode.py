@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from urllib.parse import urlencode
+
+import pytest
 
 from tests.adapters.slack.harness import Harness, dm
 from tests.fakes.openai_server import FakeOpenAI
@@ -62,3 +65,21 @@ async def test_malformed_bodies_are_dropped_with_200_only_when_signed(
     assert (await sender.post(form, content_type="application/x-www-form-urlencoded"))[0] == 200
     await http_slack.settle()
     assert http_slack.fake.messages == [] and fake_llm.requests == []
+
+
+async def test_dropped_requests_are_logged_with_what_was_dropped(
+    http_slack: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator can see what was dropped and why; unsigned junk is not logged."""
+    caplog.set_level(logging.WARNING, logger="adapters.slack.endpoint")
+    sender = SlackEvents(http_slack.events_url)
+    forged = SlackEvents(http_slack.events_url, secret="not-the-secret")
+    assert (await forged.post("{forged"))[0] == 401
+    assert (await sender.post("{not json"))[0] == 200
+    assert (await sender.post(json.dumps({"something": "else"})))[0] == 200
+    dropped = [r.getMessage() for r in caplog.records if r.name == "adapters.slack.endpoint"]
+    assert dropped == [
+        "dropped a Slack request that is not JSON: '{not json'",
+        "dropped a Slack request that could not be processed (status 404): "
+        '\'{"something": "else"}\'',
+    ]

@@ -89,7 +89,8 @@ async def test_after_a_yes_the_action_runs_in_the_same_answer(
     site.page("/pancakes", injected_page("shell", {"command": "touch planted.txt"}))
     fake_llm.responder = naive_model
     app, channel = await make_app(shell=True, shell_allowlist=["touch"], **LOCAL)
-    workdir = tmp_path / "data" / "shell"
+    user = await app.store.resolve_identity(channel.name, "u1", "U1")
+    workdir = tmp_path / "data" / "shell" / str(user.id)  # the person's own folder
 
     # An allowlisted command the person asks for runs without a question...
     await app.sessions.handle(channel.inbound("touch mine.txt"))

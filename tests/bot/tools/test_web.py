@@ -9,7 +9,8 @@ import pytest
 from aiohttp import web
 
 from bot.errors import ToolError
-from bot.tools.web import AddressPolicy, WebFetcher, readable_text
+from bot.tools.addresses import AddressPolicy
+from bot.tools.web import WebFetcher, readable_text
 from tests.bot.conftest import AppMaker
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.web import LocalSite
@@ -41,35 +42,47 @@ async def test_a_page_becomes_readable_text(site: LocalSite) -> None:
 
 
 @pytest.mark.parametrize(
-    "target",
+    ("target", "why"),
     [
-        "http://127.0.0.1:{port}/otters",
-        "http://localhost:{port}/otters",
-        "http://[::1]:{port}/otters",
-        "http://[::ffff:127.0.0.1]:{port}/otters",
-        "http://0.0.0.0:{port}/otters",
-        "http://10.1.2.3/",
-        "http://192.168.0.1/",
-        "http://172.16.5.4/",
-        "http://169.254.169.254/latest/meta-data/",
-        "http://100.64.0.1/",
-        "http://[fe80::1]/",
-        "http://[fd00::1]/",
+        ("http://127.0.0.1:{port}/otters", "127.0.0.1 is a loopback address"),
+        ("http://localhost:{port}/otters", "localhost resolves to an address off limits: 127."),
+        ("http://[::1]:{port}/otters", "::1 is the IPv6 loopback address"),
+        ("http://[::ffff:127.0.0.1]:{port}/otters", "IPv4-mapped form of 127.0.0.1"),
+        ("http://[::ffff:0:7f00:1]:{port}/otters", "IPv4-translated form of 127.0.0.1"),
+        ("http://[::7f00:1]:{port}/otters", "IPv4-compatible form of 127.0.0.1"),
+        ("http://[2002:7f00:1::]:{port}/otters", "6to4 address of 127.0.0.1"),
+        ("http://[64:ff9b::7f00:1]:{port}/otters", "NAT64 form of 127.0.0.1"),
+        ("http://[64:ff9b:1::7f00:1]:{port}/otters", "local-use NAT64 address"),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "Teredo address of 127.0.0.1"),
+        ("http://0.0.0.0:{port}/otters", "0.0.0.0 is a 'this network' address"),
+        ("http://10.1.2.3/", "10.1.2.3 is a private address"),
+        ("http://192.168.0.1/", "192.168.0.1 is a private address"),
+        ("http://172.16.5.4/", "172.16.5.4 is a private address"),
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "fd00:ec2::254 is a unique local"),
+        ("http://100.64.0.1/", "100.64.0.1 is a carrier-grade NAT"),
+        ("http://[fe80::1]/", "fe80::1 is a link-local address"),
+        ("http://[fd00::1]/", "fd00::1 is a unique local address"),
+        ("http://224.0.0.251/", "224.0.0.251 is a multicast address"),
+        ("http://[ff02::1]/", "ff02::1 is a multicast address"),
+        ("http://[::]:{port}/otters", ":: is the unspecified address"),
     ],
 )
 async def test_private_and_local_addresses_are_refused_by_default(
-    site: LocalSite, target: str
+    site: LocalSite, target: str, why: str
 ) -> None:
     site.page("/otters", ARTICLE)
-    with pytest.raises(ToolError, match="refused: .*private, loopback or link-local"):
+    with pytest.raises(ToolError, match="refused: ") as refused:
         await fetcher().fetch(target.format(port=site.port))
+    assert why in str(refused.value)
+    assert str(refused.value).endswith("special-purpose addresses are off limits.")
     assert site.hits == []
 
 
 async def test_a_redirect_to_a_refused_address_is_not_followed(site: LocalSite) -> None:
     site.page("/otters", ARTICLE)
     site.redirect("/go", f"http://127.0.0.2:{site.port}/otters")
-    with pytest.raises(ToolError, match="127.0.0.2 is a private"):
+    with pytest.raises(ToolError, match="127.0.0.2 is a loopback address"):
         await fetcher(["127.0.0.1/32"]).fetch(site.url("/go"))
     assert site.hits == ["/go"]
     # An allowed redirect is followed.
@@ -98,7 +111,7 @@ async def test_a_name_with_any_refused_address_is_refused(site: LocalSite) -> No
     async def mixed_dns(host: str, port: int) -> list[str]:
         return ["127.0.0.1", "10.0.0.7"]
 
-    with pytest.raises(ToolError, match="mixed.test resolves to 10.0.0.7 is a private"):
+    with pytest.raises(ToolError, match="mixed.test resolves to .*: 10.0.0.7 is a private"):
         await fetcher(["127.0.0.1/32"], lookup=mixed_dns).fetch(f"http://mixed.test:{site.port}/")
     assert site.hits == []
 
@@ -201,3 +214,41 @@ async def test_a_failing_search_service_is_reported_to_the_model(
     await app.sessions.handle(channel.inbound("search"))
     await app.sessions.drain()
     assert "SearXNG answered HTTP 404" in channel.texts()[0]
+
+
+async def test_web_fetch_refuses_ipv4_carried_in_ipv6_through_the_agent(
+    make_app: AppMaker, fake_llm: FakeOpenAI, site: LocalSite
+) -> None:
+    """The model asks for an IP literal, then for names that resolve to such addresses:
+    nothing is fetched, and the model is told why."""
+    site.page("/otters", ARTICLE)
+    answers = {
+        "sixtofour.test": ["2002:7f00:2::"],
+        "teredo.test": ["2001:0:4136:e378:8000:63bf:80ff:fffd"],
+        "mixed.test": ["2606:4700:4700::1111", "::ffff:0:a9fe:a9fe"],
+        "fine.test": ["127.0.0.1"],
+    }
+
+    async def dns(host: str, port: int) -> list[str]:
+        return answers[host]
+
+    app, channel = await make_app({"lookup": dns}, web_allowed_networks=["127.0.0.1/32"])
+    urls = [
+        f"http://[::7f00:2]:{site.port}/otters",
+        f"http://sixtofour.test:{site.port}/otters",
+        f"http://teredo.test:{site.port}/otters",
+        f"http://mixed.test:{site.port}/otters",
+        f"http://fine.test:{site.port}/otters",  # allowed on purpose: the seam works
+    ]
+    for url in urls:
+        fake_llm.add(Reply(tool_calls=[("web_fetch", {"url": url})]))
+    await app.sessions.handle(channel.inbound("read these pages"))
+    await app.sessions.drain()
+    results = [m["content"] for m in fake_llm.requests[-1]["messages"] if m["role"] == "tool"]
+    assert len(results) == 5
+    assert "refused: ::7f00:2 is an IPv4-compatible form of 127.0.0.2" in results[0]
+    assert "refused: sixtofour.test resolves to an address off limits: 2002:7f00:2::" in results[1]
+    assert "Teredo address of 127.0.0.2" in results[2]
+    assert "::ffff:0:a9fe:a9fe is an IPv4-translated form of 169.254.169.254" in results[3]
+    assert "hold hands while they sleep" in results[4]
+    assert site.hits == ["/otters"]  # only the allowed fetch reached the site
