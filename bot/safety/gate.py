@@ -60,7 +60,7 @@ class SafetyHook:
         self._approvals = approvals
 
     async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None:
-        reason = tool.approval(args) if tool.approval is not None else None
+        reason = tool.approval(ctx, args) if tool.approval is not None else None
         if reason is None and tool.side_effects:
             reason = taint_reason(ctx.turn)
         if reason is None:

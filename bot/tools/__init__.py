@@ -12,7 +12,7 @@ import inspect
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, get_type_hints, overload
 from zoneinfo import ZoneInfo
@@ -95,11 +95,9 @@ class Tool:
     declared: bool = False
     # Returns content from outside (web, files, MCP): marked as untrusted data.
     untrusted_output: bool = False
-    # Why a particular call needs the person's yes, or None (e.g. shell's allowlist).
-    approval: Callable[[Any], str | None] | None = None
-    # The same for rules that depend on who calls (the shell's per-person folder);
-    # `for_call` turns it into `approval` before the hooks see the tool.
-    approval_in: Callable[[ToolContext, Any], str | None] | None = None
+    # Why a particular call needs the person's yes, or None (e.g. the shell's allowlist
+    # and the person's own folder).
+    approval: Callable[[ToolContext, Any], str | None] | None = None
     # What a call does, in a few words, for confirmations ("run `ls`").
     summary: Callable[[Any], str] | None = None
     # A JSON schema given by someone else (MCP servers); ours derive from `args`.
@@ -115,13 +113,6 @@ class Tool:
                 "parameters": parameters,
             },
         }
-
-    def for_call(self, ctx: ToolContext) -> Tool:
-        """This tool as the hooks see it for one call: `approval_in` bound to `ctx`."""
-        rule = self.approval_in
-        if rule is None:
-            return self
-        return replace(self, approval=lambda args: rule(ctx, args), approval_in=None)
 
     def describe(self, args: BaseModel) -> str:
         if self.summary is not None:
@@ -140,8 +131,7 @@ def tool(
     read_only: bool | None = None,
     side_effects: bool | None = None,
     untrusted_output: bool = False,
-    approval: Callable[[Any], str | None] | None = None,
-    approval_in: Callable[[ToolContext, Any], str | None] | None = None,
+    approval: Callable[[ToolContext, Any], str | None] | None = None,
     summary: Callable[[Any], str] | None = None,
 ) -> Callable[[ToolFunction], Tool]: ...
 
@@ -153,8 +143,7 @@ def tool(
     read_only: bool | None = None,
     side_effects: bool | None = None,
     untrusted_output: bool = False,
-    approval: Callable[[Any], str | None] | None = None,
-    approval_in: Callable[[ToolContext, Any], str | None] | None = None,
+    approval: Callable[[ToolContext, Any], str | None] | None = None,
     summary: Callable[[Any], str] | None = None,
 ) -> Tool | Callable[[ToolFunction], Tool]:
     """Make a Tool from `async def name(ctx: ToolContext, args: ArgsModel) -> str`.
@@ -179,7 +168,6 @@ def tool(
             declared=declared,
             untrusted_output=untrusted_output,
             approval=approval,
-            approval_in=approval_in,
             summary=summary,
         )
 
@@ -295,7 +283,6 @@ class ToolRegistry:
             args = found.args.model_validate(raw)
         except ValidationError as exc:
             return ToolResult(f"Error: invalid arguments: {_validation_summary(exc)}.", False)
-        found = found.for_call(ctx)
         for hook in self.hooks:
             try:
                 refusal = await hook.before(ctx, found, args)

@@ -123,7 +123,7 @@ def shell_tool(runner: ShellRunner) -> Tool:
     @tool(
         side_effects=True,
         untrusted_output=True,
-        approval_in=runner.approval,
+        approval=runner.approval,
         summary=lambda args: f"run the shell command `{args.command[:300]}`",
     )
     async def shell(ctx: ToolContext, args: ShellArgs) -> str:
