@@ -138,6 +138,7 @@ _LOAD_CONTEXT = (
     .where(
         _messages.c.conversation_id == bindparam("conversation_id"),
         or_(_messages.c.turn >= _CONTEXT_START, _messages.c.turn.is_(None)),
+        _messages.c.set_aside.is_(False),
     )
     .order_by(_messages.c.turn.is_(None), _messages.c.turn, _messages.c.id)
 )
@@ -396,6 +397,36 @@ class ConversationStore:
             await connection.execute(_INSERT_MESSAGE, rows)
             if call is not None:
                 await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
+            if answer is not None:
+                await connection.execute(INSERT_CLAIMED, claimed_row(answer))
+
+    async def set_aside(
+        self,
+        conversation_id: int,
+        user_id: int,
+        turn: int,
+        ids: Sequence[int],
+        reply: NewMessage,
+        answer: OutgoingMessage | None,
+    ) -> None:
+        """Messages too large for the model: answered by `reply` in `turn`, kept stored,
+        and left out of every later context (so the conversation goes on)."""
+        async with writing(self._engine) as connection:
+            await connection.execute(
+                update(_messages)
+                .where(_messages.c.id.in_(list(ids)), _messages.c.turn.is_(None))
+                .values(turn=turn, set_aside=True)
+            )
+            row = {
+                "conversation_id": conversation_id,
+                "user_id": user_id,
+                "turn": turn,
+                "role": reply.role,
+                "content": reply.content,
+                "created_at": utcnow(),
+                "untrusted": reply.untrusted,
+            }
+            await connection.execute(_INSERT_MESSAGE, [row])
             if answer is not None:
                 await connection.execute(INSERT_CLAIMED, claimed_row(answer))
 

@@ -40,6 +40,8 @@ from memory.deliveries import OutgoingMessage
 log = logging.getLogger(__name__)
 
 REPEAT_LIMIT = 3
+# Tokens kept free for the model's reply when deciding a message is too large to read.
+REPLY_ROOM = 1_000
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,9 @@ class Agent:
         pending = [m.id for m in visible if m.turn is None and m.role == "user"]
         if not pending:
             return None
+        too_large = self._too_large([m for m in visible if m.id in pending])
+        if too_large is not None:
+            return await self._set_aside(user, conversation, context.next_turn, pending, too_large)
         if self._compactor is not None:
             budget = self._limits.context_tokens
             messages = await self._compactor.fit(user, conversation, visible, budget)
@@ -192,6 +197,42 @@ class Agent:
         return await self._final_without_tools(
             history, background, zone, meta, on_text, conversation, user, turn, state
         )
+
+    def _too_large(self, waiting: list[StoredMessage]) -> str | None:
+        """Why the waiting messages cannot be answered at all (more than the model's window
+        holds with the fixed prompt and room for a reply), or None."""
+        size = sum(estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting)
+        budget = self._limits.context_tokens
+        if size <= budget // 2:
+            return None  # the common case, without measuring the fixed prompt
+        fixed = estimate_tokens(self._prompt.system_message) + estimate_tokens(
+            self._tools.schemas()
+        )
+        room = budget - fixed - REPLY_ROOM
+        if size <= room:
+            return None
+        return (
+            f"Your message is too long for me to read: about {size:,} tokens "
+            f"(~{4 * size:,} characters), and I can take at most about {max(room, 0):,} "
+            "tokens at once with this model. I kept it, but set it aside so we can go on: "
+            "send the part that matters, or split it into smaller messages."
+        )
+
+    async def _set_aside(
+        self,
+        user: UserRecord,
+        conversation: ConversationRecord,
+        turn: int,
+        pending: list[int],
+        text: str,
+    ) -> TurnOutcome:
+        reply = NewMessage(role="assistant", content=text)
+        answer = _answer(conversation, turn, text)
+        await self._store.set_aside(conversation.id, user.id, turn, pending, reply, answer)
+        log.info(
+            "conversation %s: %d messages set aside as too large", conversation.id, len(pending)
+        )
+        return TurnOutcome(text, 0, delivery_key=answer.key if answer else None)
 
     async def _gather_context(
         self, user: UserRecord, conversation: ConversationRecord, query: str, private: bool

@@ -116,6 +116,8 @@ class Message(Base):
     # Came from outside the person's own words, or was written while such content was in
     # the model's context (bot/safety/gate.py): side effects still need a yes.
     untrusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Too large for the model's window: kept, but left out of what the model sees.
+    set_aside: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LLMCall(Base):

@@ -6,6 +6,9 @@ context (bot/safety/).
 Existing rows: tool results that were wrapped as untrusted data, and user messages
 that carried files, are marked.
 
+Also `messages.set_aside`: a message too large for the model's window, kept stored but
+left out of what the model sees, so the conversation goes on (bot/agent/loop.py).
+
 Revision ID: 0006_untrusted
 Revises: 0005_tasks
 Create Date: 2026-12-05
@@ -31,6 +34,10 @@ def upgrade() -> None:
         op.add_column(
             name, sa.Column("untrusted", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    op.add_column(
+        "messages",
+        sa.Column("set_aside", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.execute(
         sa.text(
             "UPDATE messages SET untrusted = :yes WHERE (role = 'tool' AND content LIKE :wrapped)"
@@ -46,5 +53,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("messages", "set_aside")
     for name in TABLES:
         op.drop_column(name, "untrusted")  # SQLite 3.35+ drops a column in place

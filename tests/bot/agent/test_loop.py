@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from bot.app import App
 from bot.errors import ToolError
 from bot.tools import ToolContext, tool
+from memory.db.models import Message
+from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -186,3 +190,25 @@ async def test_every_model_call_of_a_turn_is_recorded_with_its_usage(
     assert all(r.conversation_id is not None and r.user_id is not None for r in rows)
     assert all(r.prompt_tokens > 0 and r.completion_tokens > 0 for r in rows)
     assert rows[1].cached_tokens > 0  # the second step repeats the first one's prompt
+
+
+async def test_a_message_too_large_for_the_window_is_set_aside_and_the_chat_goes_on(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    app, channel = await make_app(context_tokens=2_000)
+    huge = "lorem ipsum dolor sit amet " * 800  # ~21,600 characters, ~5,400 tokens
+    await app.sessions.handle(channel.inbound(huge))
+    await app.sessions.drain()
+    [reply] = channel.texts()
+    assert reply.startswith("Your message is too long for me to read: about 5,")
+    assert "at most about" in reply and "set it aside" in reply
+    assert fake_llm.requests == []  # no model call could have answered it
+
+    await app.sessions.handle(channel.inbound("sorry, here is the short version"))
+    await app.sessions.drain()
+    assert channel.texts()[-1] == "echo: sorry, here is the short version"
+    sent = json.dumps(fake_llm.requests[-1])
+    assert "lorem ipsum" not in sent and "too long for me to read" in sent
+    async with app.store.session() as session:
+        stored = await session.execute(select(Message.content).where(Message.role == "user"))
+        assert huge in list(stored.scalars())  # kept, intact
