@@ -6,12 +6,14 @@ history reloads in the order the model saw it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.agent.prompt import (
@@ -27,6 +29,7 @@ from bot.chat.channels import ReplyStream
 from bot.llm.client import LLM, CallMeta, Completion, TextCallback, ToolCall
 from bot.safety.untrusted import WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
+from memory import db
 from memory.conversations import (
     ConversationRecord,
     ConversationStore,
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 REPEAT_LIMIT = 3
 # Tokens kept free for the model's reply when deciding a message is too large to read.
 REPLY_ROOM = 1_000
+# How long a step whose tools ran waits for a locked or unreachable database.
+RECORD_PATIENCE = 600.0
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,7 @@ class Agent:
             if not completion.tool_calls:
                 reply = _assistant_message(completion, bool(state.untrusted))
                 answer = _answer(conversation, turn, completion.content)
-                await self._store.record_step(
+                await self._record(
                     conversation.id, user.id, turn, [reply], consumed, completion.record, answer
                 )
                 key = answer.key if answer else None
@@ -188,7 +193,7 @@ class Agent:
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
             # Stored as untrusted once outside content is in view: later turns still see it.
             reply = _assistant_message(completion, bool(state.untrusted))
-            await self._store.record_step(
+            await self._record(
                 conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
@@ -197,6 +202,22 @@ class Agent:
         return await self._final_without_tools(
             history, background, zone, meta, on_text, conversation, user, turn, state
         )
+
+    async def _record(self, *args: Any, **kwargs: Any) -> None:
+        """Store a step, waiting for the database while it is locked or away: its tool
+        calls already ran, and a step not stored would make the next turn run them
+        again (a second mail, a second reminder). Gives up after RECORD_PATIENCE."""
+        wait, deadline = 0.5, time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                await self._store.record_step(*args, **kwargs)
+                return
+            except Exception as exc:
+                if not db.is_transient(exc) or time.monotonic() + wait > deadline:
+                    raise
+                log.warning("could not store a step yet (%s); trying again in %.1f s", exc, wait)
+                await asyncio.sleep(wait)
+                wait = min(2 * wait, 10.0)
 
     def _too_large(self, waiting: list[StoredMessage]) -> str | None:
         """Why the waiting messages cannot be answered at all (more than the model's window
@@ -269,7 +290,7 @@ class Agent:
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
         answer = _answer(conversation, turn, text)
-        await self._store.record_step(
+        await self._record(
             conversation.id,
             user.id,
             turn,

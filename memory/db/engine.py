@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine_raw
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -234,3 +234,11 @@ async def check_reachable(engine: AsyncEngine, within: float = 10.0) -> None:
     except Exception as exc:  # noqa: BLE001 - any driver error means the same to the user
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(f"{safe_url(engine.url)}: {reason}", reason) from None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A database error that may pass by itself: a lock held too long, a lost connection,
+    a server restarting. (Bad SQL or broken constraints never pass.)"""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated

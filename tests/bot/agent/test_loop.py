@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from bot.app import App
+from bot.app import App, build_app
 from bot.errors import ToolError
 from bot.tools import ToolContext, tool
 from memory.db.models import Message
 from tests.bot.conftest import AppMaker
+from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -212,3 +216,40 @@ async def test_a_message_too_large_for_the_window_is_set_aside_and_the_chat_goes
     async with app.store.session() as session:
         stored = await session.execute(select(Message.content).where(Message.role == "user"))
         assert huge in list(stored.scalars())  # kept, intact
+
+
+async def test_a_step_whose_tools_ran_waits_for_a_locked_database_instead_of_repeating(
+    fake_llm: FakeOpenAI, sqlite_url: str, tmp_path: Path
+) -> None:
+    """Another process holds SQLite's write lock longer than our wait while a tool runs:
+    the step is stored once the lock is gone, so the tool is not run again later."""
+    runs: list[str] = []
+    path = sqlite_url.removeprefix("sqlite:///")
+
+    @tool
+    async def send_invoice(ctx: ToolContext, args: NoArgs) -> str:
+        """Sends the invoice (not something to do twice)."""
+        runs.append("sent")
+        locker = sqlite3.connect(path, check_same_thread=False)
+        locker.execute("BEGIN EXCLUSIVE")
+        threading.Timer(12.0, lambda: (locker.rollback(), locker.close())).start()
+        return "invoice sent"
+
+    def model(request: dict[str, Any]) -> Reply:
+        if any(m["role"] == "tool" for m in request["messages"]):
+            return Reply(text="The invoice went out.")
+        return Reply(tool_calls=[("send_invoice", {})])
+
+    fake_llm.responder = model
+    app = build_app(make_settings(fake_llm, sqlite_url, tmp_path / "data"))
+    await app.prepare_database()
+    app.tools.add(send_invoice)
+    channel = RecordingChannel()
+    app.add_channel(channel)
+    try:
+        await ask(app, channel, "send the invoice to Ana")
+        await ask(app, channel, "thanks! anything else?")
+    finally:
+        await app.close()
+    assert runs == ["sent"]
+    assert channel.texts() == ["The invoice went out.", "The invoice went out."]
