@@ -236,6 +236,17 @@ class ConversationStore:
                     user = (await session.execute(query)).scalar_one()
             return UserRecord(id=user.id, name=user.name, timezone=user.timezone)
 
+    async def identities(self, user_id: int) -> list[str]:
+        """The person's platform accounts as platform:id ("telegram:42"), oldest first."""
+        query = (
+            select(Identity.platform, Identity.external_id)
+            .where(Identity.user_id == user_id)
+            .order_by(Identity.id)
+        )
+        async with reading(self._engine) as connection:
+            rows = (await connection.execute(query)).all()
+        return [f"{platform}:{external_id}" for platform, external_id in rows]
+
     async def get_user(self, user_id: int) -> UserRecord | None:
         """The person, from a short-lived cache: the agent reads them every turn."""
         cached = self._users.get(user_id)

@@ -246,7 +246,11 @@ def build_app(
 
         app.services.append(
             McpServers(
-                core.mcp_servers, tools, core.data_dir / "logs", call_timeout=core.tool_timeout
+                core.mcp_servers,
+                tools,
+                core.data_dir / "logs",
+                call_timeout=core.tool_timeout,
+                identities=store.identities,
             )
         )
     if settings.telegram.bot_token is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -23,6 +23,15 @@ def mcp_tool_name(server: str, tool: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"{server}_{tool}")[:64]
 
 
+class McpUserSettings(BaseModel):
+    """One person's own credentials for a `per_user` MCP server, added to the server's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    env: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
 class McpServerSettings(BaseModel):
     """One MCP server: a command to start (stdio) or a URL (streamable HTTP)."""
 
@@ -36,6 +45,11 @@ class McpServerSettings(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     # Tools of this server offered to the model; ["*"] offers all of them.
     tools: list[str]
+    # "shared": one connection for everyone (public, read-only data only: what one person
+    # stores there, everyone reads). "per_user": a connection of each person's own, with
+    # their credentials from `users` (platform:id -> env/headers); off for anyone else.
+    scope: Literal["shared", "per_user"]
+    users: dict[str, McpUserSettings] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSettings:
@@ -46,6 +60,16 @@ class McpServerSettings(BaseModel):
             raise ValueError('"url" must start with http:// or https://')
         if not self.tools:
             raise ValueError('"tools" lists the tools to offer; use ["*"] for all of them')
+        if self.scope == "shared" and self.users:
+            raise ValueError('"users" is only for servers with "scope": "per_user"')
+        if self.scope == "per_user" and not self.users:
+            raise ValueError(
+                '"per_user" needs "users": {"telegram:12345": {"env": {...}}} with each '
+                "person's own credentials"
+            )
+        bad = [key for key in self.users if ":" not in key or not key.split(":", 1)[1]]
+        if bad:
+            raise ValueError('"users" keys are platform:id, e.g. telegram:12345')
         return self
 
 
@@ -126,7 +150,8 @@ TOOL_SETTING_FIXES: dict[str, str] = {
     "CLAWLING_WEB_ALLOWED_NETWORKS": "list addresses or networks such as 192.168.1.20/32",
     "CLAWLING_SEARXNG_URL": "use your SearXNG instance's URL, e.g. http://searxng:8080",
     "CLAWLING_MCP_SERVERS": (
-        'use a JSON object such as {"files": {"command": "mcp-files", "tools": ["read"]}} '
+        'use a JSON object such as {"files": {"command": "mcp-files", "tools": ["read"], '
+        '"scope": "shared"}} '
         "(see README, MCP servers)"
     ),
     "CLAWLING_SHELL_ALLOWLIST": "list commands separated by commas, e.g. ls,cat,head,tail,wc,grep",

@@ -5,6 +5,12 @@ tools on its allowlist become tools named `<server>_<tool>`, with the schema the
 server gives. Their results are untrusted data, and a tool the server does not
 mark read-only counts as having side effects. A server that cannot be reached
 is logged and skipped; the others keep working.
+
+A `shared` server has one connection for everyone: what one person stores there,
+everyone reads (so it is for public, read-only data). A `per_user` server gets one
+connection per person, opened at their first call with their own credentials (the
+server's `env`/`headers` plus theirs); people without credentials get a refusal, and
+nothing of anyone else's session.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -67,8 +74,14 @@ def result_text(content: list[Any], structured: Any) -> str:
     return "\n".join(parts)
 
 
-def wrap_tool(server: str, client: Client, spec: McpTool) -> Tool:
-    """One of the server's tools as ours."""
+ClientFor = Callable[[ToolContext], Awaitable[Client]]
+# Identities of a person as platform:id ("telegram:42"), to find their credentials.
+Identities = Callable[[int], Awaitable[list[str]]]
+SHARED = ""  # the session key of a shared server's one connection
+
+
+def wrap_tool(server: str, client_for: ClientFor, spec: McpTool) -> Tool:
+    """One of the server's tools as ours; each call goes through the caller's session."""
     name = mcp_tool_name(server, spec.name)
     schema = _clean(spec.input_schema or {"type": "object", "properties": {}})
     model = args_model(name, schema)
@@ -76,6 +89,7 @@ def wrap_tool(server: str, client: Client, spec: McpTool) -> Tool:
 
     async def run(ctx: ToolContext, args: BaseModel) -> str:
         arguments = args.model_dump(by_alias=True, exclude_unset=True)
+        client = await client_for(ctx)
         try:
             result = await client.call_tool(spec.name, arguments)
         except MCPError as exc:
@@ -113,32 +127,47 @@ class McpServers:
         log_dir: Path,
         *,
         call_timeout: float,
+        identities: Identities,
     ) -> None:
         self._servers = servers
         self._registry = registry
         self._log_dir = log_dir
         self._call_timeout = call_timeout
+        self._identities = identities
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # (server, person's key or SHARED) -> the open session, once it is ready.
+        self._sessions: dict[tuple[str, str], asyncio.Future[Client]] = {}
         self.connected: dict[str, list[str]] = {}
         self.failed: dict[str, str] = {}
 
     async def start(self) -> None:
         for name, config in self._servers.items():
-            ready: asyncio.Future[list[Tool]] = asyncio.get_running_loop().create_future()
-            self._tasks.append(asyncio.create_task(self._hold(name, config, ready)))
+            # A per-person server lists its tools through its first person's session.
+            key = SHARED if config.scope == "shared" else sorted(config.users)[0]
             try:
+                client = await self._session(name, key)
                 async with asyncio.timeout(CONNECT_TIMEOUT):
-                    tools = await asyncio.shield(ready)
+                    listed = await self._list(client)
             except Exception as exc:  # noqa: BLE001 - any failure means: skip this server
                 reason = str(exc) or type(exc).__name__
                 self.failed[name] = reason
                 log.warning("MCP server %s is not available: %s", name, reason)
                 continue
+            allowed = set(config.tools)
+            missing = allowed - {"*"} - {spec.name for spec in listed}
+            if missing:
+                log.warning("MCP server %s has no tools %s", name, sorted(missing))
+            client_for = self._client_for(name, config)
+            tools = [
+                wrap_tool(name, client_for, spec)
+                for spec in listed
+                if "*" in allowed or spec.name in allowed
+            ]
             for item in tools:
                 self._registry.add(item)
             self.connected[name] = [t.name for t in tools]
-            log.info("MCP server %s: %d tools", name, len(tools))
+            log.info("MCP server %s (%s): %d tools", name, config.scope, len(tools))
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -148,8 +177,47 @@ class McpServers:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._sessions.clear()
 
-    def _transport(self, name: str, config: McpServerSettings, errlog: TextIO) -> Any:
+    def _client_for(self, name: str, config: McpServerSettings) -> ClientFor:
+        async def client_for(ctx: ToolContext) -> Client:
+            if config.scope == "shared":
+                return await self._session(name, SHARED)
+            mine = [key for key in await self._identities(ctx.user.id) if key in config.users]
+            if not mine:
+                raise ToolError(
+                    f"the MCP server {name!r} is set up for each person with their own "
+                    "access, and this person has none; the owner can add them to its users"
+                )
+            return await self._session(name, mine[0])
+
+        return client_for
+
+    async def _session(self, name: str, key: str) -> Client:
+        """The open session of `key` (a person, or SHARED) on server `name`, opened on
+        first use; a session that closed is opened again."""
+        ready = self._sessions.get((name, key))
+        if ready is None:
+            ready = asyncio.get_running_loop().create_future()
+            self._sessions[(name, key)] = ready
+            config = self._config(name, key)
+            self._tasks.append(asyncio.create_task(self._hold(name, key, config, ready)))
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            return await asyncio.shield(ready)
+
+    def _config(self, name: str, key: str) -> McpServerSettings:
+        config = self._servers[name]
+        if key == SHARED:
+            return config
+        mine = config.users[key]
+        return config.model_copy(
+            update={
+                "env": {**config.env, **mine.env},
+                "headers": {**config.headers, **mine.headers},
+            }
+        )
+
+    def _transport(self, config: McpServerSettings, errlog: TextIO) -> Any:
         if config.url is not None:
             import httpx2
 
@@ -161,29 +229,19 @@ class McpServers:
         return stdio_client(params, errlog=errlog)
 
     async def _hold(
-        self, name: str, config: McpServerSettings, ready: asyncio.Future[list[Tool]]
+        self, name: str, key: str, config: McpServerSettings, ready: asyncio.Future[Client]
     ) -> None:
-        """Open the connection, list the tools, keep it open until stop (the SDK's task
-        groups must be entered and left by the same task)."""
+        """Open one session and keep it open until stop (the SDK's task groups must be
+        entered and left by the same task)."""
         self._log_dir.mkdir(parents=True, exist_ok=True)
         # The server's stderr goes to its own log file (opening it does not block for long).
         with open(self._log_dir / f"mcp-{name}.log", "a", encoding="utf-8") as errlog:  # noqa: ASYNC230
             try:
-                transport = self._transport(name, config, errlog)
+                transport = self._transport(config, errlog)
                 async with Client(
                     transport, read_timeout_seconds=self._call_timeout, mode="legacy"
                 ) as client:
-                    listed = await self._list(client)
-                    allowed = set(config.tools)
-                    tools = [
-                        wrap_tool(name, client, spec)
-                        for spec in listed
-                        if "*" in allowed or spec.name in allowed
-                    ]
-                    missing = allowed - {"*"} - {spec.name for spec in listed}
-                    if missing:
-                        log.warning("MCP server %s has no tools %s", name, sorted(missing))
-                    ready.set_result(tools)
+                    ready.set_result(client)
                     await self._stopping.wait()
             except Exception as exc:
                 if not ready.done():
@@ -193,6 +251,8 @@ class McpServers:
             finally:
                 if not ready.done():
                     ready.cancel()
+                if self._sessions.get((name, key)) is ready:
+                    del self._sessions[(name, key)]  # the next call opens a new one
                 with contextlib.suppress(Exception):
                     errlog.flush()
 

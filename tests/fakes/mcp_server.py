@@ -6,6 +6,7 @@ Run as `python -m tests.fakes.mcp_server stdio` (the client starts it) or
 
 from __future__ import annotations
 
+import os
 import sys
 
 from mcp.server.mcpserver import MCPServer
@@ -27,6 +28,13 @@ def add_note(text: str) -> str:
     """Store a note on the server."""
     NOTES.append(text)
     return f"stored note {len(NOTES)}"
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def list_notes() -> str:
+    """The notes stored in this session, and whose credentials it runs with."""
+    owner = os.environ.get("NOTES_USER", "nobody")
+    return f"session of {owner}: " + ("; ".join(NOTES) or "no notes")
 
 
 @server.tool(annotations=ToolAnnotations(read_only_hint=True))

@@ -108,8 +108,14 @@ def test_values_of_secret_settings_are_never_shown(monkeypatch: pytest.MonkeyPat
             "url": "ftp://wiki.local/mcp?sig=mcp-url-secret",
             "headers": {"Authorization": "Bearer mcp-header-secret"},
             "tools": ["*"],
+            "scope": "shared",
         },
-        "gh": {"command": "mcp-github", "env": {"GITHUB_TOKEN": ["mcp-env-secret"]}, "tools": []},
+        "gh": {
+            "command": "mcp-github",
+            "env": {"GITHUB_TOKEN": ["mcp-env-secret"]},
+            "tools": [],
+            "scope": "shared",
+        },
     }
     secrets = {
         "TELEGRAM_BOT_TOKEN": "tg-token-secret",

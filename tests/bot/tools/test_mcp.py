@@ -25,7 +25,13 @@ ALLOWED = ["lookup", "add_note", "fail"]
 
 
 def stdio_server(**extra: Any) -> dict[str, Any]:
-    return {"command": SERVER[0], "args": [*SERVER[1:], "stdio"], "cwd": str(ROOT), **extra}
+    return {
+        "command": SERVER[0],
+        "args": [*SERVER[1:], "stdio"],
+        "cwd": str(ROOT),
+        "scope": "shared",
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,7 @@ async def test_allowlisted_tools_are_offered_and_called(
     server = (
         stdio_server(tools=ALLOWED)
         if transport == "stdio"
-        else {"url": http_server, "tools": ALLOWED}
+        else {"url": http_server, "tools": ALLOWED, "scope": "shared"}
     )
     app = await started(make_app, server)
     channel = app.outbox.adapter("test")
@@ -128,11 +134,16 @@ async def test_a_server_that_does_not_start_is_skipped(
 ) -> None:
     app, _ = await make_app(
         mcp_servers={
-            "broken": {"command": str(tmp_path / "no-such-server"), "tools": ["*"]},
+            "broken": {
+                "command": str(tmp_path / "no-such-server"),
+                "tools": ["*"],
+                "scope": "shared",
+            },
             "crashes": {
                 "command": sys.executable,
                 "args": ["-c", "import sys; sys.exit(3)"],
                 "tools": ["*"],
+                "scope": "shared",
             },
             "notes": stdio_server(tools=["lookup"]),
         }
@@ -166,3 +177,42 @@ async def test_background_tasks_get_the_mcp_tools_too(
     assert "the notes know otter" in done
     assert len(offered) == 2 and all("notes_lookup" in names for names in offered)
     assert not any("start_task" in names for names in offered), "tasks do not start tasks"
+
+
+async def test_a_per_user_server_gives_each_person_their_own_session(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    """What Ana stores through a per_user server, Bob cannot read; a person without
+    credentials is refused; a shared server would show everyone the same notes."""
+    users = {
+        "test:ana": {"env": {"NOTES_USER": "ana"}},
+        "test:bob": {"env": {"NOTES_USER": "bob"}},
+    }
+    server = stdio_server(tools=["add_note", "list_notes"], scope="per_user", users=users)
+    app = await started(make_app, server)
+    channel = app.outbox.adapter("test")
+
+    async def use(sender: str, tool: str, args: dict[str, Any]) -> str:
+        fake_llm.add(Reply(tool_calls=[(tool, args)]))
+        inbound = channel.inbound(f"{tool} please", sender=sender, chat=f"dm-{sender}")  # type: ignore[attr-defined]
+        await app.sessions.handle(inbound)
+        await app.sessions.drain()
+        return tool_results(fake_llm)[-1]
+
+    assert "stored note 1" in await use("ana", "notes_add_note", {"text": "Ana's door code 4412"})
+    assert "session of ana: Ana's door code 4412" in await use("ana", "notes_list_notes", {})
+    bob = await use("bob", "notes_list_notes", {})
+    assert "session of bob: no notes" in bob and "4412" not in bob
+    carol = await use("carol", "notes_list_notes", {})
+    assert "set up for each person" in carol and "4412" not in carol
+
+
+async def test_every_mcp_server_must_say_whether_it_is_shared(tmp_path: Path) -> None:
+    from bot.errors import ConfigError
+    from bot.settings import load_settings
+
+    servers = '{"notes": {"command": "notes-server", "tools": ["*"]}}'
+    with pytest.raises(ConfigError) as error:
+        load_settings(tmp_path / "none.env", clawling={"mcp_servers": servers})
+    [line] = str(error.value).splitlines()
+    assert "CLAWLING_MCP_SERVERS" in line and "scope" in line and "Fix:" in line
