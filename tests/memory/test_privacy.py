@@ -1,0 +1,150 @@
+"""Export and erase with two people seeded fully: Ana's export holds only Ana, and
+erasing Ana leaves every row of Bob's identical (and his files: see
+tests/bot/commands/test_memory.py)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from memory.conversations import SavedFile
+from memory.memories import MemoryStore
+from memory.privacy import PrivacyStore
+from memory.retrieval.embeddings import VectorStore
+from memory.summaries import SummaryStore
+from memory.usage import LLMCallRecord, UsageStore
+from tests.memory.conftest import T0, Person, group, person
+
+TABLES = (
+    "users",
+    "identities",
+    "messages",
+    "memories",
+    "conversation_summaries",
+    "embeddings",
+    "llm_calls",
+    "conversations",
+)
+
+
+async def _embed(texts: list[str]) -> list[list[float]]:
+    return [[float(len(t)), 1.0, 0.5] for t in texts]
+
+
+@dataclass
+class Seeded:
+    ana: Person
+    bob: Person
+
+
+async def seed_everything(engine: AsyncEngine) -> Seeded:
+    """Each person: private chat with a file, a group chat together, current and
+    superseded memories, a summary and profile, embeddings and model usage."""
+    ana, bob = await person(engine, "ana"), await person(engine, "bob")
+    room = await group(engine)
+    memories, summaries, usage = MemoryStore(engine), SummaryStore(engine), UsageStore(engine)
+    for who in (ana, bob):
+        name = who.user.name
+        photo = SavedFile("image", f"{name}.png", "image/png", f"files/{who.chat.id}/{name}.png", 3)
+        await who.store.add_user_message(
+            who.chat.id, who.user.id, f"{name} private secret", attachments=[photo]
+        )
+        await who.says(f"{name} says hello")
+        await who.says(f"{name} in the group", chat=room)
+        await memories.remember(who.user.id, f"{name} lives in town A", key="home")
+        await memories.remember(who.user.id, f"{name} lives in town B", key="home")  # supersedes
+        await memories.remember(who.user.id, f"{name} likes tea")
+        await summaries.save(
+            who.chat.id,
+            summary=f"{name} summary",
+            profile=f"{name} profile",
+            through_turn=1,
+            window_start=1,
+        )
+        await usage.record_llm_call(
+            LLMCallRecord(
+                "turn", "m", True, 10, 5, conversation_id=who.chat.id, user_id=who.user.id
+            )
+        )
+        await VectorStore(engine, _embed, "e").index_pending(who.user.id)
+    await summaries.save(
+        room.id, summary="group summary", profile="", through_turn=1, window_start=1
+    )
+    return Seeded(ana, bob)
+
+
+async def rows_of(engine: AsyncEngine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the tables that hold people's data."""
+    metadata = MetaData()
+    async with engine.connect() as connection:
+        await connection.run_sync(lambda sync: metadata.reflect(sync, only=TABLES))
+        found = {}
+        for name in TABLES:
+            table = metadata.tables[name]
+            result = await connection.execute(select(table).order_by(*table.primary_key))
+            found[name] = [dict(row._mapping) for row in result]
+    return found
+
+
+def bobs(rows: dict[str, list[dict[str, Any]]], bob: Person) -> dict[str, list[Any]]:
+    """Bob's part of every table (by user, or by his private chat)."""
+    mine = {}
+    for name, table_rows in rows.items():
+        mine[name] = [
+            r
+            for r in table_rows
+            if r.get("user_id") == bob.user.id
+            or r.get("owner_id") == bob.user.id
+            or r.get("conversation_id") == bob.chat.id
+            or (name == "users" and r["id"] == bob.user.id)
+        ]
+    return mine
+
+
+async def test_an_export_holds_the_one_person_only(engine: AsyncEngine) -> None:
+    seeded = await seed_everything(engine)
+    export = await PrivacyStore(engine).export(seeded.ana.user.id, T0)
+    text = json.dumps(export, ensure_ascii=False)
+    assert "Ana private secret" in text and "Ana likes tea" in text
+    assert "Ana lives in town A" in text  # superseded memories are hers too
+    assert "Ana summary" in text and "Ana profile" in text
+    assert "Bob" not in text and "bob" not in text
+    assert "group summary" not in text  # the group's summary is everyone's
+    assert [s["summary"] for s in export["summaries"]] == ["Ana summary"]
+    assert {i["id"] for i in export["identities"]} == {"ana"}
+    assert len(export["model_usage"]) == 1
+    assert all(m["text"].startswith(("Ana", "noted for Ana")) for m in export["messages"])
+
+
+async def test_erasing_one_person_leaves_the_other_identical(engine: AsyncEngine) -> None:
+    seeded = await seed_everything(engine)
+    before = bobs(await rows_of(engine), seeded.bob)
+    erased = await PrivacyStore(engine).erase(seeded.ana.user.id)
+    after = await rows_of(engine)
+    assert bobs(after, seeded.bob) == before
+    assert erased.files == (f"files/{seeded.ana.chat.id}/Ana.png",)
+
+    ana = seeded.ana.user.id
+    assert [r["id"] for r in after["users"] if r["id"] == ana] == [ana]  # the account stays
+    for name in ("messages", "memories", "embeddings", "llm_calls"):
+        assert [r for r in after[name] if r.get("user_id") == ana] == [], name
+    summaries = [r["summary"] for r in after["conversation_summaries"]]
+    assert "Ana summary" not in summaries and "group summary" in summaries
+    assert "Bob in the group" in [r["content"] for r in after["messages"]]
+
+
+@pytest.mark.parametrize("who", ["ana", "bob"])
+async def test_export_and_erase_are_symmetric(engine: AsyncEngine, who: str) -> None:
+    """The same holds whichever of the two is asked for (ids differ, rules do not)."""
+    seeded = await seed_everything(engine)
+    target, other = (seeded.ana, seeded.bob) if who == "ana" else (seeded.bob, seeded.ana)
+    export = json.dumps(await PrivacyStore(engine).export(target.user.id, T0))
+    assert other.user.name not in export
+    before = bobs(await rows_of(engine), other)
+    await PrivacyStore(engine).erase(target.user.id)
+    assert bobs(await rows_of(engine), other) == before
