@@ -7,6 +7,7 @@ from pathlib import Path
 import skills as bundled_skills
 from bot.safety.approvals import Approvals
 from bot.safety.gate import SafetyHook
+from bot.safety.redact import Redactor, secrets_in
 from bot.settings import Settings
 from bot.settings.tools import mcp_tool_name
 from bot.tools import ToolRegistry
@@ -36,7 +37,7 @@ def build_tools(
         [current_time, web_fetch_tool(fetcher)],
         output_chars=core.tool_output_chars,
         timeout=core.tool_timeout,
-        hooks=[SafetyHook(approvals)],
+        hooks=[SafetyHook(approvals, Redactor(secrets_in(settings)))],
     )
     provider: SearchProvider | None = None
     if core.searxng_url is not None:

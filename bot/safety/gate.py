@@ -16,6 +16,8 @@ What it promises:
   that could not be delivered, a cancelled turn or any error while asking: not done.
 - Output of tools that bring in outside content is wrapped as untrusted data, so the
   model (told by its system prompt) reads it as information, never as instructions.
+- No tool output carries a configured secret to the model (and from there to a chat
+  or a page): an MCP server's error quoting its token, a command printing a key.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from bot.safety.approvals import APPROVED, DENIED, EXPIRED, Approvals
+from bot.safety.redact import Redactor
 from bot.safety.untrusted import mark_untrusted
 from bot.tools import Tool, ToolContext, TurnState
 
@@ -56,8 +59,9 @@ def _refusal(outcome: str, summary: str, minutes: int) -> str:
 
 
 class SafetyHook:
-    def __init__(self, approvals: Approvals) -> None:
+    def __init__(self, approvals: Approvals, redact: Redactor | None = None) -> None:
         self._approvals = approvals
+        self._redact = redact or Redactor()
 
     async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None:
         reason = tool.approval(ctx, args) if tool.approval is not None else None
@@ -71,6 +75,7 @@ class SafetyHook:
         return _refusal(outcome, tool.describe(args), max(1, round(self._approvals.timeout / 60)))
 
     def after(self, ctx: ToolContext, tool: Tool, args: BaseModel, text: str) -> str:
+        text = self._redact.known(text)
         if not tool.untrusted_output:
             return text
         source = tool.describe(args)
