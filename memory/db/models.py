@@ -17,13 +17,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from memory.db.sqltypes import Id, UtcDateTime, utcnow
+from memory.db.sqltypes import Content, Id, UtcDateTime, utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,7 +103,7 @@ class Message(Base):
     )
     turn: Mapped[int | None] = mapped_column(Integer)
     role: Mapped[str] = mapped_column(String(16))
-    content: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[str] = mapped_column(Content, default="")
     tool_calls: Mapped[list[Any] | None] = mapped_column(JSON)
     tool_call_id: Mapped[str | None] = mapped_column(String(200))
     # Files that came with a user message: [{kind, name, mime_type, path, size}].
@@ -135,7 +134,7 @@ class LLMCall(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(200))
     ok: Mapped[bool] = mapped_column(Boolean)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Content)
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
@@ -158,7 +157,7 @@ class MemoryItem(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(200), default="")
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Content)
     source_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("messages.id", ondelete="SET NULL")
     )
@@ -181,8 +180,8 @@ class ConversationSummary(Base):
     conversation_id: Mapped[int] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
     )
-    summary: Mapped[str] = mapped_column(Text, default="")
-    profile: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Content, default="")
+    profile: Mapped[str] = mapped_column(Content, default="")
     # The summary covers turns before this one.
     through_turn: Mapped[int] = mapped_column(Integer, default=0)
     # The context start this background was built for; a move rebuilds the profile.
@@ -238,7 +237,7 @@ class UserSkill(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(64))
     description: Mapped[str] = mapped_column(String(1024))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Content)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -254,9 +253,9 @@ class Approval(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     tool_name: Mapped[str] = mapped_column(String(200))
-    arguments: Mapped[str] = mapped_column(Text)
-    summary: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(Text)
+    arguments: Mapped[str] = mapped_column(Content)
+    summary: Mapped[str] = mapped_column(Content)
+    reason: Mapped[str] = mapped_column(Content)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -279,7 +278,7 @@ class Job(Base):
         ForeignKey("conversations.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(16))  # reminder, prompt, instruction, heartbeat
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Content, default="")
     schedule: Mapped[dict[str, Any]] = mapped_column(JSON)
     description: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), index=True)  # active, done, cancelled, missed
@@ -303,10 +302,10 @@ class Task(Base):
     )
     # Set for tasks started by a job, so a job that fires twice starts one task.
     origin: Mapped[str | None] = mapped_column(String(200), unique=True)
-    goal: Mapped[str] = mapped_column(Text)
-    success_check: Mapped[str] = mapped_column(Text, default="")
-    plan: Mapped[str] = mapped_column(Text, default="")
-    notes: Mapped[str] = mapped_column(Text, default="")
+    goal: Mapped[str] = mapped_column(Content)
+    success_check: Mapped[str] = mapped_column(Content, default="")
+    plan: Mapped[str] = mapped_column(Content, default="")
+    notes: Mapped[str] = mapped_column(Content, default="")
     status: Mapped[str] = mapped_column(String(24))
     quiet: Mapped[bool] = mapped_column(Boolean, default=False)
     step: Mapped[int] = mapped_column(Integer, default=0)
@@ -317,8 +316,8 @@ class Task(Base):
     seconds_used: Mapped[float] = mapped_column(Float, default=0.0)
     # Recent step results, sub-task results, a pending answer: what the next step needs.
     checkpoint: Mapped[dict[str, Any]] = mapped_column(JSON)
-    question: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[str | None] = mapped_column(Text)
+    question: Mapped[str | None] = mapped_column(Content)
+    result: Mapped[str | None] = mapped_column(Content)
     status_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -331,7 +330,7 @@ class TaskEvent(Base):
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
     step: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(32))
-    text: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Content, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -346,7 +345,7 @@ class Delivery(Base):
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(200))
     thread_id: Mapped[str] = mapped_column(String(200), default="")
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Content)
     status: Mapped[str] = mapped_column(String(16))  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message_id: Mapped[str | None] = mapped_column(String(200))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
@@ -33,6 +33,20 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Content(TypeDecorator[str]):
+    """Free text (messages, memories, tool output...). PostgreSQL cannot store the NUL
+    character in text, and a message containing one must not fail to be stored: NUL is
+    kept as the visible symbol U+2400 (␀) on every backend, so both read alike."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and "\x00" in value:
+            return value.replace("\x00", "\u2400")
+        return value
 
 
 def utcnow() -> datetime:
