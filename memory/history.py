@@ -220,4 +220,7 @@ def _row(conversation_id: int, user_id: int, turn: int, line: HistoryLine) -> di
         "speaker": line.speaker or None,
         "platform_message_id": line.ref,
         "created_at": line.at,
+        # A transcript from elsewhere, not said to the assistant: outside content, so
+        # what recall brings back from it is data, never instructions.
+        "untrusted": True,
     }
