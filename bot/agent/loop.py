@@ -43,8 +43,6 @@ from memory.deliveries import OutgoingMessage
 log = logging.getLogger(__name__)
 
 REPEAT_LIMIT = 3
-# Tokens kept free for the model's reply when deciding a message is too large to read.
-REPLY_ROOM = 1_000
 # How long a step whose tools ran waits for a locked or unreachable database.
 RECORD_PATIENCE = 600.0
 
@@ -220,23 +218,19 @@ class Agent:
                 wait = min(2 * wait, 10.0)
 
     def _too_large(self, waiting: list[StoredMessage]) -> str | None:
-        """Why the waiting messages cannot be answered at all (more than the model's window
-        holds with the fixed prompt and room for a reply), or None."""
-        size = sum(estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting)
-        budget = self._limits.context_tokens
-        if size <= budget // 2:
-            return None  # the common case, without measuring the fixed prompt
-        fixed = estimate_tokens(self._prompt.system_message) + estimate_tokens(
-            self._tools.schemas()
+        """Why the waiting messages cannot be answered at all (alone they are more than the
+        whole CLAWLING_CONTEXT_TOKENS budget, which history is fitted to), or None."""
+        size = sum(
+            estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting
         )
-        room = budget - fixed - REPLY_ROOM
-        if size <= room:
+        budget = self._limits.context_tokens
+        if size <= budget:
             return None
         return (
             f"Your message is too long for me to read: about {size:,} tokens "
-            f"(~{4 * size:,} characters), and I can take at most about {max(room, 0):,} "
-            "tokens at once with this model. I kept it, but set it aside so we can go on: "
-            "send the part that matters, or split it into smaller messages."
+            f"(~{4 * size:,} characters), and I can take at most about {budget:,} tokens "
+            "at once with this model. I kept it, but set it aside so we can go on: send the "
+            "part that matters, or split it into smaller messages."
         )
 
     async def _set_aside(
