@@ -2,8 +2,8 @@
 
 What counts as "about me": my user row and platform identities, every message
 I sent and every reply written for me (in any chat), my memories with their
-history, the summaries of my private conversations, my embeddings and my model
-usage. Other people's messages in shared group chats are theirs, not mine.
+history, the summaries of my private conversations, my embeddings, my model
+usage, and what was queued or sent to my private chats (deliveries). Other people's messages in shared group chats are theirs, not mine.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.db.models import (
     Conversation,
     ConversationSummary,
+    Delivery,
     Embedding,
     Identity,
     LLMCall,
@@ -178,6 +179,13 @@ class PrivacyStore:
                 )
             )
             await session.execute(delete(LLMCall).where(LLMCall.user_id == user_id))
+            # Answers and reminders queued for or sent to the person's private chats.
+            chats = select(Conversation.channel, Conversation.chat_id).where(
+                Conversation.owner_id == user_id, Conversation.is_direct.is_(True)
+            )
+            await session.execute(
+                delete(Delivery).where(tuple_(Delivery.channel, Delivery.chat_id).in_(chats))
+            )
         return Erased(
             messages=int(messages.rowcount or 0),  # type: ignore[attr-defined]
             memories=int(memories.rowcount or 0),  # type: ignore[attr-defined]

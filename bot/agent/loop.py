@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -220,9 +221,7 @@ class Agent:
     def _too_large(self, waiting: list[StoredMessage]) -> str | None:
         """Why the waiting messages cannot be answered at all (alone they are more than the
         whole CLAWLING_CONTEXT_TOKENS budget, which history is fitted to), or None."""
-        size = sum(
-            estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting
-        )
+        size = sum(estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting)
         budget = self._limits.context_tokens
         if size <= budget:
             return None
@@ -379,7 +378,8 @@ def _answer(conversation: ConversationRecord, turn: int, text: str) -> OutgoingM
     if not text.strip():
         return None
     chat = (conversation.channel, conversation.chat_id, conversation.thread_id)
-    return OutgoingMessage(f"answer:{conversation.id}:{turn}", *chat, text)
+    # Unique by itself: turn numbers start again after /forget_me erased a conversation.
+    return OutgoingMessage(f"answer:{conversation.id}:{turn}:{uuid.uuid4().hex[:12]}", *chat, text)
 
 
 def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:

@@ -10,8 +10,9 @@ What it promises:
   this hook adds what tools bring in while the turn runs (web pages, files, MCP, command
   output). So the taint lasts as long as the content is in view, across turns, task
   steps, sub-tasks and restarts, not just for the turn that read it.
-- Tools may also ask for a yes on their own terms (`Tool.approval`, e.g. a shell
-  command outside the allowlist).
+- A tool may judge each call itself instead (`Tool.approval`): the shell asks for
+  every command except allowlisted ones that stay in the person's folder, which only
+  read, so they run even while untrusted content is in view.
 - It fails closed: a call runs only on an explicit yes. No answer in time, a question
   that could not be delivered, a cancelled turn or any error while asking: not done.
 - Output of tools that bring in outside content is wrapped as untrusted data, so the
@@ -64,9 +65,12 @@ class SafetyHook:
         self._redact = redact or Redactor()
 
     async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None:
-        reason = tool.approval(ctx, args) if tool.approval is not None else None
-        if reason is None and tool.side_effects:
-            reason = taint_reason(ctx.turn)
+        if tool.approval is not None:
+            # The tool judges each call itself (the shell: an allowlisted command that
+            # stays in the person's folder only reads, whatever is in view).
+            reason = tool.approval(ctx, args)
+        else:
+            reason = taint_reason(ctx.turn) if tool.side_effects else None
         if reason is None:
             return None
         outcome = await self._approvals.ask(ctx, tool, args, reason)

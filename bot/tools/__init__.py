@@ -95,8 +95,8 @@ class Tool:
     declared: bool = False
     # Returns content from outside (web, files, MCP): marked as untrusted data.
     untrusted_output: bool = False
-    # Why a particular call needs the person's yes, or None (e.g. the shell's allowlist
-    # and the person's own folder).
+    # Judges each call itself, instead of the side-effect rule: why this call needs the
+    # person's yes, or None when it only reads (the shell's allowlist and folder checks).
     approval: Callable[[ToolContext, Any], str | None] | None = None
     # What a call does, in a few words, for confirmations ("run `ls`").
     summary: Callable[[Any], str] | None = None

@@ -20,8 +20,9 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from bot.errors import ToolError
+from bot.safety.gate import taint_reason
 from bot.tools import Tool, ToolContext, tool
-from bot.tools.shell_rules import Allowlist, Folder, needs_yes
+from bot.tools.shell_rules import Allowlist, Folder, needs_yes, only_reads
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -44,8 +45,12 @@ class ShellRunner:
         return self.root / str(user_id)
 
     def approval(self, ctx: ToolContext, args: ShellArgs) -> str | None:
-        """Why this call needs the person's yes, or None (see shell_rules)."""
-        return needs_yes(args.command, self._allowlist, Folder(self.workdir(ctx.user.id)))
+        """Why this call needs the person's yes, or None (see shell_rules): the shell judges
+        its calls itself, so it also applies the gate's rule to commands that change files."""
+        reason = needs_yes(args.command, self._allowlist, Folder(self.workdir(ctx.user.id)))
+        if reason is None and not only_reads(args.command):
+            return taint_reason(ctx.turn)
+        return reason
 
     def environment(self, workdir: Path) -> dict[str, str]:
         """What a command sees: no secrets, HOME in the person's folder, and a PATH of

@@ -18,6 +18,9 @@ is asked, and the reason names what failed:
    Globs are expanded here, and what they match may not look like an option.
 6. The work folder holds no link out of it, no hard link and no device or pipe,
    because recursive readers (`grep -R`) would follow them.
+A command that passes and whose program only reads (`READERS`, git's reading
+subcommands) runs unasked even while untrusted content is in the model's view;
+one that changes files (`touch`, `mkdir`, `cp`…) then needs a yes (`only_reads`).
 Every word is read as a path because knowing each program's syntax is not
 possible: a word like `pattern` resolves inside anyway, and a wrong guess costs
 one question, never a leak. This narrows what runs unasked; it is not a sandbox.
@@ -71,6 +74,25 @@ GIT_READING = frozenset(
     "status log diff show blame grep ls-files ls-tree shortlog describe rev-parse "
     "rev-list cat-file".split()
 )
+
+
+# Programs that only read files and print: allowlisted, they run unasked even while
+# untrusted content is in view (the confirmation gate, bot/safety/gate.py).
+READERS = frozenset(
+    "cat head tail less more wc grep egrep fgrep rg ls stat file du df pwd whoami date "
+    "echo printf sort uniq cut diff cmp comm nl od hexdump md5sum sha1sum sha256sum "
+    "basename dirname realpath readlink tree find column jq".split()
+)
+
+
+def only_reads(command: str) -> bool:
+    """Whether a command that passed `needs_yes` only reads (see READERS)."""
+    split = words(command)
+    if not split:
+        return False
+    program = program_name(split[0])
+    # A runner given nothing (`env`) prints and exits; git is held to its reading commands.
+    return program in READERS or program == "git" or (program in RUNNERS and len(split) == 1)
 
 
 class Allowlist:

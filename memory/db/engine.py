@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import weakref
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -239,6 +240,10 @@ async def check_reachable(engine: AsyncEngine, within: float = 10.0) -> None:
 def is_transient(exc: BaseException) -> bool:
     """A database error that may pass by itself: a lock held too long, a lost connection,
     a server restarting. (Bad SQL or broken constraints never pass.)"""
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if isinstance(exc, OperationalError) and isinstance(exc.orig, sqlite3.Error):
+        # SQLite reports a missing table the same way as a lock: only a lock passes.
+        reason = str(exc.orig).lower()
+        return "locked" in reason or "busy" in reason
+    return isinstance(exc, OperationalError | InterfaceError)

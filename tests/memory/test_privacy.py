@@ -13,6 +13,7 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.conversations import SavedFile
+from memory.deliveries import DeliveryStore, OutgoingMessage
 from memory.memories import MemoryStore
 from memory.privacy import PrivacyStore
 from memory.retrieval.embeddings import VectorStore
@@ -26,6 +27,7 @@ TABLES = (
     "messages",
     "memories",
     "conversation_summaries",
+    "deliveries",
     "embeddings",
     "llm_calls",
     "conversations",
@@ -72,6 +74,9 @@ async def seed_everything(engine: AsyncEngine) -> Seeded:
             )
         )
         await VectorStore(engine, _embed, "e").index_pending(who.user.id)
+        await DeliveryStore(engine).add(
+            OutgoingMessage(f"r-{name}", "test", who.chat.chat_id, "", f"{name}, your reminder")
+        )
     await summaries.save(
         room.id, summary="group summary", profile="", through_turn=1, window_start=1
     )
@@ -101,6 +106,7 @@ def bobs(rows: dict[str, list[dict[str, Any]]], bob: Person) -> dict[str, list[A
             if r.get("user_id") == bob.user.id
             or r.get("owner_id") == bob.user.id
             or r.get("conversation_id") == bob.chat.id
+            or r.get("chat_id") == bob.chat.chat_id
             or (name == "users" and r["id"] == bob.user.id)
         ]
     return mine
@@ -133,6 +139,7 @@ async def test_erasing_one_person_leaves_the_other_identical(engine: AsyncEngine
     assert [r["id"] for r in after["users"] if r["id"] == ana] == [ana]  # the account stays
     for name in ("messages", "memories", "embeddings", "llm_calls"):
         assert [r for r in after[name] if r.get("user_id") == ana] == [], name
+    assert [r["text"] for r in after["deliveries"]] == ["Bob, your reminder"]
     summaries = [r["summary"] for r in after["conversation_summaries"]]
     assert "Ana summary" not in summaries and "group summary" in summaries
     assert "Bob in the group" in [r["content"] for r in after["messages"]]

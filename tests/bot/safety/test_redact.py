@@ -132,11 +132,13 @@ def test_every_secret_of_the_settings_is_known(monkeypatch: pytest.MonkeyPatch) 
                 "NODE_ENV": "production",
             },
             "tools": ["*"],
+            "scope": "shared",
         },
         "wiki": {
             "url": "https://wiki.local/mcp?key=url-key-9999",
             "headers": {"Authorization": "Bearer header-bearer-42", "X-Team": "blue-team"},
             "tools": ["*"],
+            "scope": "shared",
         },
     }
     monkeypatch.setenv("CLAWLING_MCP_SERVERS", json.dumps(servers))

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from bot.app import App
+from bot.tools import ToolContext, tool
 from memory.db.models import Approval, Task, UserSkill
 from tests.bot.conftest import AppMaker, wait_for_message
 from tests.bot.safety.harness import count, obedient, page
@@ -63,14 +65,11 @@ async def test_every_tool_declares_whether_it_has_side_effects(make_app: AppMake
     assert {t.name for t in tools if t.side_effects} == SIDE_EFFECTS
 
 
+class Args(BaseModel):
+    pass
+
+
 def test_an_undeclared_tool_counts_as_a_side_effect() -> None:
-    from pydantic import BaseModel
-
-    from bot.tools import ToolContext, tool
-
-    class Args(BaseModel):
-        pass
-
     @tool
     async def new_thing(ctx: ToolContext, args: Args) -> str:
         """Does something new."""

@@ -375,3 +375,22 @@ async def test_commands_see_no_secrets(shell_chat: ShellChat) -> None:
             assert secret not in outcome.result
             assert f"{name}=" not in outcome.result.replace("echo $OPENAI_API_KEY", "")
         assert ENV_FILE_SECRET not in outcome.result
+
+
+async def test_while_outside_content_is_in_view_readers_run_and_writers_ask(
+    make_app: AppMaker, fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Command output is outside content and stays in the conversation: allowlisted
+    commands that only read still run unasked; one that changes files needs a yes."""
+    app, channel = await make_app(shell=True, shell_allowlist=["cat", "grep", "mkdir"])
+    chat = ShellChat(app, channel, fake_llm, tmp_path / "data")
+    folder = await chat.folder()
+    assert (await chat.run("mkdir drafts")).question is None  # nothing untrusted in view yet
+    (folder / "notes.txt").write_text("buy milk\n")
+    first = await chat.run("cat notes.txt")
+    assert first.question is None and "buy milk" in first.result
+    again = await chat.run("grep milk notes.txt")
+    assert again.question is None and "buy milk" in again.result
+    made = await chat.run("mkdir more", answer="no")
+    assert made.question is not None and "outside your own messages" in made.question
+    assert not (folder / "more").exists() and (folder / "drafts").is_dir()

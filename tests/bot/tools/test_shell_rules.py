@@ -19,6 +19,7 @@ from bot.tools.shell_rules import (
     Allowlist,
     Folder,
     needs_yes,
+    only_reads,
     program_name,
     syntax,
     words,
@@ -318,3 +319,21 @@ def test_helpers() -> None:
     assert program_name("sha256sum") == "sha256sum"
     assert program_name("7z") == "7z"
     assert program_name("git") == "git"
+
+
+@pytest.mark.parametrize(
+    ("command", "reads"),
+    [
+        ("cat notes.txt", True),
+        ("grep -rn milk .", True),
+        ("git log", True),
+        ("env", True),  # a runner given nothing prints and exits
+        ("env ls", False),
+        ("touch x", False),
+        ("mkdir drafts", False),
+        ("cp a b", False),
+        ("", False),
+    ],
+)
+def test_which_commands_only_read(command: str, reads: bool) -> None:
+    assert only_reads(command) is reads
