@@ -12,8 +12,8 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from skills.model import HIGH, MEDIUM, Finding, Skill, SkillReport
-from skills.parse import parse_skill_md
-from skills.scan import scan_text
+from skills.parse import ParsedSkill, parse_skill_md
+from skills.scan import scan_text, scan_values
 
 SKILL_FILE = "SKILL.md"
 MAX_SKILL_MD_BYTES = 100_000
@@ -106,14 +106,17 @@ class _Reader:
 
 def _scan_all(
     skill_md: str,
-    body_line: int,
+    parsed: ParsedSkill,
     files: dict[str, str],
-    allowed: tuple[str, ...] | None,
     known_tools: Collection[str],
 ) -> list[Finding]:
+    """Every file of the skill, and the front matter as it is decoded for the prompt."""
+    allowed = parsed.allowed_tools
     found = scan_text(SKILL_FILE, skill_md, allowed_tools=allowed, known_tools=known_tools)
     # Tool mentions in the frontmatter (requires.tools) are declarations, not uses.
-    found = [f for f in found if f.rule != "tool-not-allowed" or f.line >= body_line]
+    found = [f for f in found if f.rule != "tool-not-allowed" or f.line >= parsed.body_line]
+    seen = {(f.rule, f.line) for f in found}
+    found += [f for f in scan_values(SKILL_FILE, parsed.values) if (f.rule, f.line) not in seen]
     for name, text in files.items():
         found.extend(scan_text(name, text, allowed_tools=allowed, known_tools=known_tools))
     return found
@@ -140,7 +143,7 @@ def load_folder(folder: Path, source: str, known_tools: Collection[str] = ()) ->
     findings = [*reader.findings, *problems]
     if parsed is None:
         return SkillReport(label, str(folder), None, tuple(findings))
-    findings += _scan_all(skill_md, parsed.body_line, files, parsed.allowed_tools, known_tools)
+    findings += _scan_all(skill_md, parsed, files, known_tools)
     skill = Skill(
         name=parsed.name,
         description=parsed.description,
@@ -172,9 +175,7 @@ def load_text(
     parsed, problems = parse_skill_md(content, SKILL_FILE)
     if parsed is None:
         return SkillReport(location, location, None, tuple(problems))
-    findings = problems + _scan_all(
-        content, parsed.body_line, {}, parsed.allowed_tools, known_tools
-    )
+    findings = problems + _scan_all(content, parsed, {}, known_tools)
     skill = Skill(
         name=parsed.name,
         description=parsed.description,

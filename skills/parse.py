@@ -43,6 +43,9 @@ class ParsedSkill:
     requires: Requirements
     version: str | None
     body_line: int  # the file line where the body starts
+    # Every text value of the front matter as YAML decodes it (escapes, folded
+    # lines), with its file line: what the model will be shown, for the scanner.
+    values: tuple[tuple[int, str], ...] = ()
 
 
 class _Problems:
@@ -79,6 +82,27 @@ def _split_frontmatter(text: str, problems: _Problems) -> tuple[str, str, int] |
             return "\n".join(lines[1:index]), body, index + 2
     problems.add('the frontmatter is not closed: add a line "---" after it', 1)
     return None
+
+
+def front_values(front: str, first_line: int = 2) -> list[tuple[int, str]]:
+    """(file line, decoded text) of every scalar in the front matter."""
+    try:
+        root = yaml.compose(front, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    found: list[tuple[int, str]] = []
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if isinstance(node.value, str) and node.value.strip():
+                found.append((node.start_mark.line + first_line, node.value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+    return sorted(found)
 
 
 def _string_list(value: Any) -> list[str] | None:
@@ -208,6 +232,7 @@ def parse_skill_md(
         requires=requires,
         version=None if version is None else str(version),
         body_line=body_line,
+        values=tuple(front_values(front)),
     )
     return parsed, problems.found
 

@@ -1,134 +1,204 @@
-"""The skill scanner: looks for what malicious skills do, line by line.
+"""The skill scanner: looks for what malicious skills do, in what the model will read.
 
 It runs on every skill (bundled, installed, drafted) before it can be used, and
-behind `clawling skills check`. It never executes anything; it reads text.
-A high finding blocks the skill. The patterns are deliberately broad: a false
-alarm costs the author a rewording, a miss can cost the user their secrets.
+behind `clawling skills check`. It never executes anything; it reads text. Each
+file is normalised first (skills/normalise.py: invisible characters found and
+removed, NFKC, look-alike letters folded), its lines joined so split sentences
+are whole, and every encoded run decoded and scanned again; the front matter is
+scanned as YAML decodes it; scripts and code blocks are read as shell commands
+(skills/shell_flow.py). The rules are data, in skills/scan_rules.yaml. A high
+finding blocks the skill: a false alarm costs the author a rewording, a miss can
+cost the person their secrets.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 
 from skills.model import HIGH, MEDIUM, Finding
+from skills.normalise import (
+    Decoded,
+    collapse,
+    decode_runs,
+    join_lines,
+    normalise,
+    rules_data,
+    squeeze,
+)
+from skills.shell_flow import download_then_run
 
 # Skill tools a loaded skill may always use.
 SKILL_TOOLS = frozenset({"use_skill", "read_skill_file"})
 
-_OVERRIDE = [
-    re.compile(
-        r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}?\b(previous|prior|"
-        r"above|earlier|preceding|system|developer|original|all|any|your)\b[^.\n]{0,25}?\b"
-        r"(instructions?|prompts?|rules|guidelines|directives|guardrails|policies)\b",
-        re.I,
-    ),
-    re.compile(r"\byou are (now|no longer)\b[^.\n]{0,60}\b(assistant|ai|bound|restricted)", re.I),
-    re.compile(r"\bnew (system )?instructions?\s*:", re.I),
-    re.compile(
-        r"\b(do not|don't|never)\s+(tell|inform|show|mention\b[^.\n]{0,20}\bto)\s+the\s+user\b",
-        re.I,
-    ),
-    re.compile(r"\bwithout (telling|asking|informing|notifying) the user\b", re.I),
-    re.compile(r"\bhide (this|it|these)\b[^.\n]{0,20}\bfrom the user\b", re.I),
-    re.compile(
-        r"\b(reveal|print|show|output|repeat|leak|dump)\b[^.\n]{0,30}\b(system prompt|your "
-        r"(instructions|prompt))\b",
-        re.I,
-    ),
-]
+PROSE_SUFFIXES = (".md", ".txt", ".markdown", ".rst")
+MARKUP_SUFFIXES = (".html", ".htm", ".xml", ".svg", ".xhtml")
+SCRIPT_SUFFIXES = (".sh", ".bash", ".zsh", ".ksh", ".command")
+MAX_DEPTH = 3  # decoded text holding another encoding is decoded again, this deep
 
-_SECRET_OBJECT = (
-    r"(api[ _-]?keys?|access[ _-]?tokens?|bearer tokens?|tokens?|passwords?|passphrases?|"
-    r"secrets?|credentials?|private[ _-]?keys?|ssh[ _-]?keys?|\.env\b|id_rsa|[A-Z][A-Z0-9]*_"
-    r"(API_KEY|TOKEN|SECRET)\b|environment variables|cookies?|session (ids?|cookies?)|seed "
-    r"phrases?|recovery phrases?)"
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    message: str
+    where: str
+    patterns: tuple[re.Pattern[str], ...]
+    negatable: bool
+
+
+def _expand(pattern: str, lists: dict[str, str]) -> str:
+    for _ in range(3):  # lists may name other lists
+        pattern = re.sub(r"\{([a-z_]+)\}", lambda m: lists.get(m.group(1), m.group(0)), pattern)
+    return pattern
+
+
+@cache
+def scan_rules() -> tuple[Rule, ...]:
+    """The pattern rules of skills/scan_rules.yaml, compiled."""
+    data = rules_data()
+    raw_lists = data["lists"]
+    assert isinstance(raw_lists, dict)
+    lists = {
+        name: "".join(str(value).split("\n")).replace(" |", "|")
+        for name, value in raw_lists.items()
+    }
+    rules = data["rules"]
+    assert isinstance(rules, list)
+    return tuple(
+        Rule(
+            id=rule["id"],
+            severity=rule["severity"],
+            message=rule["message"],
+            where=rule["where"],
+            patterns=tuple(re.compile(_expand(p, lists), re.I) for p in rule["patterns"]),
+            negatable=bool(rule.get("negatable", False)),
+        )
+        for rule in rules
+    )
+
+
+@cache
+def _negation() -> re.Pattern[str]:
+    lists = rules_data()["lists"]
+    assert isinstance(lists, dict)
+    words = "".join(str(lists["negation"]).split())
+    # "never send …", "do not ever share the …": a negation at most three words before.
+    return re.compile(rf"\b(?:{words})\b((?:\s+[\w'’]+){{0,3}})\s*$", re.I)
+
+
+_DOUBLE_NEGATIVE = re.compile(r"\b(?:forget|fail|neglect|omit|hesitate|skip|miss)\b", re.I)
+
+
+def _negated(text: str, start: int) -> bool:
+    before = text[max(0, start - 40) : start]
+    match = _negation().search(before)
+    return match is not None and not _DOUBLE_NEGATIVE.search(match.group(1))
+
+
+def _kind(file: str, text: str) -> str:
+    lower = file.lower()
+    if lower.endswith(SCRIPT_SUFFIXES) or re.match(
+        r"#!\s*/\S*(?:ba|z|k|da)?sh\b|#!\s*/usr/bin/env\s+(?:ba|z|k|da)?sh\b", text
+    ):
+        return "script"
+    if lower.endswith(PROSE_SUFFIXES) or "." not in lower.rsplit("/", 1)[-1]:
+        return "prose"
+    if lower.endswith(MARKUP_SUFFIXES):
+        return "markup"
+    return "code"
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
+_SHELL_FENCES = {"", "sh", "bash", "shell", "zsh", "console", "terminal", "ksh", "shell-session"}
+
+
+def _shell_blocks(lines: list[str]) -> Iterator[tuple[int, str]]:
+    """(first line, text) of each fenced code block that may be shell."""
+    inside: str | None = None
+    start = 0
+    block: list[str] = []
+    for number, line in enumerate(lines):
+        fence = _FENCE.match(line)
+        if inside is None and fence:
+            inside, start, block = fence.group(2).lower(), number + 1, []
+        elif inside is not None and fence and not fence.group(2):
+            if inside in _SHELL_FENCES:
+                yield start, "\n".join(block)
+            inside = None
+        elif inside is not None:
+            block.append(re.sub(r"^\s*[$>#%]\s+", "", line))
+    if inside is not None and inside in _SHELL_FENCES:
+        yield start, "\n".join(block)
+
+
+_BLOB = re.compile(
+    r"[A-Za-z0-9+/]{200,}={0,2}|\b(?:0x)?[0-9a-fA-F]{128,}\b|data:[\w/+.-]+;base64,", re.I
 )
-_SECRET_VERB = (
-    r"\b(send|post|upload|share|reveal|print|show|output|exfiltrate|include|paste|e-?mail|"
-    r"forward|copy|leak|transmit|dump|cat|read|echo|collect|give|tell)\b"
+_HTML_COMMENT = re.compile(r"<!--")
+_MARKDOWN_COMMENT = re.compile(r"^\s*\[[^\]]*\]:\s*(?:#|<>)\s*(?:\(|\"|')")
+_HIDDEN_HTML = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])|opacity\s*:\s*0(?![.\d])|"
+    r"<[a-z][^>]*\shidden(?:\s|=|>)|color\s*:\s*(?:white|#fff(?:fff)?)\b[^>]*background(?:-color)?\s*:\s*(?:white|#fff(?:fff)?)\b",
+    re.I,
 )
-# Within one sentence: dots inside paths (~/.ssh) do not end it, ". " does.
-_SECRET_REQUEST = re.compile(rf"{_SECRET_VERB}(?:(?!\.\s)[^\n]){{0,60}}?{_SECRET_OBJECT}", re.I)
-_ENV_DUMP = re.compile(r"\b(printenv|/proc/self/environ|os\.environ|process\.env)\b")
-_NEGATION = re.compile(r"\b(never|not|don't|do not|must not|should not|avoid|without)\b", re.I)
-
-_DOWNLOAD_EXECUTE = [
-    re.compile(
-        r"\b(curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)\b[^\n|]*\|\s*"
-        r"(sudo\s+)?(ba|z|da|k|fi)?sh\b",
-        re.I,
-    ),
-    re.compile(
-        r"\b(curl|wget|iwr|irm)\b[^\n|]*\|\s*(sudo\s+)?(python[0-9.]*|perl|ruby|node|php|iex)\b",
-        re.I,
-    ),
-    re.compile(r"\b(ba|z)?sh\s+<\(\s*(curl|wget)\b", re.I),
-    re.compile(r"\b(source|eval)\b[^\n]{0,10}[<$]\(\s*(curl|wget)\b", re.I),
-    re.compile(r"\bbase64\s+(-d|--decode)\b[^\n]*\|\s*(ba|z)?sh\b", re.I),
-    re.compile(r"\b(invoke-expression|iex)\s*\(", re.I),
-    re.compile(r"\b(curl|wget)\b[^\n]*(&&|;)\s*(chmod\s+\+x|\./|(ba)?sh\s|python[0-9.]*\s)", re.I),
-    re.compile(r"\bpython[0-9.]*\s+-c\s*[\"'][^\"'\n]*(urllib|requests|socket)[^\n]*(exec|eval)"),
-]
-
-_INVISIBLE = {
-    *range(0x200B, 0x2010),  # zero-width space/joiners, LRM/RLM
-    *range(0x2060, 0x2065),  # word joiner, invisible operators
-    0xFEFF,  # zero-width no-break space
-    0x00AD,  # soft hyphen
-    0x180E,  # Mongolian vowel separator
-    0x034F,  # combining grapheme joiner
-    *range(0xE0000, 0xE0080),  # tag characters (invisible ASCII smuggling)
-}
-_BIDI = {*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x061C}
-
-_BASE64_BLOB = re.compile(r"[A-Za-z0-9+/]{200,}={0,2}")
-_HEX_BLOB = re.compile(r"\b(0x)?[0-9a-fA-F]{128,}\b")
-_DATA_URI = re.compile(r"data:[\w/+.-]+;base64,", re.I)
-_COMMENT_OPEN = re.compile(r"<!--")
-_PROSE_SUFFIXES = (".md", ".txt", ".markdown")
 
 
-def _codepoint_findings(file: str, number: int, line: str) -> Iterator[Finding]:
-    for column, char in enumerate(line, start=1):
-        code = ord(char)
-        if code in _BIDI:
-            yield Finding(
-                HIGH,
-                "bidi-control",
-                file,
-                number,
-                f"bidirectional control character U+{code:04X} at column {column} can make "
-                "text read differently than it runs",
+class _Findings:
+    """Findings for one file, one per rule and line."""
+
+    def __init__(self, file: str, first_line: int) -> None:
+        self.file = file
+        self.first_line = first_line
+        self.found: dict[tuple[str, int], Finding] = {}
+
+    def add(self, severity: str, rule: str, line: int, message: str) -> None:
+        number = self.first_line + line
+        self.found.setdefault((rule, number), Finding(severity, rule, self.file, number, message))
+
+
+def _match_rules(
+    found: _Findings, text: str, kind: str, at_line: int | None = None, note: str = ""
+) -> None:
+    """Every pattern rule over `text` (already normalised), lines joined and letters
+    written apart squeezed. `at_line` pins findings to one line (decoded text)."""
+    joined = join_lines(text)
+    views = {joined.text, squeeze(joined.text)}
+    for view in views:
+        compact, origin = collapse(view)
+        for rule in scan_rules():
+            if rule.where == "prose" and kind not in ("prose", "markup"):
+                continue
+            for pattern in rule.patterns:
+                for match in pattern.finditer(compact):
+                    if rule.negatable and _negated(compact, match.start()):
+                        continue
+                    line = joined.line_at(origin[match.start()]) if at_line is None else at_line
+                    found.add(rule.severity, rule.id, line, rule.message + note)
+
+
+def _decoded(
+    found: _Findings,
+    text: str,
+    kind: str,
+    at_line: int | None,
+    depth: int,
+    also: Iterable[Decoded] = (),
+) -> None:
+    for run in [*also, *decode_runs(text)]:
+        line = run.line if at_line is None else at_line
+        inner = normalise(run.text)
+        _match_rules(found, inner.text, kind, line, f" (hidden in {run.kind})")
+        for hidden in inner.hidden:
+            found.add(HIGH, hidden.cls.id, line, f"{hidden.cls.message} (hidden in {run.kind})")
+        if depth < MAX_DEPTH:
+            _decoded(found, inner.visible, kind, line, depth + 1)
+        if download_then_run(inner.visible):
+            found.add(
+                HIGH, "download-execute", line, f"downloads and runs code (hidden in {run.kind})"
             )
-        elif code in _INVISIBLE and not _joins_emoji(line, column - 1):
-            yield Finding(
-                HIGH,
-                "hidden-unicode",
-                file,
-                number,
-                f"invisible character U+{code:04X} at column {column} can hide text",
-            )
-
-
-def _joins_emoji(line: str, index: int) -> bool:
-    """A zero-width joiner between two pictographs is part of an emoji, not hidden text."""
-    if ord(line[index]) != 0x200D or index == 0 or index + 1 >= len(line):
-        return False
-    return ord(line[index - 1]) >= 0x2190 and ord(line[index + 1]) >= 0x2190
-
-
-def _secret_request(line: str) -> bool:
-    for match in _SECRET_REQUEST.finditer(line):
-        before = line[max(0, match.start() - 30) : match.start() + len(match.group(1))]
-        if not _NEGATION.search(before):
-            return True
-    return False
-
-
-def _mentioned_tools(line: str, known: Collection[str]) -> set[str]:
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line))
-    return {word for word in words & set(known) if "_" in word or f"`{word}`" in line}
 
 
 def scan_text(
@@ -141,67 +211,104 @@ def scan_text(
 ) -> list[Finding]:
     """Findings in one file's text. `allowed_tools` is the skill's list (None: not
     declared); `known_tools` the tool names this assistant has, to spot the others."""
-    found: list[Finding] = []
-    prose = file.lower().endswith(_PROSE_SUFFIXES)
+    found = _Findings(file, first_line)
+    kind = _kind(file, text)
+    plain = normalise(text)
+    for hidden in plain.hidden:
+        found.add(
+            HIGH,
+            hidden.cls.id,
+            hidden.line,
+            f"{hidden.cls.message}: U+{hidden.code:04X} at column {hidden.column}"
+            + (f" and {hidden.count - 1} more" if hidden.count > 1 else ""),
+        )
+    for line, word in plain.mixed:
+        found.add(
+            HIGH,
+            "mixed-script",
+            line,
+            f"the word {word!r} mixes Latin letters with look-alikes from another script",
+        )
+    _match_rules(found, plain.text, kind)
+    _decoded(found, plain.visible, kind, None, 1, plain.smuggled)
+    lines = text.split("\n")
+    if kind == "script":
+        blocks: Iterable[tuple[int, str]] = [(0, text)]
+    else:
+        blocks = _shell_blocks(lines)
+    for start, block in blocks:
+        for line in download_then_run(block):
+            found.add(HIGH, "download-execute", start + line, "downloads code and runs it")
     allowed = None if allowed_tools is None else {t.split("(")[0] for t in allowed_tools}
-    lines = text.splitlines()
-    for offset, line in enumerate(lines):
-        number = first_line + offset
-        found.extend(_codepoint_findings(file, number, line))
-        if any(p.search(line) for p in _OVERRIDE):
+    for number, line in enumerate(lines):
+        _line_rules(found, number, line, kind, allowed, known_tools)
+    return sorted(found.found.values(), key=lambda f: (f.line, f.rule))
+
+
+def _line_rules(
+    found: _Findings,
+    number: int,
+    line: str,
+    kind: str,
+    allowed: set[str] | None,
+    known_tools: Collection[str],
+) -> None:
+    hidden_severity = HIGH if kind == "prose" else MEDIUM
+    if _BLOB.search(line):
+        found.add(
+            HIGH,
+            "encoded-blob",
+            number,
+            "a long encoded blob (base64 or hex) can hide instructions or code",
+        )
+    if _HTML_COMMENT.search(line):
+        found.add(
+            hidden_severity,
+            "html-comment",
+            number,
+            "an HTML comment is invisible when the skill is read but the model sees it",
+        )
+    if kind == "prose" and _MARKDOWN_COMMENT.match(line):
+        found.add(
+            HIGH,
+            "markdown-comment",
+            number,
+            "a Markdown comment ([//]: # (...)) is invisible when read but the model sees it",
+        )
+    if kind in ("prose", "markup") and _HIDDEN_HTML.search(line):
+        found.add(
+            hidden_severity,
+            "hidden-html",
+            number,
+            "text styled to be invisible is hidden from people but not from the model",
+        )
+    if allowed is not None:
+        for name in sorted(_mentioned_tools(line, known_tools) - allowed - SKILL_TOOLS):
+            found.add(
+                HIGH,
+                "tool-not-allowed",
+                number,
+                f"uses the tool {name!r}, which is not in its allowed-tools",
+            )
+
+
+def _mentioned_tools(line: str, known: Collection[str]) -> set[str]:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line))
+    return {word for word in words & set(known) if "_" in word or f"`{word}`" in line}
+
+
+def scan_values(file: str, values: Iterable[tuple[int, str]]) -> list[Finding]:
+    """Findings in decoded front-matter values: (file line, text as YAML reads it)."""
+    found: list[Finding] = []
+    for line, value in values:
+        for finding in scan_text(file, value, first_line=line):
             found.append(
                 Finding(
-                    HIGH,
-                    "override-instructions",
+                    finding.severity,
+                    finding.rule,
                     file,
-                    number,
-                    "tells the assistant to ignore its instructions or hide things from the user",
+                    line,
+                    finding.message + " (in the front matter)",
                 )
             )
-        if _secret_request(line) or _ENV_DUMP.search(line):
-            found.append(
-                Finding(HIGH, "secret-request", file, number, "asks for secrets, keys or tokens")
-            )
-        if any(p.search(line) for p in _DOWNLOAD_EXECUTE):
-            found.append(
-                Finding(
-                    HIGH,
-                    "download-execute",
-                    file,
-                    number,
-                    "downloads and runs code (or decodes and runs it)",
-                )
-            )
-        if _BASE64_BLOB.search(line) or _HEX_BLOB.search(line) or _DATA_URI.search(line):
-            found.append(
-                Finding(
-                    HIGH,
-                    "encoded-blob",
-                    file,
-                    number,
-                    "a long encoded blob (base64 or hex) can hide instructions or code",
-                )
-            )
-        if _COMMENT_OPEN.search(line):
-            found.append(
-                Finding(
-                    HIGH if prose else MEDIUM,
-                    "html-comment",
-                    file,
-                    number,
-                    "an HTML comment is invisible when the skill is read but the model sees it",
-                )
-            )
-        if allowed is not None:
-            extra = _mentioned_tools(line, known_tools) - allowed - SKILL_TOOLS
-            for name in sorted(extra):
-                found.append(
-                    Finding(
-                        HIGH,
-                        "tool-not-allowed",
-                        file,
-                        number,
-                        f"uses the tool {name!r}, which is not in its allowed-tools",
-                    )
-                )
     return found
