@@ -237,11 +237,11 @@ def scan_text(
     else:
         blocks = _shell_blocks(lines)
     for start, block in blocks:
-        for line in download_then_run(block):
-            found.add(HIGH, "download-execute", start + line, "downloads code and runs it")
+        for offset in download_then_run(block):
+            found.add(HIGH, "download-execute", start + offset, "downloads code and runs it")
     allowed = None if allowed_tools is None else {t.split("(")[0] for t in allowed_tools}
-    for number, line in enumerate(lines):
-        _line_rules(found, number, line, kind, allowed, known_tools)
+    for number, raw_line in enumerate(lines):
+        _line_rules(found, number, raw_line, kind, allowed, known_tools)
     return sorted(found.found.values(), key=lambda f: (f.line, f.rule))
 
 

@@ -142,6 +142,8 @@ class Command:
 
 
 def _program(word: str) -> str:
+    if word == ".":  # `. file` sources it
+        return word
     return PurePosixPath(word).name.lower().removesuffix(".exe")
 
 
@@ -257,17 +259,20 @@ def _outputs(command: Command) -> list[str]:
     files = list(command.redirect_to)
     words = _program_words(command) or command.words
     for index, word in enumerate(words):
-        if word in _OUTPUT_OPTIONS and index + 1 < len(words):
-            files.append(words[index + 1])
-        elif word.startswith(("--output=", "--output-document=", "-o")) and len(word) > 2:
-            files.append(word.split("=", 1)[-1] if "=" in word else word[2:])
-        elif _program(word) == "tee" and index + 1 < len(words):
-            files.append(words[index + 1])
-    if _program(words[0]) == "wget" and not files and "-O" not in words:
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word in _OUTPUT_OPTIONS or re.fullmatch(r"-[a-zA-Z]*[oO]", word):
+            files.append(following)
+        elif word.startswith(("--output=", "--output-document=")):
+            files.append(word.split("=", 1)[1])
+        elif re.fullmatch(r"-[oO]\S+", word):
+            files.append(word[2:])
+        elif _program(word) == "tee" and following:
+            files.append(following)
+    if _program(words[0]) == "wget" and not files:
         url = next((w for w in words[1:] if "://" in w), None)
         if url:
             files.append(PurePosixPath(url.split("?")[0].rstrip("/")).name)
-    return [f for f in files if f not in ("-", "/dev/null", "/dev/stdout")]
+    return [f for f in files if f and f not in ("-", "/dev/null", "/dev/stdout")]
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -275,13 +280,19 @@ def _same_file(a: str, b: str) -> bool:
 
 
 def _executes(command: Command, path: str) -> bool:
+    """Whether the command runs the file: as the program itself, as the script an
+    interpreter is given (its first argument that is not an option), or by making
+    it executable."""
     words = _program_words(command)
     if not words:
         return False
     if _same_file(words[0], path):  # ./tool or /tmp/tool as the command
         return True
-    if _runs_code(command) or _program(words[0]) in ("chmod", "install"):
+    if _program(words[0]) in ("chmod", "install"):
         return any(_same_file(w, path) for w in words[1:])
+    if _runs_code(command):
+        script = next((w for w in words[1:] if not w.startswith("-")), "")
+        return _same_file(script, path)
     return False
 
 

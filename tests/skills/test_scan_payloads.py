@@ -16,6 +16,7 @@ import yaml
 
 from skills.loader import load_folder, load_text, skill_folders
 from skills.model import HIGH
+from skills.normalise import collapse, join_lines, normalise
 from skills.scan import scan_rules
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -120,6 +121,14 @@ def test_every_rule_has_payloads_and_every_payload_rule_exists() -> None:
     ids = {rule.id for rule in scan_rules()}
     assert ids == set(PAYLOADS), "each pattern rule needs payloads in corpus/payloads.yaml"
     assert all(len(texts) >= 4 for texts in PAYLOADS.values())
+
+
+def test_every_pattern_of_every_rule_catches_one_of_its_payloads() -> None:
+    """So no pattern can be dropped from skills/scan_rules.yaml unnoticed."""
+    for rule in scan_rules():
+        texts = [collapse(join_lines(normalise(t).text).text)[0] for t in PAYLOADS[rule.id]]
+        for pattern in rule.patterns:
+            assert any(pattern.search(t) for t in texts), (rule.id, pattern.pattern)
 
 
 @pytest.mark.parametrize("evasion", list(EVASIONS))

@@ -46,6 +46,7 @@ def test_check_passes_clean_skills_and_fails_blocked_ones(tmp_path: Path) -> Non
     assert reports["tidy-desk"]["ok"] and not reports["grabber"]["ok"]
     assert [(f["file"], f["line"], f["rule"]) for f in reports["grabber"]["findings"]] == [
         ("more.md", 1, "encoding"),
+        ("SKILL.md", 6, "exfiltration"),
         ("SKILL.md", 6, "secret-request"),
     ]
     assert run(["check", str(tmp_path / "nowhere")], tmp_path).returncode == 2

@@ -1,4 +1,5 @@
 """Round amounts the way the report does: half up, two decimals."""
+
 from decimal import ROUND_HALF_UP, Decimal
 
 
