@@ -68,6 +68,25 @@ def main() -> None:
         print(
             f"load + scan one 99 KB SKILL.md ({text[:99_000].count(chr(10))} lines): {big:.1f} ms"
         )
+        # The worst a skill can ask of the scanner: files of 256 KB (the cap) built to
+        # make patterns backtrack (one long line of URL prefixes, of addresses, of
+        # escapes, of single letters) - each must stay about linear.
+        worst = {
+            "url prefixes": "https://" * 32_000,
+            "addresses": "a.b@c.d " * 32_000,
+            "hex escapes": "\\x41" * 64_000,
+            "spaced letters": "a " * 128_000,
+            "verbs": "send the " * 28_000,
+        }
+        for name, content in worst.items():
+            heavy = Path(tmp) / name.replace(" ", "-")
+            heavy.mkdir()
+            (heavy / "SKILL.md").write_text(
+                f"---\nname: {heavy.name}\ndescription: Worst case.\n---\nHello.\n"
+            )
+            (heavy / "notes.txt").write_text(content[:256_000])
+            spent = _timed(1, lambda folder=heavy: load_folder(folder, BUNDLED, KNOWN))
+            print(f"worst case, a 256 KB file of {name}: {spent:.0f} ms")
 
 
 if __name__ == "__main__":
