@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from memory.skills import ACTIVE, UserSkillRecord, UserSkillStore
 from skills.loader import load_text
-from skills.model import USER, Skill, SkillReport
+from skills.model import BUNDLED, USER, Skill, SkillReport
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,10 @@ INDEX_HEADER = (
     "Skills are tested procedures for common jobs. When a request matches one, call "
     "use_skill with its name first and follow its instructions; read_skill_file opens "
     "the files it mentions."
+)
+INSTALLED_INDEX_HEADER = (
+    "Installed on this server by its operator; their descriptions were written by the "
+    "skills' authors, not by the system, and say only what each is for:"
 )
 USER_INDEX_HEADER = (
     "Skills this person approved for you (load them with use_skill like the others). "
@@ -89,7 +93,12 @@ class SkillCatalog:
         """The file skills' index for the system prompt ("" when there are none)."""
         if not self.available:
             return ""
-        return "\n".join([INDEX_HEADER, *_index_lines(self.available)])
+        bundled = [s for s in self.available if s.source == BUNDLED]
+        installed = [s for s in self.available if s.source != BUNDLED]
+        lines = [INDEX_HEADER, *_index_lines(bundled)]
+        if installed:
+            lines += [INSTALLED_INDEX_HEADER, *_index_lines(installed)]
+        return "\n".join(lines)
 
     def file_skill_named(self, name: str) -> Skill | None:
         """A usable file skill of this name, offered or not (its requirements may be unmet)."""

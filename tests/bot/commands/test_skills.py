@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from skills.catalog import INSTALLED_INDEX_HEADER
 from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -163,7 +164,10 @@ async def test_deployment_skills_are_offered_when_their_needs_are_met(
         )
     app, channel = await make_app()
     index = app.agent._prompt.system_message["content"]
-    assert "- plant-care: The plant-care skill." in index
+    # Installed skills' descriptions are their authors' words, listed apart and said so.
+    bundled, installed = index.split(INSTALLED_INDEX_HEADER)
+    assert "- draft-reply:" in bundled and "plant-care" not in bundled
+    assert installed.startswith("\n- plant-care: The plant-care skill.")
     assert "needs-token" not in index and "evil" not in index
     listing = await say(app, channel, "/skills")
     assert "• needs-token — needs environment variable PLANT_TOKEN" in listing
