@@ -104,7 +104,7 @@ def _pictograph(text: str, index: int) -> bool:
     char = text[index]
     if 0x1F3FB <= ord(char) <= 0x1F3FF or char == "\ufe0f":  # skin tones, emoji style
         return True
-    return ord(char) >= 0x2190 and unicodedata.category(char) == "So"
+    return ord(char) >= 0x2195 and unicodedata.category(char) == "So"  # arrows on
 
 
 def _symbol(char: str) -> bool:
@@ -285,19 +285,15 @@ def _readable(data: bytes) -> str | None:
     return text if printable >= 0.9 * len(text) and any(c.isalpha() for c in text) else None
 
 
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
 def _base64_text(run: str) -> str | None:
-    run = run.rstrip("=")
-    if len(run) % 4 == 1:
-        return None
-    padded = run + "=" * (-len(run) % 4)
-    alphabet_url = "-" in run or "_" in run
+    """The text a base64 run (standard or URL-safe, padded or not) stands for."""
     try:
-        data = (
-            base64.urlsafe_b64decode(padded)
-            if alphabet_url
-            else base64.b64decode(padded, validate=True)
-        )
-    except (binascii.Error, ValueError):
+        # Extra padding is ignored when decoding leniently; missing padding is not.
+        data = base64.b64decode(run.translate(_URL_SAFE) + "==")
+    except binascii.Error:
         return None
     return _readable(data)
 
