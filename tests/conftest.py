@@ -10,12 +10,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from bot.app import App, build_app
 from bot.settings import Settings
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.web import LocalSite
+
+# Mutation runs (docs/security.md) repeat the tests once per mutant: fewer examples there.
+hypothesis_settings.register_profile("mutation", max_examples=25, deadline=None)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLAWLING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
