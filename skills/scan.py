@@ -49,22 +49,28 @@ class Rule:
     negatable: bool
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
 def _expand(pattern: str, lists: dict[str, str]) -> str:
-    for _ in range(3):  # lists may name other lists
-        pattern = re.sub(r"\{([a-z_]+)\}", lambda m: lists.get(m.group(1), m.group(0)), pattern)
-    return pattern
+    """A pattern with each {name} replaced by that list (an unknown name is an error)."""
+    return _PLACEHOLDER.sub(lambda m: lists[m.group(1)], pattern)
+
+
+def word_lists() -> dict[str, str]:
+    """The rules file's lists as regular expressions: alternatives joined without the
+    white space YAML folds in, and lists named inside lists filled in."""
+    raw = rules_data()["lists"]
+    assert isinstance(raw, dict)
+    plain = {name: re.sub(r"\s*\|\s*", "|", str(value).strip()) for name, value in raw.items()}
+    return {name: _expand(value, plain) for name, value in plain.items()}
 
 
 @cache
 def scan_rules() -> tuple[Rule, ...]:
     """The pattern rules of skills/scan_rules.yaml, compiled."""
     data = rules_data()
-    raw_lists = data["lists"]
-    assert isinstance(raw_lists, dict)
-    lists = {
-        name: "".join(str(value).split("\n")).replace(" |", "|")
-        for name, value in raw_lists.items()
-    }
+    lists = word_lists()
     rules = data["rules"]
     assert isinstance(rules, list)
     return tuple(
@@ -82,9 +88,7 @@ def scan_rules() -> tuple[Rule, ...]:
 
 @cache
 def _negation() -> re.Pattern[str]:
-    lists = rules_data()["lists"]
-    assert isinstance(lists, dict)
-    words = "".join(str(lists["negation"]).split())
+    words = word_lists()["negation"]
     # "never send …", "do not ever share the …": a negation at most three words before.
     return re.compile(rf"\b(?:{words})\b((?:\s+[\w'’]+){{0,3}})\s*$", re.I)
 

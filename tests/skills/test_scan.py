@@ -112,3 +112,17 @@ def test_optional_fields_of_the_open_format_are_read() -> None:
     assert parsed.requires.env == ("DEMO_TOKEN",) and parsed.requires.tools == ("web_fetch",)
     assert parsed.version == "1.2"
     assert [(p.rule, p.severity) for p in problems] == [("unknown-field", "low")]
+
+
+def test_word_lists_are_clean_alternatives_with_lists_filled_in() -> None:
+    import re
+
+    from skills.scan import word_lists
+
+    lists = word_lists()
+    assert {"secrets", "personal_data", "destination", "negation"} <= set(lists)
+    for name, value in lists.items():
+        re.compile(value)
+        assert not re.search(r"\{[a-z_]+\}", value), name
+        assert not any(part != part.strip() for part in value.split("|")), name
+    assert "api[ _-]?keys?" in lists["personal_data"]  # {secrets} filled in
