@@ -16,6 +16,7 @@ import codecs
 import html
 import re
 import unicodedata
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -208,14 +209,7 @@ class Joined:
     starts: tuple[int, ...]  # offset where each line starts
 
     def line_at(self, offset: int) -> int:
-        low, high = 0, len(self.starts) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if self.starts[middle] <= offset:
-                low = middle
-            else:
-                high = middle - 1
-        return low
+        return bisect_right(self.starts, offset) - 1
 
 
 def join_lines(text: str) -> Joined:
