@@ -275,7 +275,7 @@ def _readable(data: bytes) -> str | None:
         return None
     if len(text) < 4:
         return None
-    printable = sum(1 for c in text if c.isprintable() or c in "\n\t\r")
+    printable = sum(1 for c in text if c.isprintable() or c.isspace())
     return text if printable >= 0.9 * len(text) and any(c.isalpha() for c in text) else None
 
 
@@ -332,15 +332,13 @@ def decode_runs(text: str) -> list[Decoded]:
         if "&" in line and _ENTITY.search(line):
             found.append(Decoded(number, "entities", html.unescape(line)))
         if "\\" in line and _ESCAPE.search(line):
-            decoded = _unescape(line)
-            if decoded is not None:
-                found.append(Decoded(number, "escapes", decoded))
+            found.append(Decoded(number, "escapes", _unescape(line)))
     if _ROT13.search(text):
         found.append(Decoded(0, "rot13", codecs.encode(text, "rot13")))
     return found
 
 
-def _unescape(line: str) -> str | None:
+def _unescape(line: str) -> str:
     def one(match: re.Match[str]) -> str:
         token = match.group()
         try:
@@ -352,5 +350,4 @@ def _unescape(line: str) -> str | None:
         except (ValueError, OverflowError):
             return token
 
-    decoded = _ESCAPE.sub(one, line)
-    return decoded if decoded != line else None
+    return _ESCAPE.sub(one, line)

@@ -297,7 +297,7 @@ def _line_rules(
 
 
 def _mentioned_tools(line: str, known: Collection[str]) -> set[str]:
-    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line))
+    words = set(re.findall(r"\w+", line))
     return {word for word in words & set(known) if "_" in word or f"`{word}`" in line}
 
 

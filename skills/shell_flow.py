@@ -131,6 +131,11 @@ _OUTPUT_OPTIONS = {
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 _SUBSTITUTION = re.compile(r"\$\(|`|<\(")
+# Code that fetches, inside an interpreter's argument (python -c, PowerShell).
+_FETCHING_CODE = re.compile(
+    r"urlopen|requests\.get|urllib|downloadstring|downloadfile|webclient", re.I
+)
+_FETCHER = re.compile(r"\b(?:curl|wget|fetch|iwr|irm)\b", re.I)
 
 
 @dataclass
@@ -151,7 +156,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     """Lines with backslash continuations (and a trailing pipe or &&) joined."""
     out: list[tuple[int, str]] = []
     pending = ""
-    start = 0
+    start = 0  # set again at each line that is not a continuation
     for number, line in enumerate(text.split("\n")):
         stripped = line.rstrip()
         if not pending:
@@ -159,7 +164,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
         if stripped.endswith("\\"):
             pending += stripped[:-1] + " "
             continue
-        if stripped.endswith(("|", "&&", "||")):
+        if stripped.endswith(("|", "&&")):  # "||" ends with "|" too
             pending += stripped + " "
             continue
         out.append((start, pending + line))
@@ -244,10 +249,7 @@ def _is_download(command: Command) -> bool:
         return False
     if programs[0] in DOWNLOADERS:
         return True
-    joined = " ".join(command.words).lower()
-    return bool(
-        re.search(r"urlopen|requests\.get|urllib|downloadstring|downloadfile|webclient", joined)
-    )
+    return any(_FETCHING_CODE.search(word) for word in command.words)
 
 
 def _runs_code(command: Command) -> bool:
@@ -263,7 +265,7 @@ def _outputs(command: Command) -> list[str]:
         if word in _OUTPUT_OPTIONS or re.fullmatch(r"-[a-zA-Z]*[oO]", word):
             files.append(following)
         elif word.startswith(("--output=", "--output-document=")):
-            files.append(word.split("=", 1)[1])
+            files.append(word.partition("=")[2])
         elif re.fullmatch(r"-[oO]\S+", word):
             files.append(word[2:])
         elif _program(word) == "tee" and following:
@@ -271,8 +273,8 @@ def _outputs(command: Command) -> list[str]:
     if _program(words[0]) == "wget" and not files:
         url = next((w for w in words[1:] if "://" in w), None)
         if url:
-            files.append(PurePosixPath(url.split("?")[0].rstrip("/")).name)
-    return [f for f in files if f and f not in ("-", "/dev/null", "/dev/stdout")]
+            files.append(PurePosixPath(url.split("?")[0]).name)
+    return [f for f in files if f]
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -291,8 +293,9 @@ def _executes(command: Command, path: str) -> bool:
     if _program(words[0]) in ("chmod", "install"):
         return any(_same_file(w, path) for w in words[1:])
     if _runs_code(command):
-        script = next((w for w in words[1:] if not w.startswith("-")), "")
-        return _same_file(script, path)
+        for word in words[1:]:
+            if not word.startswith("-"):
+                return _same_file(word, path)
     return False
 
 
@@ -312,11 +315,10 @@ def download_then_run(text: str) -> list[int]:
         if source is not None and _runs_code(command):
             lines.append(source.line)
             continue
-        if any(_SUBSTITUTION.search(w) for w in command.words) and _runs_code(command):
-            joined = " ".join(command.words).lower()
-            if re.search(r"\b(curl|wget|fetch|iwr|irm)\b", joined):
-                lines.append(command.line)
-                continue
+        substituted = [w for w in command.words if _SUBSTITUTION.search(w)]
+        if _runs_code(command) and any(_FETCHER.search(w) for w in substituted):
+            lines.append(command.line)
+            continue
         if _is_download(command) or (command.piped_from is not None and _chain_downloads(command)):
             saved.extend(_outputs(command))
             continue
