@@ -59,7 +59,7 @@ class PrivacyStore:
                 (
                     await session.execute(
                         select(Message, Conversation)
-                        .join(Conversation, Conversation.id == Message.conversation_id)
+                        .join(Conversation)  # by the one foreign key: messages.conversation_id
                         .where(Message.user_id == user_id)
                         .order_by(Message.id)
                     )
@@ -73,7 +73,7 @@ class PrivacyStore:
             summaries = (
                 await session.execute(
                     select(ConversationSummary, Conversation)
-                    .join(Conversation, Conversation.id == ConversationSummary.conversation_id)
+                    .join(Conversation)  # by the one foreign key
                     .where(Conversation.owner_id == user_id, Conversation.is_direct.is_(True))
                 )
             ).all()
