@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.conversations import NewMessage, SavedFile, ToolCallRecord
+from memory.db.models import Conversation
 from memory.deliveries import DeliveryStore, OutgoingMessage
 from memory.memories import MemoryStore
 from memory.privacy import Erased, PrivacyStore
@@ -195,6 +196,12 @@ async def test_an_export_names_every_field(engine: AsyncEngine) -> None:
         9,
         [NewMessage("assistant", "", (ToolCallRecord("call-1", "current_time", "{}"),))],
     )
+    # The photo is answered last: its row changes after later ones were written, and the
+    # export still lists messages in the order they came.
+    [secret] = [m for m in context.messages if m.content == "Ana private secret"]
+    await ana.store.record_step(
+        ana.chat.id, ana.user.id, 10, [NewMessage("assistant", "Nice photo")], [secret.id]
+    )
 
     export = await PrivacyStore(engine).export(ana.user.id, T0)
     messages = export["messages"]
@@ -275,6 +282,7 @@ async def test_an_export_names_every_field(engine: AsyncEngine) -> None:
                 "assistant",
                 tool_calls=[{"id": "call-1", "name": "current_time", "arguments": "{}"}],
             ),
+            message("Nice photo", "assistant"),
         ],
         "summaries": [{"chat": "test:dm-ana", "summary": "Ana summary", "profile": "Ana profile"}],
         "model_usage": [
@@ -313,3 +321,33 @@ async def test_erasing_says_what_went_and_erasing_again_finds_nothing(
     left = await rows_of(engine)
     assert [r["content"] for r in left["messages"] if r["conversation_id"] == ana.chat.id] == []
     assert await privacy.erase(ana.user.id) == Erased(0, 0, 0, ())
+
+
+async def test_a_group_chat_is_never_private_even_with_an_owner_recorded(
+    engine: AsyncEngine,
+) -> None:
+    """Conversations are stored with an owner only when direct, but export and erase do
+    not rely on that: a group row naming Ana as owner stays everyone's."""
+    seeded = await seed_everything(engine)
+    ana, bob = seeded.ana, seeded.bob
+    room = await group(engine)  # the same g1 the seed made
+    await DeliveryStore(engine).add(OutgoingMessage("r-g1", "test", "g1", "", "group reminder"))
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(Conversation).where(Conversation.id == room.id).values(owner_id=ana.user.id)
+        )
+
+    export = await PrivacyStore(engine).export(ana.user.id, T0)
+    assert [s["summary"] for s in export["summaries"]] == ["Ana summary"]
+    before = bobs(await rows_of(engine), bob)
+    await PrivacyStore(engine).erase(ana.user.id)
+    after = await rows_of(engine)
+    assert bobs(after, bob) == before
+    assert [r["summary"] for r in after["conversation_summaries"]] == [
+        "Bob summary",
+        "group summary",
+    ]
+    assert sorted(r["text"] for r in after["deliveries"]) == [
+        "Bob, your reminder",
+        "group reminder",
+    ]
