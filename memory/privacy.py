@@ -44,7 +44,7 @@ def _time(value: datetime | None) -> str | None:
 
 class PrivacyStore:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(engine)  # nothing is read after a commit
 
     async def export(self, user_id: int, now: datetime) -> dict[str, Any]:
         """A JSON-ready document of everything stored about the user."""
@@ -59,7 +59,7 @@ class PrivacyStore:
                 (
                     await session.execute(
                         select(Message, Conversation)
-                        .join(Conversation, Conversation.id == Message.conversation_id)
+                        .join(Conversation)  # by the one foreign key: messages.conversation_id
                         .where(Message.user_id == user_id)
                         .order_by(Message.id)
                     )
@@ -73,7 +73,7 @@ class PrivacyStore:
             summaries = (
                 await session.execute(
                     select(ConversationSummary, Conversation)
-                    .join(Conversation, Conversation.id == ConversationSummary.conversation_id)
+                    .join(Conversation)  # by the one foreign key
                     .where(Conversation.owner_id == user_id, Conversation.is_direct.is_(True))
                 )
             ).all()

@@ -45,13 +45,14 @@ def taint_reason(turn: TurnState) -> str | None:
     )
 
 
-def _refusal(outcome: str, summary: str, minutes: int) -> str:
+def _refusal(outcome: str, summary: str, timeout: float) -> str:
     if outcome == DENIED:
         return (
             f"Not done: the person said no to {summary}. Do not try it again unless they ask "
             "for it themselves."
         )
     if outcome == EXPIRED:
+        minutes = max(1, round(timeout / 60))
         return (
             f"Not done: no answer within {minutes} min to the confirmation for {summary}. "
             "Tell the person it waits for their yes if they still want it."
@@ -76,7 +77,7 @@ class SafetyHook:
         outcome = await self._approvals.ask(ctx, tool, args, reason)
         if outcome == APPROVED:
             return None
-        return _refusal(outcome, tool.describe(args), max(1, round(self._approvals.timeout / 60)))
+        return _refusal(outcome, tool.describe(args), self._approvals.timeout)
 
     def after(self, ctx: ToolContext, tool: Tool, args: BaseModel, text: str) -> str:
         text = self._redact.known(text)

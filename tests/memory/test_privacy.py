@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.conversations import SavedFile
+from memory.conversations import NewMessage, SavedFile, ToolCallRecord
+from memory.db.models import Conversation
 from memory.deliveries import DeliveryStore, OutgoingMessage
 from memory.memories import MemoryStore
-from memory.privacy import PrivacyStore
+from memory.privacy import Erased, PrivacyStore
 from memory.retrieval.embeddings import VectorStore
 from memory.summaries import SummaryStore
 from memory.usage import LLMCallRecord, UsageStore
-from tests.memory.conftest import T0, Person, group, person
+from tests.memory.conftest import T0, Person, days, group, person
 
 TABLES = (
     "users",
@@ -155,3 +157,197 @@ async def test_export_and_erase_are_symmetric(engine: AsyncEngine, who: str) -> 
     before = bobs(await rows_of(engine), other)
     await PrivacyStore(engine).erase(target.user.id)
     assert bobs(await rows_of(engine), other) == before
+
+
+def _times_checked(value: Any) -> Any:
+    """The document with each timestamp checked to be ISO 8601 and replaced by "<time>"."""
+    if isinstance(value, dict):
+        checked = {}
+        for key, item in value.items():
+            if key in ("created_at", "updated_at", "at") and item is not None:
+                datetime.fromisoformat(item)
+                item = "<time>"
+            checked[key] = _times_checked(item)
+        return checked
+    if isinstance(value, list):
+        return [_times_checked(item) for item in value]
+    return value
+
+
+async def test_an_export_names_every_field(engine: AsyncEngine) -> None:
+    """The document's shape is what people keep and other tools read: field by field."""
+    seeded = await seed_everything(engine)
+    ana = seeded.ana
+    await ana.store.set_timezone(ana.user.id, "Europe/Lisbon")
+    thread = await ana.store.open_conversation("test", "g1", "t1", is_direct=False, owner_id=None)
+    await ana.says("Ana in a thread", chat=thread)
+    context = await ana.store.load_context(ana.chat.id)
+    [hello] = [m for m in context.messages if m.content == "Ana says hello"]
+    await MemoryStore(engine).remember(
+        ana.user.id,
+        "Ana has the dentist on Friday",
+        kind="plan",
+        source_message_id=hello.id,
+        expires_at=T0 + days(4),
+    )
+    await ana.store.record_step(
+        ana.chat.id,
+        ana.user.id,
+        9,
+        [NewMessage("assistant", "", (ToolCallRecord("call-1", "current_time", "{}"),))],
+    )
+    # The photo is answered last: its row changes after later ones were written, and the
+    # export still lists messages in the order they came.
+    [secret] = [m for m in context.messages if m.content == "Ana private secret"]
+    await ana.store.record_step(
+        ana.chat.id, ana.user.id, 10, [NewMessage("assistant", "Nice photo")], [secret.id]
+    )
+
+    export = await PrivacyStore(engine).export(ana.user.id, T0)
+    messages = export["messages"]
+    assert [m["id"] for m in messages] == sorted(m["id"] for m in messages)
+    assert [m["at"] for m in messages if m["text"] == "Ana says hello"] == [T0.isoformat()]
+    memories = export["memories"]
+    assert [m["expires_at"] for m in memories] == [None, None, None, (T0 + days(4)).isoformat()]
+    superseded, current = memories[0]["id"], memories[1]["id"]
+    photo = {
+        "kind": "image",
+        "name": "Ana.png",
+        "mime_type": "image/png",
+        "path": f"files/{ana.chat.id}/Ana.png",
+        "size": 3,
+    }
+
+    def message(text: str, role: str = "user", chat: str = "dm-ana", **more: Any) -> dict:
+        private = chat == "dm-ana"
+        return {
+            "chat": f"test:{chat}",
+            "private_chat": private,
+            "role": role,
+            "speaker": None,
+            "text": text,
+            "tool_calls": None,
+            "attachments": None,
+            "at": "<time>",
+        } | more
+
+    def memory(text: str, key: str = "", kind: str = "fact", **more: Any) -> dict:
+        return {
+            "kind": kind,
+            "key": key,
+            "text": text,
+            "current": True,
+            "superseded_by": None,
+            "source_message_id": None,
+            "created_at": "<time>",
+            "updated_at": "<time>",
+            "expires_at": None,
+        } | more
+
+    without_ids = _times_checked(export)
+    for part in ("messages", "memories"):
+        for item in without_ids[part]:
+            del item["id"]
+    assert without_ids == {
+        "format": "clawling-export-1",
+        "exported_at": "2026-05-03T12:00:00+00:00",
+        "user": {
+            "id": ana.user.id,
+            "name": "Ana",
+            "timezone": "Europe/Lisbon",
+            "created_at": "<time>",
+        },
+        "identities": [{"platform": "test", "id": "ana", "name": "Ana"}],
+        "memories": [
+            memory("Ana lives in town A", "home", current=False, superseded_by=current),
+            memory("Ana lives in town B", "home"),
+            memory("Ana likes tea"),
+            memory(
+                "Ana has the dentist on Friday",
+                kind="plan",
+                source_message_id=hello.id,
+                expires_at=(T0 + days(4)).isoformat(),
+            ),
+        ],
+        "messages": [
+            message("Ana private secret", attachments=[photo]),
+            message("Ana says hello"),
+            message("noted for Ana", "assistant"),
+            message("Ana in the group", chat="g1"),
+            message("noted for Ana", "assistant", chat="g1"),
+            message("Ana in a thread", chat="g1/t1"),
+            message("noted for Ana", "assistant", chat="g1/t1"),
+            message(
+                "",
+                "assistant",
+                tool_calls=[{"id": "call-1", "name": "current_time", "arguments": "{}"}],
+            ),
+            message("Nice photo", "assistant"),
+        ],
+        "summaries": [{"chat": "test:dm-ana", "summary": "Ana summary", "profile": "Ana profile"}],
+        "model_usage": [
+            {
+                "at": "<time>",
+                "model": "m",
+                "purpose": "turn",
+                "prompt_tokens": 10,
+                "completion_tokens": 5,
+                "cached_tokens": 0,
+            }
+        ],
+    }
+    assert superseded < current
+
+
+async def test_an_unknown_person_has_nothing_to_export(engine: AsyncEngine) -> None:
+    with pytest.raises(LookupError, match="no user 4711"):
+        await PrivacyStore(engine).export(4711, T0)
+
+
+async def test_erasing_says_what_went_and_erasing_again_finds_nothing(
+    engine: AsyncEngine,
+) -> None:
+    """Everything in Ana's private chat goes, also what nobody in particular wrote there
+    (a reminder); in the group only what she wrote or was written for her."""
+    seeded = await seed_everything(engine)
+    ana = seeded.ana
+    await ana.store.record_step(ana.chat.id, None, 7, [NewMessage("assistant", "Reminder: tea")])
+    privacy = PrivacyStore(engine)
+
+    erased = await privacy.erase(ana.user.id)
+    assert erased == Erased(
+        messages=6, memories=3, summaries=1, files=(f"files/{ana.chat.id}/Ana.png",)
+    )
+    left = await rows_of(engine)
+    assert [r["content"] for r in left["messages"] if r["conversation_id"] == ana.chat.id] == []
+    assert await privacy.erase(ana.user.id) == Erased(0, 0, 0, ())
+
+
+async def test_a_group_chat_is_never_private_even_with_an_owner_recorded(
+    engine: AsyncEngine,
+) -> None:
+    """Conversations are stored with an owner only when direct, but export and erase do
+    not rely on that: a group row naming Ana as owner stays everyone's."""
+    seeded = await seed_everything(engine)
+    ana, bob = seeded.ana, seeded.bob
+    room = await group(engine)  # the same g1 the seed made
+    await DeliveryStore(engine).add(OutgoingMessage("r-g1", "test", "g1", "", "group reminder"))
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(Conversation).where(Conversation.id == room.id).values(owner_id=ana.user.id)
+        )
+
+    export = await PrivacyStore(engine).export(ana.user.id, T0)
+    assert [s["summary"] for s in export["summaries"]] == ["Ana summary"]
+    before = bobs(await rows_of(engine), bob)
+    await PrivacyStore(engine).erase(ana.user.id)
+    after = await rows_of(engine)
+    assert bobs(after, bob) == before
+    assert [r["summary"] for r in after["conversation_summaries"]] == [
+        "Bob summary",
+        "group summary",
+    ]
+    assert sorted(r["text"] for r in after["deliveries"]) == [
+        "Bob, your reminder",
+        "group reminder",
+    ]

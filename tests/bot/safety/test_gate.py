@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.app import App
+from bot.safety.approvals import DENIED, EXPIRED, UNASKED
+from bot.safety.gate import _refusal, taint_reason
+from bot.tools import TurnState
 from memory.db.models import Approval, UserSkill
 from tests.bot.conftest import AppMaker, wait_for_message
 from tests.fakes.openai_server import FakeOpenAI, Reply, last_user_text
@@ -218,3 +221,48 @@ async def test_an_approval_id_can_be_answered_from_another_conversation(
     await app.sessions.drain()
     assert [a.status for a in await rows(app, Approval)] == ["denied"]
     assert await rows(app, UserSkill) == []
+
+
+# -- what the person and the model are told ----------------------------------------------
+
+
+def test_the_reason_names_what_is_in_view() -> None:
+    assert taint_reason(TurnState()) is None
+    reason = taint_reason(TurnState(untrusted=["web page http://a.example/", "file notes.txt"]))
+    assert reason == (
+        "content from outside your own messages is in what I'm working from "
+        "(web page http://a.example/; file notes.txt), and it may be trying to make me do "
+        "this. In a chat, /new starts a conversation without it"
+    )
+
+
+def test_a_long_list_of_sources_is_cut_to_300_characters() -> None:
+    exactly = "w" * 300
+    assert f"({exactly})," in str(taint_reason(TurnState(untrusted=[exactly])))
+    longer = "x" * 150 + "y" * 151
+    reason = str(taint_reason(TurnState(untrusted=[longer])))
+    assert f"({'x' * 150}{'y' * 149}…)," in reason
+
+
+def test_each_refusal_says_what_happened_and_what_to_do() -> None:
+    summary = "save a draft skill 'pwned'"
+    assert _refusal(DENIED, summary, 300) == (
+        "Not done: the person said no to save a draft skill 'pwned'. Do not try it again "
+        "unless they ask for it themselves."
+    )
+    assert _refusal(EXPIRED, summary, 300) == (
+        "Not done: no answer within 5 min to the confirmation for save a draft skill "
+        "'pwned'. Tell the person it waits for their yes if they still want it."
+    )
+    assert _refusal(UNASKED, summary, 300) == (
+        "Not done: I could not ask the person to confirm save a draft skill 'pwned'."
+    )
+    # Minutes as the question promised them (bot/safety/approvals.py): rounded, at least 1.
+    expired = [_refusal(EXPIRED, "x", seconds) for seconds in (0.3, 89, 90, 150, 3600)]
+    assert [text.split(" min ")[0].rsplit(" ", 1)[1] for text in expired] == [
+        "1",
+        "1",
+        "2",
+        "2",
+        "60",
+    ]
