@@ -115,27 +115,19 @@ def _kind(file: str, text: str) -> str:
     return "code"
 
 
-_FENCE = re.compile(r"^\s*(```|~~~)\s*([\w+-]*)")
 _SHELL_FENCES = {"", "sh", "bash", "shell", "zsh", "console", "terminal", "ksh", "shell-session"}
+# A fenced code block: its language and its text, up to the closing fence or the end.
+_FENCED = re.compile(
+    r"^[ \t]*(```|~~~)[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*\1[ \t]*$|\Z)", re.M | re.S
+)
+_PROMPT = re.compile(r"^\s*[$>#%]\s+", re.M)
 
 
-def _shell_blocks(lines: list[str]) -> Iterator[tuple[int, str]]:
-    """(first line, text) of each fenced code block that may be shell."""
-    inside: str | None = None
-    start = 0
-    block: list[str] = []
-    for number, line in enumerate(lines):
-        fence = _FENCE.match(line)
-        if inside is None and fence:
-            inside, start, block = fence.group(2).lower(), number + 1, []
-        elif inside is not None and fence and not fence.group(2):
-            if inside in _SHELL_FENCES:
-                yield start, "\n".join(block)
-            inside = None
-        elif inside is not None:
-            block.append(re.sub(r"^\s*[$>#%]\s+", "", line))
-    if inside is not None and inside in _SHELL_FENCES:
-        yield start, "\n".join(block)
+def _shell_blocks(text: str) -> Iterator[tuple[int, str]]:
+    """(first line, text without prompts) of each fenced code block that may be shell."""
+    for match in _FENCED.finditer(text):
+        if match.group(2).lower() in _SHELL_FENCES:
+            yield text.count("\n", 0, match.start(3)), _PROMPT.sub("", match.group(3))
 
 
 _BLOB = re.compile(
@@ -239,7 +231,7 @@ def scan_text(
     if kind == "script":
         blocks: Iterable[tuple[int, str]] = [(0, text)]
     else:
-        blocks = _shell_blocks(lines)
+        blocks = _shell_blocks(text)
     for start, block in blocks:
         for offset in download_then_run(block):
             found.add(HIGH, "download-execute", start + offset, "downloads code and runs it")
@@ -305,7 +297,7 @@ def scan_values(file: str, values: Iterable[tuple[int, str]]) -> list[Finding]:
     """Findings in decoded front-matter values: (file line, text as YAML reads it)."""
     found: list[Finding] = []
     for line, value in values:
-        for finding in scan_text(file, value, first_line=line):
+        for finding in scan_text(file, value):
             found.append(
                 Finding(
                     finding.severity,
