@@ -53,7 +53,7 @@ def char_classes() -> tuple[CharClass, ...]:
 
 
 @cache
-def _class_of_code() -> dict[int, CharClass]:
+def class_table() -> dict[int, CharClass]:
     table: dict[int, CharClass] = {}
     for cls in char_classes():
         for low, high in cls.ranges:
@@ -68,7 +68,7 @@ FORMAT_CHARACTER = CharClass(
 
 
 @cache
-def _confusables() -> dict[int, str]:
+def confusables() -> dict[int, str]:
     folded = rules_data()["confusables"]
     assert isinstance(folded, dict)
     return {ord(k): v for k, v in folded.items()}
@@ -87,7 +87,7 @@ def hidden_class(text: str, index: int) -> CharClass | None:
     if char in _KEEP:
         return None
     code = ord(char)
-    cls = _class_of_code().get(code)
+    cls = class_table().get(code)
     if cls is None:
         if unicodedata.category(char) != "Cf":
             return None
@@ -169,7 +169,7 @@ def normalise(text: str) -> Normalised:
     visible: list[str] = []
     folded: list[str] = []
     mixed: list[tuple[int, str]] = []
-    table = _confusables()
+    table = confusables()
     for number, raw in enumerate(lines):
         plain = unicodedata.normalize("NFKC", raw).replace("\n", " ")
         visible.append(plain)

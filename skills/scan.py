@@ -21,7 +21,10 @@ from functools import cache
 from skills.model import HIGH, MEDIUM, Finding
 from skills.normalise import (
     Decoded,
+    char_classes,
+    class_table,
     collapse,
+    confusables,
     decode_runs,
     join_lines,
     normalise,
@@ -91,6 +94,12 @@ def _negation() -> re.Pattern[str]:
     words = word_lists()["negation"]
     # "never send …", "do not ever share the …": a negation at most three words before.
     return re.compile(rf"\b(?:{words})\b((?:\s+[\w'’]+){{0,3}})\s*$", re.I)
+
+
+def reload_rules() -> None:
+    """Read skills/scan_rules.yaml again: the rules are compiled once and kept."""
+    for cached in (rules_data, char_classes, class_table, confusables, scan_rules, _negation):
+        cached.cache_clear()
 
 
 _DOUBLE_NEGATIVE = re.compile(r"\b(?:forget|fail|neglect|omit|hesitate|skip|miss)\b", re.I)
