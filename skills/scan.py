@@ -17,6 +17,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import PurePosixPath
 
 from skills.model import HIGH, MEDIUM, Finding
 from skills.normalise import (
@@ -47,7 +48,6 @@ class Rule:
     id: str
     severity: str
     message: str
-    where: str
     patterns: tuple[re.Pattern[str], ...]
     negatable: bool
 
@@ -81,7 +81,6 @@ def scan_rules() -> tuple[Rule, ...]:
             id=rule["id"],
             severity=rule["severity"],
             message=rule["message"],
-            where=rule["where"],
             patterns=tuple(re.compile(_expand(p, lists), re.I) for p in rule["patterns"]),
             negatable=bool(rule.get("negatable", False)),
         )
@@ -111,17 +110,21 @@ def _negated(text: str, start: int) -> bool:
     return match is not None and not _DOUBLE_NEGATIVE.search(match.group(1))
 
 
+SCRIPT, PROSE, MARKUP, OTHER = "script", "prose", "markup", "other"
+_SHEBANG = re.compile(r"#!\s*/\S*(?:ba|z|k|da)?sh\b|#!\s*/usr/bin/env\s+(?:ba|z|k|da)?sh\b")
+
+
 def _kind(file: str, text: str) -> str:
-    lower = file.lower()
-    if lower.endswith(SCRIPT_SUFFIXES) or re.match(
-        r"#!\s*/\S*(?:ba|z|k|da)?sh\b|#!\s*/usr/bin/env\s+(?:ba|z|k|da)?sh\b", text
-    ):
-        return "script"
-    if lower.endswith(PROSE_SUFFIXES) or "." not in lower.rsplit("/", 1)[-1]:
-        return "prose"
-    if lower.endswith(MARKUP_SUFFIXES):
-        return "markup"
-    return "code"
+    """What a file is read as: a script, prose (Markdown, text, no extension), markup
+    (HTML, XML, SVG) or other (code, data)."""
+    suffix = PurePosixPath(file.lower()).suffix
+    if suffix in SCRIPT_SUFFIXES or _SHEBANG.match(text):
+        return SCRIPT
+    if suffix in PROSE_SUFFIXES or not suffix:
+        return PROSE
+    if suffix in MARKUP_SUFFIXES:
+        return MARKUP
+    return OTHER
 
 
 _SHELL_FENCES = {"", "sh", "bash", "shell", "zsh", "console", "terminal", "ksh", "shell-session"}
@@ -164,9 +167,7 @@ class _Findings:
         self.found.setdefault((rule, number), Finding(severity, rule, self.file, number, message))
 
 
-def _match_rules(
-    found: _Findings, text: str, kind: str, at_line: int | None = None, note: str = ""
-) -> None:
+def _match_rules(found: _Findings, text: str, at_line: int | None = None, note: str = "") -> None:
     """Every pattern rule over `text` (already normalised), lines joined and letters
     written apart squeezed. `at_line` pins findings to one line (decoded text)."""
     joined = join_lines(text)
@@ -174,8 +175,6 @@ def _match_rules(
     for view in views:
         compact, origin = collapse(view)
         for rule in scan_rules():
-            if rule.where == "prose" and kind not in ("prose", "markup"):
-                continue
             for pattern in rule.patterns:
                 for match in pattern.finditer(compact):
                     if rule.negatable and _negated(compact, match.start()):
@@ -185,25 +184,23 @@ def _match_rules(
 
 
 def _decoded(
-    found: _Findings,
-    text: str,
-    kind: str,
-    at_line: int | None,
-    depth: int,
-    also: Iterable[Decoded] = (),
+    found: _Findings, text: str, at_line: int | None, depth: int, also: Iterable[Decoded] = ()
 ) -> None:
+    """Every encoded run of `text` decoded and scanned, at the line where it starts;
+    what is still encoded after MAX_DEPTH layers is a finding of its own."""
     for run in [*also, *decode_runs(text)]:
         line = run.line if at_line is None else at_line
+        note = f" (hidden in {run.kind})"
         inner = normalise(run.text)
-        _match_rules(found, inner.text, kind, line, f" (hidden in {run.kind})")
+        _match_rules(found, inner.text, line, note)
         for hidden in inner.hidden:
-            found.add(HIGH, hidden.cls.id, line, f"{hidden.cls.message} (hidden in {run.kind})")
-        if depth < MAX_DEPTH:
-            _decoded(found, inner.visible, kind, line, depth + 1)
+            found.add(HIGH, hidden.cls.id, line, hidden.cls.message + note)
         if download_then_run(inner.visible):
-            found.add(
-                HIGH, "download-execute", line, f"downloads and runs code (hidden in {run.kind})"
-            )
+            found.add(HIGH, "download-execute", line, "downloads and runs code" + note)
+        if depth < MAX_DEPTH:
+            _decoded(found, inner.visible, line, depth + 1)
+        elif decode_runs(inner.visible):
+            found.add(HIGH, "encoded-blob", line, f"text encoded more than {MAX_DEPTH} times over")
 
 
 def scan_text(
@@ -234,10 +231,10 @@ def scan_text(
             line,
             f"the word {word!r} mixes Latin letters with look-alikes from another script",
         )
-    _match_rules(found, plain.text, kind)
-    _decoded(found, plain.visible, kind, None, 1, plain.smuggled)
+    _match_rules(found, plain.text)
+    _decoded(found, plain.visible, None, 1, plain.smuggled)
     lines = text.split("\n")
-    if kind == "script":
+    if kind == SCRIPT:
         blocks: Iterable[tuple[int, str]] = [(0, text)]
     else:
         blocks = _shell_blocks(text)
@@ -258,7 +255,7 @@ def _line_rules(
     allowed: set[str] | None,
     known_tools: Collection[str],
 ) -> None:
-    hidden_severity = HIGH if kind == "prose" else MEDIUM
+    hidden_severity = HIGH if kind == PROSE else MEDIUM
     if _BLOB.search(line):
         found.add(
             HIGH,
@@ -273,14 +270,14 @@ def _line_rules(
             number,
             "an HTML comment is invisible when the skill is read but the model sees it",
         )
-    if kind == "prose" and _MARKDOWN_COMMENT.match(line):
+    if kind == PROSE and _MARKDOWN_COMMENT.match(line):
         found.add(
             HIGH,
             "markdown-comment",
             number,
             "a Markdown comment ([//]: # (...)) is invisible when read but the model sees it",
         )
-    if kind in ("prose", "markup") and _HIDDEN_HTML.search(line):
+    if kind in (PROSE, MARKUP) and _HIDDEN_HTML.search(line):
         found.add(
             hidden_severity,
             "hidden-html",

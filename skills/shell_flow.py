@@ -128,6 +128,9 @@ _OUTPUT_OPTIONS = {
     "-P",
     "--directory-prefix",
 }
+_REDIRECTS = frozenset({">", ">>", ">|", "&>"})
+_PIPES = frozenset({"|", "|&"})
+_OPERATORS = frozenset(";&|()<>")  # what separates commands
 _ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
 _SUBSTITUTION = re.compile(r"\$\(|`|<\(")
@@ -196,12 +199,12 @@ def _segments(line: str, variables: dict[str, str]) -> list[tuple[list[str], lis
         if redirect:
             targets.append(token)
             redirect = False
-        elif token in (">", ">>", ">|", "&>"):
+        elif token in _REDIRECTS:
             redirect = True
-        elif token in ("|", "|&"):
+        elif token in _PIPES:
             segments.append((words, targets, piped))
             words, targets, piped = [], [], True
-        elif set(token) <= set(";&|()<>"):
+        elif set(token) <= _OPERATORS:
             segments.append((words, targets, piped))
             words, targets, piped = [], [], False
         else:
@@ -216,9 +219,7 @@ def parse_commands(text: str) -> list[Command]:
     """The commands of a script, in order, each with what pipes into it."""
     commands: list[Command] = []
     variables: dict[str, str] = {}
-    for number, line in _logical_lines(text):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+    for number, line in _logical_lines(text):  # comments are dropped by the lexer
         previous: Command | None = None
         for words, targets, piped in _segments(line, variables):
             if not words:
