@@ -171,7 +171,7 @@ def normalise(text: str) -> Normalised:
     mixed: list[tuple[int, str]] = []
     table = confusables()
     for number, raw in enumerate(lines):
-        plain = unicodedata.normalize("NFKC", raw).replace("\n", " ")
+        plain = unicodedata.normalize("NFKC", raw)
         visible.append(plain)
         plain = plain.lower()
         for word in _mixed_words(plain, table):

@@ -392,3 +392,75 @@ def test_a_negated_match_does_not_hide_the_next_one() -> None:
 def test_letters_squeezed_on_one_line_leave_the_other_lines_in_place() -> None:
     text = "a b c d e f g h i j k\nfine\n" + PAYLOAD + "\n"
     assert [(f.rule, f.line) for f in scan_text("SKILL.md", text)] == [("override-instructions", 3)]
+
+
+def _hex(text: str) -> str:
+    return text.encode().hex()
+
+
+ENCODED = {
+    "base64": lambda t: _b64(t.encode()),
+    "hex": _hex,
+    "hex, upper case": lambda t: _hex(t).upper(),
+    "hex, 0x and spaces": lambda t: (
+        "0x" + " ".join(_hex(t)[i : i + 2] for i in range(0, 2 * len(t), 2))
+    ),
+    "percent": lambda t: "".join(f"%{b:02X}" for b in t.encode()),
+    "entities": lambda t: "".join(f"&#{ord(c)};" for c in t),
+    "escapes": lambda t: "".join(f"\\u{ord(c):04x}" for c in t),
+    "tag characters": lambda t: "".join(chr(0xE0000 + ord(c)) for c in t),
+}
+
+
+@pytest.mark.parametrize("how", list(ENCODED))
+def test_each_encoding_is_named_in_the_finding_at_its_line(how: str) -> None:
+    kind = how.split(",")[0]
+    text = f"one\ntwo\nLook: {ENCODED[how](PAYLOAD)}\nfour\n"
+    found = [
+        (f.line, f.message)
+        for f in scan_text("SKILL.md", text)
+        if f.rule == "override-instructions"
+    ]
+    assert found == [
+        (3, f"tells the assistant to ignore its instructions or rules (hidden in {kind})")
+    ]
+
+
+def test_rot13_is_read_when_the_text_names_it() -> None:
+    import codecs
+
+    text = "Read this as rot13:\n" + codecs.encode(PAYLOAD, "rot13") + "\n"
+    found = [(f.line, f.message) for f in scan_text("SKILL.md", text) if f.severity == "high"]
+    assert found == [
+        (1, "tells the assistant to ignore its instructions or rules (hidden in rot13)")
+    ]
+    assert scan_text("SKILL.md", codecs.encode(PAYLOAD, "rot13")) == []
+
+
+def test_hidden_characters_are_placed_by_line_column_and_class() -> None:
+    found = [str(f) for f in scan_text("SKILL.md", "ab\n\u200bcd\u202e\u200b")]
+    assert found == [
+        "SKILL.md:2: high: a bidirectional control character can make text read differently "
+        "than it runs: U+202E at column 4 [bidi-control]",
+        "SKILL.md:2: high: a zero-width character can hide text or split words: U+200B at "
+        "column 1 and 1 more [zero-width]",
+    ]
+
+
+def test_a_style_selector_with_nothing_before_it_is_hidden() -> None:
+    assert [f.rule for f in scan_text("SKILL.md", "\ufe0f≠")] == ["variation-selector"]
+
+
+@pytest.mark.parametrize(
+    ("word", "mixed"), [("оa", True), ("оz", True), ("о_", False), ("оо", False)]
+)
+def test_a_word_is_mixed_when_it_has_latin_letters_beside_look_alikes(
+    word: str, mixed: bool
+) -> None:
+    assert bool(normalise(word).mixed) is mixed
+
+
+def test_a_match_in_the_last_word_is_placed_on_its_line() -> None:
+    assert [(f.rule, f.line) for f in scan_text("SKILL.md", "a\nb\nprintenv")] == [
+        ("secret-request", 3)
+    ]
