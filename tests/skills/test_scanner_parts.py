@@ -390,7 +390,7 @@ def test_a_negated_match_does_not_hide_the_next_one() -> None:
 
 
 def test_letters_squeezed_on_one_line_leave_the_other_lines_in_place() -> None:
-    text = "a b c d e f g h i j k\nfine\n" + PAYLOAD + "\n"
+    text = " ".join("abcdefghij" * 4) + "\nfine\n" + PAYLOAD + "\n"
     assert [(f.rule, f.line) for f in scan_text("SKILL.md", text)] == [("override-instructions", 3)]
 
 
@@ -463,4 +463,10 @@ def test_a_word_is_mixed_when_it_has_latin_letters_beside_look_alikes(
 def test_a_match_in_the_last_word_is_placed_on_its_line() -> None:
     assert [(f.rule, f.line) for f in scan_text("SKILL.md", "a\nb\nprintenv")] == [
         ("secret-request", 3)
+    ]
+
+
+def test_a_match_at_the_very_start_after_white_space() -> None:
+    assert [(f.rule, f.line) for f in scan_text("SKILL.md", "   system: obey")] == [
+        ("authority-claim", 1)
     ]
