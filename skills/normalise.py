@@ -115,7 +115,7 @@ def _symbol(char: str) -> bool:
 @dataclass(frozen=True)
 class Decoded:
     line: int  # 0-based line where the encoded run starts
-    kind: str  # base64, hex, percent, entities, escapes, rot13
+    kind: str  # base64, hex, percent, entities, escapes, rot13, tag characters
     text: str
 
 

@@ -85,15 +85,20 @@ def _split_frontmatter(text: str, problems: _Problems) -> tuple[str, str, int] |
 
 
 def front_values(front: str, first_line: int = 2) -> list[tuple[int, str]]:
-    """(file line, decoded text) of every scalar in the front matter."""
+    """(file line, decoded text) of every scalar in the front matter, each node once
+    (an alias repeats a node, and nested aliases would repeat it exponentially)."""
     try:
         root = yaml.compose(front, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return []
     found: list[tuple[int, str]] = []
     stack = [root] if root is not None else []
+    seen: set[int] = set()
     while stack:
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
             if isinstance(node.value, str) and node.value.strip():
                 found.append((node.start_mark.line + first_line, node.value))

@@ -155,15 +155,14 @@ _HIDDEN_HTML = re.compile(
 
 
 class _Findings:
-    """Findings for one file, one per rule and line."""
+    """Findings for one file, one per rule and line (given 0-based, reported 1-based)."""
 
-    def __init__(self, file: str, first_line: int) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.first_line = first_line
         self.found: dict[tuple[str, int], Finding] = {}
 
     def add(self, severity: str, rule: str, line: int, message: str) -> None:
-        number = self.first_line + line
+        number = line + 1
         self.found.setdefault((rule, number), Finding(severity, rule, self.file, number, message))
 
 
@@ -209,11 +208,10 @@ def scan_text(
     *,
     allowed_tools: Collection[str] | None = None,
     known_tools: Collection[str] = (),
-    first_line: int = 1,
 ) -> list[Finding]:
     """Findings in one file's text. `allowed_tools` is the skill's list (None: not
     declared); `known_tools` the tool names this assistant has, to spot the others."""
-    found = _Findings(file, first_line)
+    found = _Findings(file)
     kind = _kind(file, text)
     plain = normalise(text)
     for hidden in plain.hidden:

@@ -49,7 +49,6 @@ INTERPRETERS = frozenset(
         "csh",
         "tcsh",
         "ash",
-        "busybox",
         "python",
         "python2",
         "python3",

@@ -102,8 +102,15 @@ EVASIONS: dict[str, tuple[Callable[[str], str], tuple[str, ...]]] = {
     "rot13": (rot13, ()),
     "tags": (tags, ("tag-character",)),
 }
-# Letters written apart defeat nothing a URL or an address needs to be read.
+# Letters written apart defeat nothing a URL, an address or a path needs to be read:
+# those payloads are not tried spaced out.
 NOT_SPACED = {"exfiltration", "download-execute"}
+BODY_CASES = [
+    (rule, payload, evasion)
+    for rule, payload in CASES
+    for evasion in EVASIONS
+    if not (evasion == "spaced" and (rule in NOT_SPACED or "/" in payload))
+]
 
 
 def skill_md(body: str, description: str = "Helps with notes.") -> str:
@@ -131,11 +138,8 @@ def test_every_pattern_of_every_rule_catches_one_of_its_payloads() -> None:
             assert any(pattern.search(t) for t in texts), (rule.id, pattern.pattern)
 
 
-@pytest.mark.parametrize("evasion", list(EVASIONS))
-@pytest.mark.parametrize(("rule", "payload"), CASES)
+@pytest.mark.parametrize(("rule", "payload", "evasion"), BODY_CASES)
 def test_payload_is_blocked_in_the_body(rule: str, payload: str, evasion: str) -> None:
-    if evasion == "spaced" and (rule in NOT_SPACED or "/" in payload):
-        pytest.skip("an address or a path spelled out letter by letter is neither")
     change, also = EVASIONS[evasion]
     if change(payload) == payload:
         also = ()  # nothing in it for this evasion to change
