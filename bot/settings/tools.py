@@ -32,6 +32,18 @@ class McpUserSettings(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
+# Keys other MCP clients put in their server entries that mean nothing here: accepted so
+# that a snippet copied from a server's README works as it is.
+_FOREIGN_KEYS = frozenset({"alwaysAllow", "autoApprove", "description", "timeout"})
+_TRANSPORT_TYPES = {
+    "stdio": "command",
+    "http": "url",
+    "streamable-http": "url",
+    "streamable_http": "url",
+    "streamableHttp": "url",
+}
+
+
 class McpServerSettings(BaseModel):
     """One MCP server: a command to start (stdio) or a URL (streamable HTTP)."""
 
@@ -43,13 +55,35 @@ class McpServerSettings(BaseModel):
     cwd: str | None = None
     url: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
-    # Tools of this server offered to the model; ["*"] offers all of them.
-    tools: list[str]
+    # Tools of this server offered to the model; ["*"] (the default) offers all of them.
+    tools: list[str] = Field(default_factory=lambda: ["*"])
     # "shared": one connection for everyone (public, read-only data only: what one person
     # stores there, everyone reads). "per_user": a connection of each person's own, with
     # their credentials from `users` (platform:id -> env/headers); off for anyone else.
-    scope: Literal["shared", "per_user"]
+    # Left out, a server is shared, and start-up says so in the log.
+    scope: Literal["shared", "per_user"] = "shared"
     users: dict[str, McpUserSettings] = Field(default_factory=dict)
+    disabled: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_other_clients_write_it(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        value = {k: v for k, v in value.items() if k not in _FOREIGN_KEYS}
+        kind = value.pop("type", value.pop("transport", None))
+        if kind is None:
+            return value
+        if kind == "sse":
+            raise ValueError(
+                'the "sse" transport is not supported; use the server\'s streamable HTTP '
+                'URL with "type": "http"'
+            )
+        if kind not in _TRANSPORT_TYPES:
+            raise ValueError(f'"type" must be "stdio" or "http", not {kind!r}')
+        if _TRANSPORT_TYPES[kind] not in value:
+            raise ValueError(f'"type": "{kind}" needs "{_TRANSPORT_TYPES[kind]}"')
+        return value
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpServerSettings:
@@ -97,14 +131,20 @@ class ToolSettings(BaseModel):
     @field_validator("mcp_servers", mode="before")
     @classmethod
     def _json_object(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        if not value.strip():
-            return {}
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        if isinstance(value, str):
+            if not value.strip():
+                return {}
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at character {exc.pos})") from None
+        if isinstance(value, dict):
+            # The shape most MCP clients document: {"mcpServers": {...}} ("servers" in
+            # some editors).
+            for wrapper in ("mcpServers", "servers"):
+                if set(value) == {wrapper} and isinstance(value[wrapper], dict):
+                    return value[wrapper]
+        return value
 
     @field_validator("web_allowed_networks")
     @classmethod

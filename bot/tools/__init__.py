@@ -60,6 +60,29 @@ class ToolContext:
 ToolFunction = Callable[[ToolContext, Any], Awaitable[str]]
 
 
+# Keywords whose value maps names (of parameters, definitions) to schemas: the names
+# are data, never keywords to strip.
+_NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+
+
+def strip_keywords(schema: Any, keywords: set[str]) -> Any:
+    """`schema` without the given keywords anywhere, keeping parameters of those names
+    (a tool may well take a `title`)."""
+    if isinstance(schema, list):
+        return [strip_keywords(v, keywords) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kept: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in keywords:
+            continue
+        if key in _NAMED_SCHEMAS and isinstance(value, dict):
+            kept[key] = {name: strip_keywords(v, keywords) for name, v in value.items()}
+        else:
+            kept[key] = strip_keywords(value, keywords)
+    return kept
+
+
 def compact_schema(schema: Any) -> Any:
     """A pydantic JSON schema without what costs tokens and tells the model nothing:
     generated titles, `"default": null` / `""`, and `anyOf [X, null]` for optional
@@ -72,11 +95,15 @@ def compact_schema(schema: Any) -> Any:
     if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
         kept = next(o for o in options if o != {"type": "null"})
         schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **kept}
-    return {
-        k: compact_schema(v)
-        for k, v in schema.items()
-        if k != "title" and not (k == "default" and v in (None, ""))
-    }
+    compact: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" or (key == "default" and value in (None, "")):
+            continue
+        if key in _NAMED_SCHEMAS and isinstance(value, dict):
+            compact[key] = {name: compact_schema(v) for name, v in value.items()}
+        else:
+            compact[key] = compact_schema(value)
+    return compact
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,18 @@ def secret_admin() -> str:
     return "should never be called"
 
 
+@server.tool()
+def create_page(title: str, body: str = "") -> str:
+    """Create a page (a tool with a parameter named title)."""
+    return f"created page {title!r} ({len(body)} characters)"
+
+
+@server.tool(annotations=ToolAnnotations(read_only_hint=True))
+def crash() -> str:
+    """The server process dies, as a crashing server would."""
+    os._exit(3)
+
+
 def main() -> None:
     if sys.argv[1] == "stdio":
         server.run("stdio")
