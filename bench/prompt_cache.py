@@ -37,11 +37,7 @@ QUESTIONS = [
 
 def scripted(request: dict[str, Any]) -> Reply:
     """Every third question gets a tool call first; every answer is a few sentences."""
-    last = (
-        request["messages"][-2]
-        if request["messages"][-1]["role"] == "system"
-        else request["messages"][-1]
-    )
+    last = request["messages"][-1]
     if last["role"] == "tool":
         return Reply(text=f"It is {last['content']}. Anything else I can plan for you?")
     question = last_user_text(request)

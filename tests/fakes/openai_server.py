@@ -53,13 +53,43 @@ def hashed_words(text: str) -> list[float]:
     return vector
 
 
-def last_user_text(request: dict[str, Any]) -> str:
+NOTE_START = "<clawling_note>"
+
+
+def without_note(text: str) -> str:
+    """A user message's text without the volatile note Clawling adds at its end."""
+    return text.split(NOTE_START, 1)[0].rstrip()
+
+
+def note_of(request: dict[str, Any]) -> str:
+    """The volatile note of a request (time, recalled notes), or ""."""
     for message in reversed(request["messages"]):
         if message["role"] == "user":
             content = message["content"]
             if isinstance(content, list):
-                return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
-            return str(content)
+                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            if NOTE_START in content:
+                return content.split(NOTE_START, 1)[1].split("</clawling_note>")[0].strip()
+    return ""
+
+
+def user_texts(request: dict[str, Any]) -> list[Any]:
+    """The contents of the request's user messages, the note left out."""
+    return [
+        without_note(m["content"]) if isinstance(m["content"], str) else m["content"]
+        for m in request["messages"]
+        if m["role"] == "user"
+    ]
+
+
+def last_user_text(request: dict[str, Any]) -> str:
+    """What the person wrote last, without the note."""
+    for message in reversed(request["messages"]):
+        if message["role"] == "user":
+            content = message["content"]
+            if isinstance(content, list):
+                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return without_note(str(content))
     return ""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.adapters.slack.harness import ALICE, BOB, Harness, dm, in_channel, mention
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, last_user_text, user_texts
 
 
 async def test_a_dm_is_answered_once_at_the_top_level_with_a_received_reaction(
@@ -69,7 +69,7 @@ async def test_a_dm_thread_is_its_own_conversation_answered_in_that_thread(
     await slack.settle()
 
     assert slack.fake.texts("DALICE", root["ts"]) == ["echo: inside the thread"]
-    inside = [m["content"] for m in fake_llm.requests[-1]["messages"] if m["role"] == "user"]
+    inside = user_texts(fake_llm.requests[-1])
     assert inside == ["inside the thread"]  # the DM's own history is not in the thread's
 
 
@@ -91,7 +91,7 @@ async def test_two_people_are_answered_at_the_same_time(
     arrived: list[str] = []
 
     def first_one_slow(request: dict) -> Reply:  # type: ignore[type-arg]
-        text = request["messages"][-2]["content"]
+        text = last_user_text(request)
         arrived.append(text)
         # The first question takes a while; if turns ran one after the other, the
         # second could not even be asked before the first was answered.

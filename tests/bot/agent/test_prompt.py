@@ -10,13 +10,20 @@ from bot.app import App, build_app
 from bot.settings import Settings
 from memory.conversations import StoredMessage, ToolCallRecord
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, note_of, without_note
 
 
 def stable_part(request: dict) -> tuple[list, list]:  # type: ignore[type-arg]
-    messages = request["messages"]
-    assert messages[-1]["role"] == "system" and messages[-1]["content"].startswith("Current time")
-    return request["tools"], messages[:-1]
+    """The tools and messages with the volatile note taken off the person's last message."""
+    messages = list(request["messages"])
+    assert note_of(request).startswith("Current time")
+    last_user = max(i for i, m in enumerate(messages) if m["role"] == "user")
+    messages[last_user] = {
+        **messages[last_user],
+        "content": without_note(messages[last_user]["content"]),
+    }
+    assert [m["role"] for m in messages].count("system") == 1 and messages[0]["role"] == "system"
+    return request["tools"], messages
 
 
 async def test_each_request_extends_the_previous_one(
@@ -57,12 +64,8 @@ async def test_the_system_prompt_does_not_change_with_time_or_user(
     first, second = fake_llm.requests
     assert first["messages"][0] == second["messages"][0]
     assert first["tools"] == second["tools"]
-    assert (
-        first["messages"][-1]["content"] == "Current time: Thursday 01 January 2026, 09:00 (UTC)."
-    )
-    assert (
-        second["messages"][-1]["content"] == "Current time: Tuesday 10 February 2026, 12:00 (UTC)."
-    )
+    assert note_of(first) == "Current time: Thursday 01 January 2026, 09:00 (UTC)."
+    assert note_of(second) == "Current time: Tuesday 10 February 2026, 12:00 (UTC)."
 
 
 def _stored(i: int, role: str, **extra: object) -> StoredMessage:

@@ -8,13 +8,13 @@ from typing import Any
 from bot.app import App
 from tests.bot.harness.memory import say
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, note_of, without_note
 
 
 def _note(request: dict[str, Any]) -> str:
-    last = request["messages"][-1]
-    assert last["role"] == "system"
-    return str(last["content"])
+    note = note_of(request)
+    assert note, "every request carries the volatile note"
+    return note
 
 
 async def _user_id(app: App, name: str) -> int:
@@ -51,12 +51,15 @@ async def test_background_stays_byte_identical_across_turns(
     await app.memory.memories.remember(alice, "Plays the cello", kind="fact")
     await say(app, channel, "second question about the cello")
     first, second = fake_llm.requests[-2]["messages"], fake_llm.requests[-1]["messages"]
-    assert "Prefers short answers" in first[1]["content"]
-    assert first[1] == second[1]
-    stable = first[:-1]
-    assert second[: len(stable)] == stable  # the whole prefix is reused
+    # The background ends the one system message.
+    assert "Prefers short answers" in first[0]["content"]
+    assert first[0] == second[0]
+    *stable, asked = first
+    assert second[: len(stable)] == stable  # the whole prefix is reused...
+    question = second[len(stable)]["content"]
+    assert question.startswith(without_note(asked["content"]))  # ...up to the note
     assert "Plays the cello" in _note(fake_llm.requests[-1])
-    assert "Plays the cello" not in second[1]["content"]
+    assert "Plays the cello" not in second[0]["content"]
 
 
 async def test_group_recall_uses_only_the_speaker_and_the_group(
@@ -79,5 +82,6 @@ async def test_group_recall_uses_only_the_speaker_and_the_group(
     assert "Alice keeps a safe" not in everything
     assert "7312" not in everything and "private note" not in everything
     assert "we talked about a safe for the office" in everything
-    # Groups get no profile snapshot: only the system text precedes the history.
-    assert request[1]["role"] == "user"
+    # Groups get no profile snapshot: the system message is the fixed text alone.
+    assert request[0]["content"] == app.agent._prompt.system_message["content"]
+    assert [m["role"] for m in request].count("system") == 1

@@ -22,7 +22,7 @@ from tests.bot.harness.background import (
     running_app,
     soon,
 )
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, without_note
 
 
 async def test_reminder_fires_once_into_its_conversation(
@@ -241,7 +241,7 @@ async def test_what_was_sent_in_the_background_is_part_of_the_conversation(
         await poll(lambda: "⏰ Reminder: call Ana" in channel.texts())
         await app.sessions.handle(channel.inbound("done, what was that reminder about?"))
         await app.sessions.drain()
-    said = [(m["role"], m["content"]) for m in fake_llm.requests[-1]["messages"][1:-1]]
+    said = [(m["role"], without_note(m["content"])) for m in fake_llm.requests[-1]["messages"][1:]]
     assert said[-3:] == [
         ("assistant", "echo: remind me to call Ana in a second"),
         ("assistant", "⏰ Reminder: call Ana"),

@@ -14,10 +14,12 @@ from bot.chat.channels import Attachment
 from bot.settings import Settings
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, Reply, canonical
+from tests.fakes.openai_server import FakeOpenAI, Reply, canonical, user_texts
 
 
 def contents(request: dict[str, Any], role: str = "user") -> list[Any]:
+    if role == "user":
+        return user_texts(request)
     return [m["content"] for m in request["messages"] if m["role"] == role]
 
 
@@ -173,7 +175,7 @@ async def test_history_survives_a_restart_byte_for_byte(
         await app.close()
 
     before, after = canonical(fake_llm.requests[1]), canonical(fake_llm.requests[2])
-    without_note = before[: before.rindex('{"role":"system","content":"Current time')]
+    without_note = before[: before.rindex("\\n\\n<clawling_note>")]
     assert after.startswith(without_note)
     assert contents(fake_llm.requests[2]) == ["first", "second"]
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from tests.bot.cli.harness import run
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, user_texts
 
 
 def test_one_message_prints_the_reply(env_any_db: dict[str, str]) -> None:
@@ -21,7 +21,7 @@ def test_history_persists_across_runs(env_any_db: dict[str, str], fake_llm: Fake
     assert run(["chat", "-m", "something else", "--as", "bo"], env).returncode == 0
     result = run(["chat", "-m", "what is my cat called?", "--as", "ana"], env)
     assert result.returncode == 0
-    users = [m["content"] for m in fake_llm.requests[-1]["messages"] if m["role"] == "user"]
+    users = user_texts(fake_llm.requests[-1])
     assert users == ["my cat is Miso", "what is my cat called?"]
 
 

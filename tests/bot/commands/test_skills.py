@@ -31,8 +31,12 @@ def last_tool_result(fake_llm: FakeOpenAI) -> str:
     return [m["content"] for m in fake_llm.requests[-1]["messages"] if m["role"] == "tool"][-1]
 
 
-def system_texts(request: dict[str, Any]) -> list[str]:
-    return [m["content"] for m in request["messages"] if m["role"] == "system"]
+def background_of(app: App, request: dict[str, Any]) -> str:
+    """What follows the fixed system text in the one system message."""
+    [system] = [m["content"] for m in request["messages"] if m["role"] == "system"]
+    fixed = app.agent._prompt.system_message["content"]
+    assert system.startswith(fixed), "the fixed system text is never changed"
+    return str(system[len(fixed) :])
 
 
 async def test_a_draft_is_used_only_after_its_owner_approves_it(
@@ -65,7 +69,7 @@ async def test_a_draft_is_used_only_after_its_owner_approves_it(
         '<untrusted_data source="skill weekly-review">\n# Skill: weekly-review'
     )
     assert "2. Ask what slipped." in loaded
-    background = system_texts(fake_llm.requests[-1])[1]
+    background = background_of(app, fake_llm.requests[-1])
     assert "- weekly-review: Review the week every Friday" in background
     assert "Your own skills:" in await say(app, channel, "/skills")
 
@@ -139,14 +143,14 @@ async def test_the_system_prompt_stays_byte_identical(
     await say(app, channel, "/skill_approve weekly-review")
     await say(app, channel, "two")
     await say(app, channel, "hello", sender="u2")
-    first = fake_llm.requests[0]["messages"][0]
-    assert all(r["messages"][0] == first for r in fake_llm.requests)
+    fixed = app.agent._prompt.system_message["content"]
+    assert all(r["messages"][0]["content"].startswith(fixed) for r in fake_llm.requests)
     assert all(r["tools"] == fake_llm.requests[0]["tools"] for r in fake_llm.requests)
-    assert "## Skills" in first["content"] and "- meeting-notes:" in first["content"]
+    assert "## Skills" in fixed and "- meeting-notes:" in fixed
     # The approved skill changed only that person's background, once.
-    backgrounds = [system_texts(r)[1:-1] for r in fake_llm.requests]
-    assert backgrounds[0] == [] and backgrounds[-1] == []
-    assert "weekly-review" in backgrounds[2][0]
+    backgrounds = [background_of(app, r) for r in fake_llm.requests]
+    assert backgrounds[0] == "" and backgrounds[-1] == ""
+    assert "weekly-review" in backgrounds[2]
 
 
 async def test_deployment_skills_are_offered_when_their_needs_are_met(
@@ -257,4 +261,4 @@ async def test_a_draft_or_skill_stored_before_a_stricter_scanner_is_not_used(
     fake_llm.add(Reply(tool_calls=[("use_skill", {"name": "weekly-review"})]))
     await say(app, channel, "weekly review")
     assert "there is no skill named 'weekly-review'" in last_tool_result(fake_llm)
-    assert "weekly-review" not in system_texts(fake_llm.requests[-1])[1]
+    assert "weekly-review" not in background_of(app, fake_llm.requests[-1])

@@ -186,7 +186,7 @@ async def test_a_summary_made_from_outside_content_keeps_the_taint(
     await app.sessions.handle(channel.inbound("hi again"))
     question = await refuse_next(app, channel, 2)
     assert "summary of earlier messages that included outside content" in question
-    background = fake_llm.requests[-1]["messages"][1]["content"]
+    background = fake_llm.requests[-1]["messages"][0]["content"]
     assert '<untrusted_data source="summary of earlier messages' in background
     assert "Likes crêpes" not in background  # not in the profile snapshot either
     assert "Wants every mail" not in " ".join(await memories(app))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bot.harness.background import is_task_step, poll, running_app, state_of
-from tests.fakes.openai_server import FakeOpenAI, Reply, echo
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo, note_of
 
 
 def tool_results(fake_llm: FakeOpenAI) -> list[str]:
@@ -81,9 +81,9 @@ async def test_waiting_task_is_answered_through_the_conversation(
             if "A: Lisbon" in state_of(request):
                 return Reply(tool_calls=[("finish", {"result": "Trip to Lisbon planned"})])
             return Reply(tool_calls=[("ask_user", {"question": "Which city?"})])
-        if request["messages"][-2]["role"] == "tool":
+        if request["messages"][-1]["role"] == "tool":
             return Reply(text="Passed it on.")
-        note = request["messages"][-1]["content"]
+        note = note_of(request)
         if "Task #1 waits for the person's answer to: Which city?" in note:
             return Reply(tool_calls=[("answer_task", {"task_id": 1, "answer": "Lisbon"})])
         return echo(request)
