@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from dotenv import dotenv_values
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
@@ -25,6 +25,7 @@ from bot.settings.core import (
     CoreSettings,
     OpenAISettings,
 )
+from bot.settings.names import unknown_settings
 from bot.settings.tools import TOOL_SETTING_FIXES
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
     "TelegramSettings",
     "describe_validation_error",
     "load_settings",
-    "unknown_clawling_variables",
+    "unknown_variables",
 ]
 
 
@@ -47,6 +48,9 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_nested_delimiter="_",
         env_nested_max_split=1,
+        # `OPENAI_API_KEY=` copied from .env.example means "not set", in .env and the
+        # environment alike.
+        env_ignore_empty=True,
         extra="ignore",
     )
 
@@ -181,13 +185,12 @@ def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError("\n".join(describe_validation_error(exc))) from None
 
 
-def unknown_clawling_variables() -> list[str]:
-    """`CLAWLING_*` environment variables that match no setting (likely typos)."""
-    fields = set(CoreSettings.model_fields)
-    return sorted(
-        name
-        for name in os.environ
-        if name.startswith("CLAWLING_")
-        and name.removeprefix("CLAWLING_").removesuffix("_FILE").lower() not in fields
-        and not name.startswith("CLAWLING_TEST_")
-    )
+def unknown_variables(env_file: Path | None = None) -> list[str]:
+    """Names in `.env` or the environment that look like settings but are none (likely
+    typos), each as a sentence with the closest real setting (see names.py)."""
+    groups = {
+        name: field.annotation
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    return unknown_settings(groups, env_file)
