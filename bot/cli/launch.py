@@ -57,11 +57,18 @@ def configure_logging(settings: Settings, *, to_file: bool) -> None:
     _redact = Redactor(secrets_in(settings))
     level = getattr(logging, settings.core.log_level)
     if to_file:
-        settings.core.data_dir.mkdir(parents=True, exist_ok=True)
         _log_file = settings.core.data_dir / "clawling.log"
-        handler: logging.Handler = RotatingFileHandler(
-            _log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
-        )
+        try:
+            settings.core.data_dir.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = RotatingFileHandler(
+                _log_file, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"
+            )
+        except OSError as exc:
+            fail(
+                f"Cannot write the log file {_log_file} ({exc.strerror}). Fix: point "
+                "CLAWLING_DATA_DIR at a folder this user can write.",
+                EXIT_CONFIG,
+            )
     else:
         _log_file = None
         handler = logging.StreamHandler(sys.stderr)
