@@ -17,7 +17,13 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.safety.redact import REDACTED, Redactor, is_secret_name, url_secrets
+from bot.safety.redact import (
+    MIN_SECRET_LENGTH,
+    REDACTED,
+    Redactor,
+    is_secret_name,
+    url_secrets,
+)
 from bot.settings.channels import CHANNEL_SETTING_FIXES, SlackSettings, TelegramSettings
 from bot.settings.core import (
     CORE_SETTING_FIXES,
@@ -128,7 +134,8 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
         name = _env_name(error["loc"])
         shown = ""
         if _secret_setting(error["loc"]):
-            if isinstance(given, str) and given.strip():
+            # A value too short to be a secret would garble the message's words instead.
+            if isinstance(given, str) and len(given.strip()) >= MIN_SECRET_LENGTH:
                 message = message.replace(given, REDACTED)
         elif isinstance(given, str | int | float) and repr(given) not in message:
             # An `@` outside a URL's readable userinfo may end a password we cannot

@@ -62,7 +62,9 @@ _MEANT = {
 def setting_names(groups: dict[str, type[BaseModel]]) -> set[str]:
     """Every variable name the settings read: `GROUP_FIELD`, upper case."""
     return {
-        f"{group}_{field}".upper() for group, model in groups.items() for field in model.model_fields
+        f"{group}_{field}".upper()
+        for group, model in groups.items()
+        for field in model.model_fields
     }
 
 
@@ -79,7 +81,13 @@ def _is_ours_or_legit(name: str, known: set[str]) -> bool:
 def _suggestion(name: str, known: Iterable[str]) -> str:
     base = name.removesuffix("_FILE")
     close = [_MEANT[base]] if base in _MEANT else []
-    close = close or difflib.get_close_matches(base, sorted(known), n=1, cutoff=0.7)
+    if not close:
+        # Compared after the prefix, which every candidate of the group shares and which
+        # would make any two names of a group look alike.
+        prefix = next(p for p in PREFIXES if base.startswith(p))
+        rests = {name.removeprefix(prefix): name for name in known if name.startswith(prefix)}
+        rest = base.removeprefix(prefix)
+        close = [rests[r] for r in difflib.get_close_matches(rest, sorted(rests), 1, 0.7)]
     if not close:
         return f"{name} is not a setting (see the settings table in the README)"
     suffix = "_FILE" if name.endswith("_FILE") else ""
