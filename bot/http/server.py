@@ -65,9 +65,7 @@ def _listen_problem(host: str, port: int, exc: OSError) -> str:
             f"Not allowed to listen on port {port} (CLAWLING_HTTP_PORT): ports below 1024 need "
             "privileges. Fix: set CLAWLING_HTTP_PORT to 1024 or above (e.g. 8080)."
         )
-    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(
-        exc, socket.gaierror
-    ):
+    if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
         return (
             f"Cannot listen on {where}: {host} is not an address of this machine "
             "(CLAWLING_HTTP_HOST). Fix: set CLAWLING_HTTP_HOST to 127.0.0.1, or 0.0.0.0 for "
