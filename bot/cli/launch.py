@@ -84,15 +84,19 @@ def configure_logging(settings: Settings, *, to_file: bool) -> None:
 def load(*, log_to_file: bool = False, warn_unknown: bool = False) -> Settings:
     """The settings, with logging configured; a bad setting ends the command (exit 2).
     With `warn_unknown` (the commands that run the assistant), variables that look like
-    settings but are none are named in one warning line on stderr."""
+    settings but are none are named in one warning line on stderr (a log line when the
+    log is there)."""
     try:
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc), EXIT_CONFIG)
     configure_logging(settings, to_file=log_to_file)
     unknown = unknown_variables() if warn_unknown else []
-    if unknown:
+    if unknown and log_to_file:
         err.print(f"Warning: {'; '.join(unknown)}", markup=False)
+    elif unknown:
+        # The log is on stderr: one line of it, in its format (JSON stays parseable).
+        log.warning("%s", "; ".join(unknown))
     return settings
 
 

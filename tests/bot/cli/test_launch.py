@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from importlib import metadata
@@ -204,3 +205,29 @@ def test_an_unwritable_data_dir_is_one_line(env: dict[str, str], tmp_path: Path)
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Cannot write the log file {blocker}/clawling.log (")
     assert line.endswith("Fix: point CLAWLING_DATA_DIR at a folder this user can write.")
+
+
+def test_chat_says_which_way_the_model_endpoint_failed(
+    env: dict[str, str], fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    result = run(["chat", "-m", "hi"], {**env, "OPENAI_BASE_URL": url})
+    assert result.returncode == 1
+    assert (
+        f"I can't reach the model service at {url} (connection refused). Is the model server "
+        "(Ollama, vLLM…) running? Your message is saved" in result.stdout
+    )
+    assert "took" not in result.stdout and result.stderr == ""
+    log = (tmp_path / "data" / "clawling.log").read_text()
+    assert f"failed (unreachable): can't reach {url}: connection refused" in log
+
+    fake_llm.responder = lambda _request: Reply(status=404)
+    result = run(["chat", "-m", "hi"], {**env, "CLAWLING_MODEL": "lama3"})
+    assert result.returncode == 1
+    assert (
+        f"The model service at {fake_llm.url} has no model named 'lama3'. It offers: fake-model."
+        in result.stdout
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 from tests.bot.cli.harness import CLAWLING, run
@@ -17,11 +18,19 @@ def test_run_without_channels_points_to_chat(env: dict[str, str]) -> None:
 
 def test_a_misspelt_setting_is_one_warning_line_at_start_up(env: dict[str, str]) -> None:
     result = run(["run"], {**env, "CLAWLING_MODLE": "x", "TELEGRAM_TOKEN": "y"})
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
-    assert warnings == [
-        "Warning: CLAWLING_MODLE is not a setting — did you mean CLAWLING_MODEL?; "
+    warnings = [line for line in result.stderr.splitlines() if "is not a setting" in line]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        "WARNING bot.cli.launch: CLAWLING_MODLE is not a setting — did you mean CLAWLING_MODEL?; "
         "TELEGRAM_TOKEN is not a setting — did you mean TELEGRAM_BOT_TOKEN?"
-    ]
+    )
+
+
+def test_json_logs_on_stderr_stay_one_object_a_line(env: dict[str, str]) -> None:
+    result = run(["run"], {**env, "CLAWLING_MODLE": "x", "CLAWLING_LOG_FORMAT": "json"})
+    [warning] = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert warning["level"] == "WARNING" and warning["logger"] == "bot.cli.launch"
+    assert warning["message"] == "CLAWLING_MODLE is not a setting — did you mean CLAWLING_MODEL?"
 
 
 async def test_a_port_in_use_is_one_line_naming_the_setting(env: dict[str, str]) -> None:
