@@ -24,6 +24,7 @@ from bot.safety.redact import mask_url
 
 # Kinds of failure (Failure.kind).
 UNREACHABLE = "unreachable"
+CONNECTION_LOST = "connection lost"
 TIMEOUT = "timeout"
 KEY_REJECTED = "key rejected"
 MODEL_NOT_FOUND = "model not found"
@@ -108,6 +109,9 @@ def judge(exc: BaseException, *, base_url: str, model: str, timeout: float) -> F
     url = mask_url(base_url).rstrip("/")
     if isinstance(exc, openai.APIStatusError):
         return _status_failure(exc, url=url, model=model)
+    chain = _chain(exc)
+    if any(_broken_connection(link) for link in chain):
+        return _connection_failure(exc, url)
     if isinstance(exc, openai.APITimeoutError | asyncio.TimeoutError | httpx2.TimeoutException):
         return Failure(
             TIMEOUT,
@@ -126,6 +130,14 @@ def judge(exc: BaseException, *, base_url: str, model: str, timeout: float) -> F
     )
 
 
+def _broken_connection(link: BaseException) -> bool:
+    """An aiohttp connection error that is not a timeout (the transport reports some of
+    these, read mid-answer, as httpx timeouts)."""
+    return isinstance(link, aiohttp.ClientConnectionError) and not isinstance(
+        link, aiohttp.ServerTimeoutError
+    )
+
+
 def _connection_failure(exc: BaseException, url: str) -> Failure:
     chain = _chain(exc)
     host = urlsplit(url).hostname or url
@@ -135,9 +147,20 @@ def _connection_failure(exc: BaseException, url: str) -> Failure:
         isinstance(getattr(e, "os_error", None), ConnectionRefusedError) for e in chain
     ):
         what = "connection refused"
-    else:
+    elif any(isinstance(e, httpx2.ConnectError | aiohttp.ClientConnectorError) for e in chain):
         cause = chain[-1]
-        what = str(cause) or type(cause).__name__
+        what = " ".join(str(cause).split()) or type(cause).__name__
+    else:
+        # Connected, then the connection broke (a crash, a proxy's limit, a reset).
+        cause = chain[-1]
+        return Failure(
+            CONNECTION_LOST,
+            f"connection to {url} broke off: {' '.join(str(cause).split())}"[:500],
+            f"The connection to the model service at {url} broke off before the answer "
+            "was complete; try again.",
+            "try again; if it keeps happening, check the model server's logs (a crash, or "
+            "out of memory) and any proxy between",
+        )
     return Failure(
         UNREACHABLE,
         f"can't reach {url}: {what}"[:500],

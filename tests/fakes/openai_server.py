@@ -40,6 +40,7 @@ class Reply:
     chunk_delay: float = 0.0  # seconds between streamed pieces
     error_message: str = "fake error"
     error_code: str | None = None  # the error's `code` and `type` (default: the status)
+    cut_after: int | None = None  # streamed: drop the connection after this many chunks
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -276,9 +277,17 @@ class FakeOpenAI:
             "model": body["model"],
         }
 
+        sent = 0
+
         async def send(choices: list[dict[str, Any]], **extra: Any) -> None:
+            nonlocal sent
+            if reply.cut_after is not None and sent >= reply.cut_after:
+                if request.transport is not None:
+                    request.transport.close()
+                raise ConnectionResetError("cut by the script")
             chunk = {**base, "choices": choices, **extra}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            sent += 1
 
         size = max(1, reply.chunk_chars)
         await send([{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}])

@@ -274,3 +274,23 @@ async def test_request_bodies_carry_every_part_when_kept_parts_change(
         assert seen["messages"] == messages
         assert seen.get("tools") == tool_list
         assert seen["model"] == "main"
+
+
+async def test_a_connection_lost_mid_answer_is_a_model_failure(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(text="a long answer that never ends", chunk_chars=2, cut_after=3))
+    shown: list[str] = []
+
+    async def show(text: str) -> None:
+        shown.append(text)
+
+    with pytest.raises(LLMError) as caught:
+        await llm_for(fake_llm, app).complete(MESSAGES, on_text=show)
+    assert shown == ["a ", "a lo"]  # it had started
+    assert caught.value.failure.kind == "connection lost"
+    assert caught.value.user_message == (
+        f"The connection to the model service at {fake_llm.url} broke off before the answer "
+        "was complete; try again."
+    )
+    assert [(c[0], c[1]) for c in await _calls(app)] == [("main", False)]
