@@ -7,6 +7,11 @@ class ConfigError(Exception):
     """Stops start-up: bad or missing configuration. The message names the fix."""
 
 
+class StartupFailure(ConfigError):
+    """Stops start-up because of the machine rather than a setting's value (a port
+    already in use). The message names the setting that avoids it; the exit code is 1."""
+
+
 class ToolError(Exception):
     """A tool could not do what the model asked; the message goes back to the model."""
 

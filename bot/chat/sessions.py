@@ -25,6 +25,7 @@ from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.llm.client import LLMError
+from bot.logcontext import turn_context
 from memory.conversations import ConversationRecord, ConversationStore, UserRecord
 from memory.deliveries import DeliveryStore
 
@@ -337,6 +338,11 @@ class SessionManager:
                 self.stats.running_turns -= 1
 
     async def _answer(self, session: _Session, request: _TurnRequest) -> None:
+        # Every line logged for this turn, in the tasks it starts too, names its ids.
+        with turn_context(user_id=request.user.id, conversation_id=session.conversation.id):
+            await self._answer_in_context(session, request)
+
+    async def _answer_in_context(self, session: _Session, request: _TurnRequest) -> None:
         stream = _TrackingStream(self._outbox.open_stream(session.chat, request.reply_to))
         typing = asyncio.create_task(self._keep_typing(session.chat))
         session.turn = asyncio.create_task(

@@ -23,7 +23,7 @@ def chat(
     ] = None,
 ) -> None:
     """Chat with your assistant in the terminal."""
-    settings = load(log_to_file=True)
+    settings = load(log_to_file=True, warn_unknown=True)
     problem = settings.llm_problem()
     if problem:
         fail(problem, EXIT_CONFIG)

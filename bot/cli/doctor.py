@@ -1,12 +1,21 @@
 """`clawling doctor`: check settings, database, migrations, the model endpoint and the
-chat apps, and print each problem with its fix."""
+chat apps, and print each problem with its fix.
+
+Each check ends in one of three states: `ok`, `note` (worth knowing, nothing to fix:
+migrations that start-up applies, no chat app on a terminal-only set-up) and `FAIL`
+(something to fix; the exit code is 1). Doctor changes nothing: a SQLite database that
+does not exist yet is reported, not created. Its report is the only thing on stdout,
+one line per check whatever the terminal's width; logs go to stderr.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -17,31 +26,41 @@ from bot.cli.launch import load, redact, run
 from bot.errors import ConfigError, TransportError
 from bot.llm.client import LLM, LLMError
 from bot.safety.redact import mask_url
-from bot.settings import Settings, unknown_clawling_variables
+from bot.settings import Settings, unknown_variables
 from memory import db
+
+OK, NOTE, FAIL = "ok", "note", "FAIL"
 
 
 @dataclass(frozen=True)
 class Check:
     name: str
-    ok: bool
+    state: str
     detail: str
     fix: str = ""
 
+    @property
+    def ok(self) -> bool:
+        """Nothing to fix (ok, or a note)."""
+        return self.state != FAIL
 
-async def _settings(app: App) -> Check:
-    unknown = unknown_clawling_variables()
+
+def _missing_sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite file the settings point to, when it does not exist yet."""
+    url = db.async_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(str(url.database))
+    return None if path.exists() else path
+
+
+def _settings(app: App, database_url: str) -> Check:
+    unknown = unknown_variables()
     if unknown:
-        return Check(
-            "settings",
-            False,
-            f"unknown variables: {', '.join(unknown)}",
-            "check the spelling against the settings table in the README",
-        )
+        fix = "rename or remove it" if len(unknown) == 1 else "rename or remove them"
+        return Check("settings", FAIL, "\n".join(unknown), fix)
     return Check(
-        "settings",
-        True,
-        f"model {app.settings.core.model}, database {db.safe_url(app.settings.database_url)}",
+        "settings", OK, f"model {app.settings.core.model}, database {db.safe_url(database_url)}"
     )
 
 
@@ -50,9 +69,9 @@ async def _database(app: App) -> Check:
         await db.check_reachable(app.engine)
     except db.DatabaseUnavailable as exc:
         return Check(
-            "database", False, str(exc), "start the database or correct CLAWLING_DATABASE_URL"
+            "database", FAIL, str(exc), "start the database or correct CLAWLING_DATABASE_URL"
         )
-    return Check("database", True, "reachable")
+    return Check("database", OK, "reachable")
 
 
 async def _migrations(app: App) -> Check:
@@ -61,7 +80,7 @@ async def _migrations(app: App) -> Check:
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         return Check(
             "migrations",
-            False,
+            FAIL,
             f"cannot read the schema version: {exc}",
             "run `clawling db upgrade`",
         )
@@ -69,32 +88,27 @@ async def _migrations(app: App) -> Check:
     if current != head:
         return Check(
             "migrations",
-            False,
-            f"database at {current or 'empty'}, code expects {head}",
-            "run `clawling db upgrade` (clawling chat and run also do it on start)",
+            NOTE,
+            f"database at {current or 'empty'}, code expects {head}; `clawling chat` and "
+            "`clawling run` apply them on start (or run `clawling db upgrade`)",
         )
-    return Check("migrations", True, f"at {head}")
+    return Check("migrations", OK, f"at {head}")
 
 
 async def _model(app: App) -> Check:
     problem = app.settings.llm_problem()
     if problem:
-        return Check("model endpoint", False, "not configured", problem)
+        return Check("model endpoint", FAIL, "not configured", problem)
     endpoint = mask_url(app.settings.openai.base_url)
     started = time.perf_counter()
     try:
-        # Not recorded: the database may be the thing that is broken.
+        # Not recorded: the database may be the thing that is broken, or not exist yet.
         probe = LLM(app.client, app.settings.models)
         await probe.complete([{"role": "user", "content": "Reply with: ok"}], max_tokens=5)
     except LLMError as exc:
-        return Check(
-            "model endpoint",
-            False,
-            f"{endpoint}: {exc}",
-            "check OPENAI_BASE_URL, OPENAI_API_KEY and CLAWLING_MODEL (the model must exist there)",
-        )
+        return Check("model endpoint", FAIL, exc.failure.detail, exc.failure.fix)
     elapsed = time.perf_counter() - started
-    return Check("model endpoint", True, f"{endpoint} answered in {elapsed:.1f} s")
+    return Check("model endpoint", OK, f"{endpoint} answered in {elapsed:.1f} s")
 
 
 async def _channels(app: App) -> list[Check]:
@@ -104,54 +118,87 @@ async def _channels(app: App) -> list[Check]:
             continue
         try:
             async with asyncio.timeout(20):
-                checks.append(Check(adapter.name, True, await adapter.check()))
+                checks.append(Check(adapter.name, OK, await adapter.check()))
         except ConfigError as exc:
             problem, _, fix = str(exc).partition(" Fix: ")
-            checks.append(Check(adapter.name, False, problem, fix.rstrip(".")))
+            checks.append(Check(adapter.name, FAIL, problem, fix.rstrip(".")))
         except (TransportError, TimeoutError) as exc:
-            checks.append(Check(adapter.name, False, f"no answer: {exc}", "check the network"))
+            checks.append(Check(adapter.name, FAIL, f"no answer: {exc}", "check the network"))
     if not app.outbox.adapters:
         checks.append(
             Check(
-                "chat apps", False, "none configured", "set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN"
+                "chat apps",
+                NOTE,
+                "none configured: `clawling chat` talks to your assistant in the terminal; "
+                "set TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN to add a chat app",
             )
         )
     return checks
 
 
-CHECKS: list[Callable[[App], Awaitable[Check]]] = [_settings, _database, _migrations, _model]
+CHECKS: list[Callable[[App], Awaitable[Check]]] = [_database, _migrations, _model]
 
 
-async def run_checks(app: App) -> list[Check]:
-    results = []
-    for check in CHECKS:
-        result = await check(app)
-        results.append(result)
-        if result.name == "database" and not result.ok:
-            results.append(Check("migrations", False, "skipped: no database", ""))
-            results.append(await _model(app))
-            break
+async def run_checks(app: App, *, missing_database: Path | None = None) -> list[Check]:
+    """Every check, in order; with `missing_database` (a SQLite file not created yet),
+    the database checks only say that start-up will create it."""
+    if missing_database is None:
+        results = [_settings(app, app.settings.database_url)]
+        for check in CHECKS:
+            results.append(await check(app))
+            if results[-1].name == "database" and not results[-1].ok:
+                results.append(Check("migrations", FAIL, "skipped: no database", ""))
+                results.append(await _model(app))
+                break
+    else:
+        results = [
+            _settings(app, f"sqlite:///{missing_database.as_posix()}"),
+            Check(
+                "database",
+                NOTE,
+                f"none yet; `clawling chat` or `clawling run` creates {missing_database} "
+                "and its schema",
+            ),
+            await _model(app),
+        ]
     results.extend(await _channels(app))
     return results
 
 
 def doctor() -> None:
-    """Check settings, database, migrations and the model endpoint."""
+    """Check settings, database, migrations, the model endpoint and the chat apps."""
     run(_doctor(load()))
 
 
 async def _doctor(settings: Settings) -> int:
-    app = build_app(settings)
-    console = Console(highlight=False)
-    try:
-        results = await run_checks(app)
-    finally:
-        await app.close()
+    missing = _missing_sqlite_file(settings)
+    if missing is None:
+        results = await _checked(settings, None)
+    else:
+        # Building the app's engine would create the file's folder (and checking it, the
+        # file): the app gets a throwaway location instead, which is never connected to.
+        with tempfile.TemporaryDirectory(prefix="clawling-doctor-") as scratch:
+            url = f"sqlite:///{Path(scratch, 'unused.db').as_posix()}"
+            core = settings.clawling.model_copy(update={"database_url": url})
+            results = await _checked(settings.model_copy(update={"clawling": core}), missing)
+    # Soft wrap: one line per check whatever the width (rich wraps at 80 when piped).
+    console = Console(highlight=False, soft_wrap=True)
+    marks = {OK: "[green]ok[/]  ", NOTE: "[cyan]note[/]", FAIL: "[red]FAIL[/]"}
     for check in results:
-        mark = "[green]ok[/]  " if check.ok else "[red]FAIL[/]"
         # Details quote what servers and drivers said, which may echo a credential;
         # and they are plain text, not markup.
-        console.print(Text.from_markup(f"{mark} {check.name}: ") + Text(redact(check.detail)))
-        if not check.ok and check.fix:
+        first, *more = redact(check.detail).splitlines() or [""]
+        console.print(Text.from_markup(f"{marks[check.state]} {check.name}: ") + Text(first))
+        for line in more:
+            console.print(f"      {line}", markup=False)
+        if check.state == FAIL and check.fix:
             console.print(f"      fix: {check.fix}", markup=False)
     return 0 if all(c.ok for c in results) else 1
+
+
+async def _checked(settings: Settings, missing_database: Path | None) -> list[Check]:
+    app = build_app(settings)
+    try:
+        return await run_checks(app, missing_database=missing_database)
+    finally:
+        await app.close()

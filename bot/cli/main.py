@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+from typing import Annotated
+
 import typer
 
 from bot.cli import background, chat, database, doctor, memory, serve, skills
@@ -12,6 +15,26 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"clawling {metadata.version('clawling')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Clawling: your personal AI assistant in the chat apps you already use."""
+
+
 cli.command("chat")(chat.chat)
 cli.command("run")(serve.serve)
 cli.command("doctor")(doctor.doctor)

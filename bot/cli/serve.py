@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def serve() -> None:
     """Run every configured chat app and background service in one process."""
-    run(_serve(load(log_to_file=False)))
+    run(_serve(load(log_to_file=False, warn_unknown=True)))
 
 
 async def _serve(settings: Settings) -> int:

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+import aiohttp
+import httpx2
 import openai
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 
@@ -27,6 +29,7 @@ from bot.llm.completions import (
     parse_completion,
     read_usage,
 )
+from bot.llm.failures import MODEL_NOT_FOUND, Failure, judge, model_ids, with_models
 from memory.usage import LLMCallRecord
 
 log = logging.getLogger(__name__)
@@ -104,34 +107,18 @@ class UsageRecorder(Protocol):
 
 
 class LLMError(TransportError):
-    """Every configured model failed for this request."""
+    """Every configured model failed for this request; `failure` says why (the last one)."""
+
+    def __init__(self, message: str, failure: Failure) -> None:
+        super().__init__(message, failure.user_message)
+        self.failure = failure
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code}: {exc.message}"[:500]
-    if isinstance(exc, openai.APITimeoutError):
-        return "timed out"
-    if isinstance(exc, openai.APIConnectionError):
-        return f"cannot connect ({exc.__cause__ or exc})"[:500]
-    return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _user_message(exc: Exception) -> str:
-    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return "The model service refused our credentials, so I can't answer right now."
-    if isinstance(exc, openai.RateLimitError):
-        return "The model service is rate-limiting us right now."
-    if isinstance(exc, openai.APITimeoutError):
-        return "The model took too long to answer."
-    if isinstance(exc, openai.APIConnectionError):
-        return "I can't reach the model service right now."
-    return "The model service returned an error."
-
-
-# Errors that mean "this attempt failed", as opposed to bugs in our code.
+# Errors that mean "this attempt failed", as opposed to bugs in our code. A connection
+# lost while an answer streams in reaches us as the transport's own error.
 _CALL_ERRORS: tuple[type[Exception], ...] = (
     openai.OpenAIError,
+    httpx2.TransportError,
     json.JSONDecodeError,
     UnicodeDecodeError,
     MalformedResponse,
@@ -164,7 +151,7 @@ class LLM:
     ) -> Completion:
         """One completion; tries each model in turn until one answers."""
         meta = meta or CallMeta()
-        failures: list[Exception] = []
+        failure: Failure | None = None
         for model in self.models:
             started = time.perf_counter()
             try:
@@ -176,19 +163,37 @@ class LLM:
             except _CALL_ERRORS as exc:
                 self.stats.calls += 1
                 self.stats.failed_calls += 1
-                failures.append(exc)
-                log.warning("model %s failed: %s", model, _describe(exc))
-                await self._record(_call_record(meta, model, started, error=_describe(exc)))
+                failure = self.judge(exc, model)
+                log.warning("model %s failed (%s): %s", model, failure.kind, failure.detail)
+                await self._record(_call_record(meta, model, started, error=failure.detail))
                 continue
             self._count(result.usage)
             record = _call_record(meta, model, started, usage=result.usage)
             if meta.record_success:
                 await self._record(record)
             return replace(result, record=record)
-        last = failures[-1]
-        raise LLMError(
-            f"all models failed; last error: {_describe(last)}", _user_message(last)
-        ) from last
+        if failure is None:
+            raise RuntimeError("no model was tried")  # __init__ requires one
+        if failure.kind == MODEL_NOT_FOUND:
+            failure = with_models(failure, await self.offered_models())
+        raise LLMError(f"all models failed; last error: {failure.detail}", failure)
+
+    def judge(self, exc: BaseException, model: str) -> Failure:
+        """What a failed call to `model` means (see bot/llm/failures.py)."""
+        timeout = self._client.timeout
+        seconds = timeout if isinstance(timeout, int | float) else getattr(timeout, "read", 0)
+        return judge(exc, base_url=str(self._client.base_url), model=model, timeout=seconds or 0)
+
+    async def offered_models(self) -> list[str] | None:
+        """The models the endpoint lists (GET /models), or None when it lists none."""
+        try:
+            listing = await self._client.get(
+                "/models", cast_to=object, options={"timeout": 10, "max_retries": 0}
+            )
+        except _CALL_ERRORS as exc:
+            log.info("the endpoint did not list its models: %s", type(exc).__name__)
+            return None
+        return model_ids(listing) or None
 
     def _request(
         self,
@@ -283,5 +288,43 @@ def make_client(
         api_key=api_key or "not-needed",
         timeout=timeout,
         max_retries=max_retries,
-        http_client=DefaultAioHttpClient(),
+        http_client=_AioHttpClient(),
     )
+
+
+class _HonestConnectErrors(httpx2.AsyncBaseTransport):
+    """The aiohttp transport, with a refused connection or an unknown host reported as
+    a connection error.
+
+    The transport maps aiohttp's exceptions to httpx's by the first matching base class,
+    and `ClientConnectionError` (the base of refused, DNS and reset errors) maps to
+    `ConnectTimeout`, so openai raised `APITimeoutError` and a stopped Ollama read as
+    "took too long". Only a real timeout stays a timeout here.
+    """
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except httpx2.ConnectTimeout as exc:
+            cause = exc.__cause__
+            timed_out = isinstance(cause, aiohttp.ServerTimeoutError | TimeoutError)
+            if cause is None or timed_out:
+                raise
+            raise httpx2.ConnectError(str(exc), request=request) from cause
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _AioHttpClient(DefaultAioHttpClient):
+    """openai's aiohttp client with every transport it makes wrapped in
+    `_HonestConnectErrors` (these two hooks are where it makes them)."""
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
+        return _HonestConnectErrors(super()._init_transport(*args, **kwargs))
+
+    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
+        return _HonestConnectErrors(super()._init_proxy_transport(*args, **kwargs))

@@ -13,11 +13,17 @@ from pathlib import Path
 from typing import Any, get_args
 
 from dotenv import dotenv_values
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
-from bot.safety.redact import REDACTED, Redactor, is_secret_name, url_secrets
+from bot.safety.redact import (
+    MIN_SECRET_LENGTH,
+    REDACTED,
+    Redactor,
+    is_secret_name,
+    url_secrets,
+)
 from bot.settings.channels import CHANNEL_SETTING_FIXES, SlackSettings, TelegramSettings
 from bot.settings.core import (
     CORE_SETTING_FIXES,
@@ -25,6 +31,7 @@ from bot.settings.core import (
     CoreSettings,
     OpenAISettings,
 )
+from bot.settings.names import unknown_settings
 from bot.settings.tools import TOOL_SETTING_FIXES
 
 __all__ = [
@@ -35,7 +42,7 @@ __all__ = [
     "TelegramSettings",
     "describe_validation_error",
     "load_settings",
-    "unknown_clawling_variables",
+    "unknown_variables",
 ]
 
 
@@ -47,6 +54,9 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         env_nested_delimiter="_",
         env_nested_max_split=1,
+        # `OPENAI_API_KEY=` copied from .env.example means "not set", in .env and the
+        # environment alike.
+        env_ignore_empty=True,
         extra="ignore",
     )
 
@@ -124,7 +134,8 @@ def describe_validation_error(exc: ValidationError) -> list[str]:
         name = _env_name(error["loc"])
         shown = ""
         if _secret_setting(error["loc"]):
-            if isinstance(given, str) and given.strip():
+            # A value too short to be a secret would garble the message's words instead.
+            if isinstance(given, str) and len(given.strip()) >= MIN_SECRET_LENGTH:
                 message = message.replace(given, REDACTED)
         elif isinstance(given, str | int | float) and repr(given) not in message:
             # An `@` outside a URL's readable userinfo may end a password we cannot
@@ -181,13 +192,12 @@ def load_settings(env_file: Path | None = None, **overrides: Any) -> Settings:
         raise ConfigError("\n".join(describe_validation_error(exc))) from None
 
 
-def unknown_clawling_variables() -> list[str]:
-    """`CLAWLING_*` environment variables that match no setting (likely typos)."""
-    fields = set(CoreSettings.model_fields)
-    return sorted(
-        name
-        for name in os.environ
-        if name.startswith("CLAWLING_")
-        and name.removeprefix("CLAWLING_").removesuffix("_FILE").lower() not in fields
-        and not name.startswith("CLAWLING_TEST_")
-    )
+def unknown_variables(env_file: Path | None = None) -> list[str]:
+    """Names in `.env` or the environment that look like settings but are none (likely
+    typos), each as a sentence with the closest real setting (see names.py)."""
+    groups = {
+        name: field.annotation
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    return unknown_settings(groups, env_file)

@@ -32,7 +32,7 @@ class TelegramSettings(BaseModel):
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not re.fullmatch(r"\d+:[\w-]{20,}", value.get_secret_value()):
-            raise ValueError("does not look like a bot token (digits, a colon, then letters)")
+            raise ValueError("is not a bot token (those are digits, a colon, then letters)")
         return value
 
     @field_validator("base_url", "base_file_url")
@@ -134,7 +134,10 @@ class SlackSettings(BaseModel):
 
 
 CHANNEL_SETTING_FIXES: dict[str, str] = {
-    "TELEGRAM_BOT_TOKEN": "copy the token @BotFather gave you (like 123456:ABC-DEF...)",
+    "TELEGRAM_BOT_TOKEN": (
+        "copy the token @BotFather gave you: digits, a colon, then 35 or so letters, digits, "
+        "- and _ (like 123456789:AAH-your-token-from-BotFather)"
+    ),
     "TELEGRAM_ALLOWED_USERS": "list numeric Telegram user ids or @usernames, separated by commas",
     "TELEGRAM_MODE": "use polling (default) or webhook",
     "TELEGRAM_WEBHOOK_SECRET": "pick a random string of letters, digits, _ and -",

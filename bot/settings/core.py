@@ -4,6 +4,7 @@ are in tools.py, which `CoreSettings` inherits."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -59,6 +60,7 @@ class CoreSettings(ToolSettings):
     vision: bool = True
     max_file_chars: int = Field(100_000, ge=1_000)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     public_url: str | None = None
@@ -117,6 +119,11 @@ class CoreSettings(ToolSettings):
             raise ValueError("must start with https:// (or http:// behind a proxy)")
         return value.rstrip("/") if value else None
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -134,6 +141,7 @@ CORE_SETTING_FIXES: dict[str, str] = {
     ),
     "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
+    "CLAWLING_LOG_FORMAT": "use text (default) or json (one JSON object a line)",
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
     "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
     "CLAWLING_PUBLIC_URL": "use the https address where this server is reachable",

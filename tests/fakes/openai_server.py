@@ -2,7 +2,8 @@
 
 It speaks the chat-completions API over real HTTP: JSON and SSE streaming,
 tool calls (streamed in fragments, as real providers do), usage with cached
-prompt tokens, and faults (HTTP errors with retry-after, delays, garbage).
+prompt tokens, and faults (HTTP errors with retry-after and error codes, delays, garbage), and the
+list of models (GET /models).
 
 Scripted replies are served in order; when the script is empty a responder
 function answers (by default an echo of the last user message). The server runs
@@ -38,6 +39,8 @@ class Reply:
     chunk_chars: int = 8  # streamed text/arguments come in pieces this long
     chunk_delay: float = 0.0  # seconds between streamed pieces
     error_message: str = "fake error"
+    error_code: str | None = None  # the error's `code` and `type` (default: the status)
+    cut_after: int | None = None  # streamed: drop the connection after this many chunks
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -128,6 +131,8 @@ class FakeOpenAI:
         self.embedding_status = 200  # set e.g. 503 to make /v1/embeddings fail
         self.embedding_requests: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        # What GET /v1/models lists; None answers it with 404 (as some servers do).
+        self.models: list[str] | None = ["fake-model"]
         self.script: deque[Reply] = deque()
         self._previous_prompt = ""
         self.in_flight = 0
@@ -175,6 +180,7 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -202,8 +208,13 @@ class FakeOpenAI:
         if reply.delay:
             await asyncio.sleep(reply.delay)
         if reply.status != 200:
+            code = reply.error_code or reply.status
             payload = {
-                "error": {"message": reply.error_message, "type": "fake", "code": reply.status}
+                "error": {
+                    "message": reply.error_message,
+                    "type": reply.error_code or "fake",
+                    "code": code,
+                }
             }
             return web.json_response(payload, status=reply.status, headers=reply.headers)
         if reply.raw_body is not None:
@@ -212,6 +223,12 @@ class FakeOpenAI:
         if body.get("stream"):
             return await self._stream(request, body, reply, usage)
         return web.json_response(self._completion(body, reply, usage))
+
+    async def _models(self, _request: web.Request) -> web.Response:
+        if self.models is None:
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        data = [{"id": name, "object": "model", "owned_by": "fake"} for name in self.models]
+        return web.json_response({"object": "list", "data": data})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -290,9 +307,17 @@ class FakeOpenAI:
             "model": body["model"],
         }
 
+        sent = 0
+
         async def send(choices: list[dict[str, Any]], **extra: Any) -> None:
+            nonlocal sent
+            if reply.cut_after is not None and sent >= reply.cut_after:
+                if request.transport is not None:
+                    request.transport.close()
+                raise ConnectionResetError("cut by the script")
             chunk = {**base, "choices": choices, **extra}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            sent += 1
 
         size = max(1, reply.chunk_chars)
         await send([{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}])

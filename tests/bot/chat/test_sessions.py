@@ -101,7 +101,7 @@ async def test_model_outage_keeps_the_message_and_the_next_one_answers_both(
     await app.sessions.handle(channel.inbound("remember the milk"))
     await app.sessions.drain()
     [apology] = channel.texts()
-    assert "The model service returned an error." in apology
+    assert "The model service had an internal error (HTTP 503)" in apology
     assert "Your message is saved" in apology
     assert await app.store.unanswered(await conversation_id(app)) == 1
 

@@ -31,7 +31,9 @@ def test_model_down_prints_a_plain_message_and_exits_non_zero(
     fake_llm.responder = lambda _request: Reply(status=502)
     result = run(["chat", "-m", "anyone there?"], env)
     assert result.returncode == 1
-    assert "The model service returned an error. Your message is saved" in result.stdout
+    assert "internal error (HTTP 502); try again in a while. Your message is saved" in (
+        result.stdout
+    )
     assert "Traceback" not in result.stdout + result.stderr
 
 

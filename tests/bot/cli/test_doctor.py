@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from bot.app import build_app
@@ -46,21 +47,68 @@ async def test_doctor_checks_both_chat_apps(
     assert results["model endpoint"].ok and results["migrations"].ok
 
 
-def test_doctor_reports_each_check(env: dict[str, str], fake_llm: FakeOpenAI) -> None:
+def test_a_fresh_terminal_only_set_up_passes_with_notes_and_creates_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    fresh = {k: v for k, v in env.items() if k not in {"CLAWLING_DATABASE_URL", "COLUMNS"}}
+    result = run(["doctor"], fresh)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    data = tmp_path / "data"
+    assert lines[0] == f"ok   settings: model fake-model, database sqlite:///{data}/clawling.db"
+    assert lines[1] == (
+        f"note database: none yet; `clawling chat` or `clawling run` creates "
+        f"{data}/clawling.db and its schema"
+    )
+    assert lines[2].startswith("ok   model endpoint: ")
+    # Piped, rich would wrap at 80 columns: each check stays one line, and no log line
+    # is mixed into the report.
+    assert lines[3].startswith("note chat apps: none configured: `clawling chat` talks")
+    assert len(lines) == 4
+    assert not data.exists()
+
+
+def test_doctor_reports_each_check(
+    env: dict[str, str], fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
     result = run(["doctor"], {**env, "CLAWLING_MODLE": "typo"})
     assert result.returncode == 1
     out = result.stdout
-    assert "FAIL settings: unknown variables: CLAWLING_MODLE" in out
-    assert "ok   database: reachable" in out
-    assert "FAIL migrations: database at empty" in out
+    assert "FAIL settings: CLAWLING_MODLE is not a setting — did you mean CLAWLING_MODEL?" in out
+    assert "      fix: rename or remove it" in out
+    assert "note database: none yet" in out
     assert "ok   model endpoint" in out
+    assert not (tmp_path / "clawling.db").exists()
+
+    (tmp_path / "clawling.db").touch()  # a database with no schema yet: start-up migrates
+    result = run(["doctor"], env)
+    assert result.returncode == 0, result.stdout
+    assert "ok   database: reachable" in result.stdout
+    assert "note migrations: database at empty, code expects" in result.stdout
 
     assert run(["db", "upgrade"], env).returncode == 0
+    fake_llm.models = ["llama3.2", "qwen2.5"]
     fake_llm.responder = lambda _request: Reply(status=404, error_message="model not found")
     result = run(["doctor"], env)
+    assert result.returncode == 1
     assert "ok   migrations: at" in result.stdout
-    assert "FAIL model endpoint" in result.stdout and "model not found" in result.stdout
-    assert "fix: check OPENAI_BASE_URL, OPENAI_API_KEY and CLAWLING_MODEL" in result.stdout
+    assert (
+        f"FAIL model endpoint: HTTP 404 from {fake_llm.url}: model not found "
+        "(it offers: llama3.2, qwen2.5)" in result.stdout
+    )
+    assert "      fix: set CLAWLING_MODEL to one of: llama3.2, qwen2.5" in result.stdout
+
+
+def test_doctor_tells_a_stopped_model_server_from_a_slow_one(env: dict[str, str]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    result = run(["doctor"], {**env, "OPENAI_BASE_URL": url})
+    assert result.returncode == 1
+    assert f"FAIL model endpoint: can't reach {url}: connection refused" in result.stdout
+    assert f"fix: start the model server, or correct OPENAI_BASE_URL (now {url})" in (result.stdout)
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_doctor_shows_no_credential_even_when_a_server_echoes_one(
@@ -71,7 +119,7 @@ def test_doctor_shows_no_credential_even_when_a_server_echoes_one(
         status=401, error_message=f"Incorrect API key provided: {key}"
     )
     result = run(["doctor"], {**env, "OPENAI_API_KEY": key})
-    assert f"FAIL model endpoint: {fake_llm.url}: all models failed" in result.stdout
+    assert f"FAIL model endpoint: HTTP 401 from {fake_llm.url}: " in result.stdout
     assert "Incorrect API key provided: <redacted>" in result.stdout
     assert "Incorrect API key provided: <redacted>" in result.stderr  # the log's warning
     assert key not in result.stdout + result.stderr

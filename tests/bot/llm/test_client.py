@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from bot.app import App
@@ -115,33 +117,130 @@ async def test_failing_model_falls_back_to_the_next(app: App, fake_llm: FakeOpen
 
 
 @pytest.mark.parametrize(
-    ("reply", "user_message"),
+    ("reply", "kind", "user_message"),
     [
-        (Reply(status=500), "The model service returned an error."),
-        (Reply(status=401), "The model service refused our credentials"),
-        (Reply(status=429), "rate-limiting"),
-        (Reply(raw_body="<html>definitely not json"), "The model service returned an error."),
-        (Reply(raw_body='{"choices": []}'), "The model service returned an error."),
+        (Reply(status=500), "server error", "internal error (HTTP 500)"),
+        (Reply(status=503), "server error", "internal error (HTTP 503)"),
+        (Reply(status=401), "key rejected", "rejected our API key (HTTP 401)"),
+        (Reply(status=403), "key rejected", "rejected our API key (HTTP 403)"),
+        (Reply(status=429), "rate limited", "rate-limiting us"),
         (
-            Reply(raw_body='{"choices": [{"message": "nope"}]}'),
-            "The model service returned an error.",
+            Reply(
+                status=429,
+                error_code="insufficient_quota",
+                error_message="You exceeded your current quota, please check your plan.",
+            ),
+            "quota",
+            "out of quota or credit",
         ),
-        (Reply(raw_body="[1, 2, 3]"), "The model service returned an error."),
-        (Reply(text="", tool_calls=[]), "The model service returned an error."),
-        (Reply(delay=2.0), "took too long"),
+        (Reply(status=402, error_message="Insufficient Balance"), "quota", "out of quota"),
+        (Reply(status=400, error_message="bad tool schema"), "request refused", "HTTP 400"),
+        (Reply(raw_body="<html>definitely not json"), "bad answer", "could not read"),
+        (Reply(raw_body='{"choices": []}'), "bad answer", "could not read"),
+        (Reply(raw_body='{"choices": [{"message": "nope"}]}'), "bad answer", "could not read"),
+        (Reply(raw_body="[1, 2, 3]"), "bad answer", "could not read"),
+        (Reply(text="", tool_calls=[]), "bad answer", "could not read"),
+        (Reply(delay=2.0), "timeout", "took longer than 0.5 s to answer"),
     ],
-    ids=["500", "401", "429", "garbage", "no-choices", "bad-message", "list", "empty", "timeout"],
+    ids=[
+        "500",
+        "503",
+        "401",
+        "403",
+        "429",
+        "quota",
+        "402",
+        "400",
+        "garbage",
+        "no-choices",
+        "bad-message",
+        "list",
+        "empty",
+        "timeout",
+    ],
 )
-async def test_failures_become_plain_messages(
-    app: App, fake_llm: FakeOpenAI, reply: Reply, user_message: str
+async def test_failures_are_told_apart(
+    app: App, fake_llm: FakeOpenAI, reply: Reply, kind: str, user_message: str
 ) -> None:
     fake_llm.responder = lambda _request: reply
     llm = llm_for(fake_llm, app, "main", "backup", timeout=0.5)
     with pytest.raises(LLMError) as caught:
         await llm.complete(MESSAGES)
+    assert caught.value.failure.kind == kind
     assert user_message in caught.value.user_message
     calls = await _calls(app)
     assert [(c[0], c[1]) for c in calls] == [("main", False), ("backup", False)]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_a_refused_connection_is_unreachable_not_slow(app: App) -> None:
+    port = _closed_port()
+    client = make_client(f"http://127.0.0.1:{port}/v1", "k", timeout=30, max_retries=1)
+    llm = LLM(client, ["main"], recorder=UsageStore(app.engine))
+    with pytest.raises(LLMError) as caught:
+        await llm.complete(MESSAGES)
+    failure = caught.value.failure
+    assert failure.kind == "unreachable"
+    assert caught.value.user_message == (
+        f"I can't reach the model service at http://127.0.0.1:{port}/v1 (connection refused). "
+        "Is the model server (Ollama, vLLM…) running?"
+    )
+    assert "OPENAI_BASE_URL" in failure.fix
+
+
+async def test_ollama_is_named_only_for_its_local_port(app: App) -> None:
+    client = make_client("http://localhost:11434/v1", None, timeout=30, max_retries=0)
+    with socket.socket() as sock:
+        try:
+            sock.connect(("127.0.0.1", 11434))
+            pytest.skip("something listens on Ollama's port here")
+        except OSError:
+            pass
+    with pytest.raises(LLMError) as caught:
+        await LLM(client, ["llama3"]).complete(MESSAGES)
+    assert caught.value.user_message.endswith("(connection refused). Is Ollama running?")
+
+
+async def test_an_unknown_host_names_dns_and_no_local_server() -> None:
+    client = make_client("https://models.example.invalid/v1", "k", timeout=30, max_retries=0)
+    with pytest.raises(LLMError) as caught:
+        await LLM(client, ["main"]).complete(MESSAGES)
+    assert caught.value.failure.kind == "unreachable"
+    message = caught.value.user_message
+    assert "DNS does not know the host models.example.invalid" in message
+    assert "running" not in message  # not a local server: no Ollama hint
+
+
+async def test_a_missing_model_lists_what_the_endpoint_offers(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.models = ["llama3.2", "qwen2.5"]
+    fake_llm.responder = lambda _request: Reply(status=404, error_message="model not found")
+    with pytest.raises(LLMError) as caught:
+        await llm_for(fake_llm, app, "lama3").complete(MESSAGES)
+    failure = caught.value.failure
+    assert failure.kind == "model not found"
+    assert caught.value.user_message == (
+        f"The model service at {fake_llm.url} has no model named 'lama3'. "
+        "It offers: llama3.2, qwen2.5."
+    )
+    assert failure.fix == "set CLAWLING_MODEL to one of: llama3.2, qwen2.5"
+
+
+async def test_a_missing_model_without_a_listing_points_at_the_url(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.models = None
+    fake_llm.responder = lambda _request: Reply(status=404)
+    with pytest.raises(LLMError) as caught:
+        await llm_for(fake_llm, app, "lama3").complete(MESSAGES)
+    assert "It offers" not in caught.value.user_message
+    assert "OPENAI_BASE_URL points at the API" in caught.value.failure.fix
 
 
 async def test_streaming_garbage_is_an_llm_error(app: App, fake_llm: FakeOpenAI) -> None:
@@ -175,3 +274,23 @@ async def test_request_bodies_carry_every_part_when_kept_parts_change(
         assert seen["messages"] == messages
         assert seen.get("tools") == tool_list
         assert seen["model"] == "main"
+
+
+async def test_a_connection_lost_mid_answer_is_a_model_failure(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(text="a long answer that never ends", chunk_chars=2, cut_after=3))
+    shown: list[str] = []
+
+    async def show(text: str) -> None:
+        shown.append(text)
+
+    with pytest.raises(LLMError) as caught:
+        await llm_for(fake_llm, app).complete(MESSAGES, on_text=show)
+    assert shown == ["a ", "a lo"]  # it had started
+    assert caught.value.failure.kind == "connection lost"
+    assert caught.value.user_message == (
+        f"The connection to the model service at {fake_llm.url} broke off before the answer "
+        "was complete; try again."
+    )
+    assert [(c[0], c[1]) for c in await _calls(app)] == [("main", False)]
