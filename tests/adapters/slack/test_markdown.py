@@ -6,7 +6,6 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from markdown_it import MarkdownIt
 
 from adapters.slack.markdown import for_slack, preview, split_markdown
