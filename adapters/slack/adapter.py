@@ -104,6 +104,8 @@ class SlackAdapter:
         self._events = events
         self._access = access
         self._commands = commands
+        # Slack gives an app one slash command: people type `/clawling new`, not `/new`.
+        commands.spell_commands(CHANNEL, f"{COMMAND} ")
         retries = [
             AsyncConnectionErrorRetryHandler(),
             AsyncRateLimitErrorRetryHandler(max_retry_count=config.rate_limit_retries),

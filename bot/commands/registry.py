@@ -2,10 +2,23 @@
 
 Adapters list these to the platform (Telegram's setMyCommands, Slack's
 /clawling subcommands); the session manager runs them.
+
+How a command is typed differs by platform: `/new` on Telegram and in the terminal,
+`/clawling new` on Slack, which gives an app one slash command. Commands write their
+help and usage texts in the `/new` form; an adapter whose platform types them
+otherwise says so once (`spell_commands`), and `in_form` puts a command's reply in
+that form before it is sent.
+
+What counts as a command: a message whose first word is `/` followed by letters,
+digits or underscores (optionally `@botname`, as Telegram adds in groups). A known
+name runs that command; an unknown one is answered "unknown command — /help lists
+them" without asking the model. A first word with anything else in it, such as
+`/etc/hosts`, is ordinary text for the model.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,11 +62,42 @@ class Command:
 # (e.g. "yes" while a tool call waits for approval): (conversation id, user id, text).
 ReplyMatcher = Callable[[int, int, str], "tuple[Command, str] | None"]
 
+UNKNOWN = "unknown command — /help lists them"
+# The first word of a message shaped like a command. `/name@otherbot` (Telegram, in a
+# group) may be meant for another bot, so it is not called unknown here.
+_COMMAND_WORD = re.compile(r"/(\w+)(?=\s|$)", re.ASCII)
+
 
 class CommandRegistry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
         self._matchers: list[ReplyMatcher] = []
+        self._prefixes: dict[str, str] = {}
+
+    def spell_commands(self, channel: str, prefix: str) -> None:
+        """On `channel`, commands are typed `prefix` + name (Slack: "/clawling ")."""
+        self._prefixes[channel] = prefix
+
+    def invocation(self, name: str, channel: str) -> str:
+        """How a person on `channel` types the command `name`."""
+        return self._prefixes.get(channel, "/") + name
+
+    def in_form(self, text: str, channel: str) -> str:
+        """`text` with every mention of a known command (`/new`, `/forget 3`) written
+        as it is typed on `channel`. Paths (`/etc/new`) and unknown names are kept."""
+        prefix = self._prefixes.get(channel)
+        if prefix is None or not self._commands:
+            return text
+        names = "|".join(sorted(map(re.escape, self._commands), key=len, reverse=True))
+        pattern = rf"(?<![\w/])/({names})(?![\w/@])"
+        return re.sub(pattern, lambda m: prefix + m.group(1), text)
+
+    def unknown(self, text: str) -> str | None:
+        """The answer to a message that looks like a command but names none we know."""
+        word = _COMMAND_WORD.match(text.strip())
+        if word is None or word.group(1).lower() in self._commands:
+            return None
+        return UNKNOWN
 
     def add_reply_matcher(self, matcher: ReplyMatcher) -> None:
         self._matchers.append(matcher)
