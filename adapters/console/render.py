@@ -4,7 +4,8 @@ rich's `Markdown` reads `<b>` as an HTML tag and drops it, and decodes `&amp;`, 
 "x<y>z" would print as "xz" and `/forget <id or text>` as "/forget ". Here the same
 renderer parses with HTML and character references turned off: tags and references
 print as the text they are, while Markdown formatting (bold, code, lists, links)
-renders as before.
+renders as before. A single line break stays a line break, as in the chat apps
+(Markdown would join the lines of a list such as /help into one paragraph).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class LiteralMarkdown(Markdown):
         super().__init__("")
         self.markup = markup
         self.parsed = _PARSER.parse(markup)
+        for token in self.parsed:
+            for child in token.children or ():
+                if child.type == "softbreak":
+                    child.type = "hardbreak"
 
 
 def render(text: str) -> Markdown:
