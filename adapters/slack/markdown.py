@@ -9,14 +9,21 @@ Markdown itself reads `<b>` as an HTML tag. `for_slack()` writes every literal o
 as its entity, which both readings show as the character, so `/forget <id or text>`
 or "x<y>z" arrive as written. Code, autolinks (`<https://…>`) and link targets are
 left alone, and Markdown formatting (bold, lists, links, quotes) is untouched.
+
+Slack gives an app one slash command, so people type `/clawling new` where other
+surfaces type `/new`. Help, usage hints and prompts everywhere write `/new`; given the
+command names, `for_slack()` writes each mention outside code as Slack users type it.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pyromark
 
+SLASH_COMMAND = "/clawling"
 MARKDOWN_LIMIT = 12_000
 FENCE = "```"
 _OPTIONS = (
@@ -27,9 +34,11 @@ _OPTIONS = (
 _ENTITIES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 
 
-def for_slack(markdown: str) -> str:
-    """The Markdown with every literal `&`, `<` and `>` written as Slack's entity."""
-    if not any(c in markdown for c in "&<>"):
+def for_slack(markdown: str, commands: Collection[str] = ()) -> str:
+    """The Markdown with every literal `&`, `<` and `>` written as Slack's entity, and
+    every `/name` of one of `commands` (outside code) as `/clawling name`."""
+    spell = _speller(commands) if "/" in markdown else None
+    if spell is None and not any(c in markdown for c in "&<>"):
         return markdown
     source = markdown.encode()
     pieces: list[bytes] = []
@@ -54,10 +63,21 @@ def for_slack(markdown: str) -> str:
             escaped = source[lo + 1 : hi].decode().translate(_ENTITIES)
         else:
             escaped = source[lo:hi].decode().translate(_ENTITIES)
+        if spell is not None and not literal:
+            escaped = spell(escaped)
         pieces += [source[done:lo], escaped.encode()]
         done = hi
     pieces.append(source[done:])
     return b"".join(pieces).decode()
+
+
+def _speller(commands: Collection[str]) -> Callable[[str], str] | None:
+    """Rewrites `/name` (not part of a path or a longer word) as `/clawling name`."""
+    if not commands:
+        return None
+    names = "|".join(sorted(map(re.escape, commands), key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w/])/({names})(?![\w/@])")
+    return lambda text: pattern.sub(lambda m: f"{SLASH_COMMAND} {m.group(1)}", text)
 
 
 def _is_verbatim(start: dict[str, Any]) -> bool:

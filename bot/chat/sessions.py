@@ -425,7 +425,6 @@ class SessionManager:
             except Exception:
                 log.exception("command /%s failed", request.command.name)
                 text = f"/{request.command.name} failed on my side; the details were logged."
-            text = self._commands.in_form(text, session.chat.channel)
             try:
                 await self._outbox.send(session.chat, text)
             except TransportError as exc:

@@ -3,11 +3,8 @@
 Adapters list these to the platform (Telegram's setMyCommands, Slack's
 /clawling subcommands); the session manager runs them.
 
-How a command is typed differs by platform: `/new` on Telegram and in the terminal,
-`/clawling new` on Slack, which gives an app one slash command. Commands write their
-help and usage texts in the `/new` form; an adapter whose platform types them
-otherwise says so once (`spell_commands`), and `in_form` puts a command's reply in
-that form before it is sent.
+Commands write their help and usage texts in the `/new` form; an adapter whose
+platform types them otherwise rewrites them on the way out (Slack: `/clawling new`).
 
 What counts as a command: a message whose first word is `/` followed by letters,
 digits or underscores (optionally `@botname`, as Telegram adds in groups). A known
@@ -72,25 +69,6 @@ class CommandRegistry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
         self._matchers: list[ReplyMatcher] = []
-        self._prefixes: dict[str, str] = {}
-
-    def spell_commands(self, channel: str, prefix: str) -> None:
-        """On `channel`, commands are typed `prefix` + name (Slack: "/clawling ")."""
-        self._prefixes[channel] = prefix
-
-    def invocation(self, name: str, channel: str) -> str:
-        """How a person on `channel` types the command `name`."""
-        return self._prefixes.get(channel, "/") + name
-
-    def in_form(self, text: str, channel: str) -> str:
-        """`text` with every mention of a known command (`/new`, `/forget 3`) written
-        as it is typed on `channel`. Paths (`/etc/new`) and unknown names are kept."""
-        prefix = self._prefixes.get(channel)
-        if prefix is None or not self._commands:
-            return text
-        names = "|".join(sorted(map(re.escape, self._commands), key=len, reverse=True))
-        pattern = rf"(?<![\w/])/({names})(?![\w/@])"
-        return re.sub(pattern, lambda m: prefix + m.group(1), text)
 
     def unknown(self, text: str) -> str | None:
         """The answer to a message that looks like a command but names none we know."""

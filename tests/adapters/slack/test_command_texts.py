@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from memory.db.models import Message
 from tests.adapters.slack.harness import Harness, dm
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 
 
 def payloads(slack: Harness) -> list[str]:
@@ -68,3 +68,14 @@ async def test_an_unknown_command_is_answered_without_the_model_and_kept(
             )
         ).scalars()
         assert list(kept) == ["/frobnicate", "/frob it"]
+
+
+async def test_commands_the_model_mentions_read_the_slack_way_outside_code(
+    slack: Harness, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(text="Type /new to start over; `ls /new` lists a folder."))
+    await slack.deliver(dm("how do I start over?"))
+    await slack.settle()
+    assert slack.fake.texts("DALICE") == [
+        "Type /clawling new to start over; `ls /new` lists a folder."
+    ]

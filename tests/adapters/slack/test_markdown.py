@@ -101,3 +101,17 @@ def test_any_model_text_survives_slack_escaping(text: str) -> None:
     # mrkdwn: no raw control character is left outside the entities Slack asks for.
     assert not set(re.sub(r"&(amp|lt|gt);", "", payload)) & set("&<>")
     assert words(shown(payload)) == words(text)
+
+
+def test_commands_are_written_as_slack_users_type_them_outside_code() -> None:
+    names = ["new", "forget", "forget_me", "help"]
+    text = (
+        "Use /new or /forget_me (see /help).\n\n`/new` and /etc/new and a/new stay; "
+        "/newer and /frob too.\n\n```\nls /new\n```"
+    )
+    assert for_slack(text, names) == (
+        "Use /clawling new or /clawling forget_me (see /clawling help).\n\n`/new` and "
+        "/etc/new and a/new stay; /newer and /frob too.\n\n```\nls /new\n```"
+    )
+    assert for_slack("/forget <id or text>", names) == "/clawling forget &lt;id or text&gt;"
+    assert for_slack("/clawling new", names) == "/clawling new"
