@@ -79,3 +79,15 @@ async def test_commands_the_model_mentions_read_the_slack_way_outside_code(
     assert slack.fake.texts("DALICE") == [
         "Type /clawling new to start over; `ls /new` lists a folder."
     ]
+
+
+async def test_a_model_answer_with_tags_and_references_goes_escaped(
+    slack: Harness, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(text="Use **x<y>z**: a <b> c &amp; d, then `<code>`."))
+    await slack.deliver(dm("show me"))
+    await slack.settle()
+    # The final text of the one message (shown while written, then put in place).
+    assert slack.fake.texts("DALICE") == [
+        "Use **x&lt;y&gt;z**: a &lt;b&gt; c &amp;amp; d, then `<code>`."
+    ]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.app import App
 from memory.db.models import Message
 from tests.adapters.telegram.conftest import OWNER, OWNER_USER, answered
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram
 
 USAGES = {
@@ -75,3 +75,15 @@ async def test_an_unknown_command_is_answered_without_the_model_and_kept(
         ("user", "/etc/hosts is weird", False),
         ("assistant", "echo: /etc/hosts is weird", False),
     ]
+
+
+async def test_a_model_answer_with_tags_and_references_arrives_as_written(
+    bot: App, telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.add(Reply(text="Use **x<y>z**: a <b> c &amp; d, then `<code> &lt;`."))
+    telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "show me")
+    assert await answered(telegram, bot, OWNER) == ["Use x<y>z: a <b> c &amp; d, then <code> &lt;."]
+    (sent,) = telegram.in_chat(OWNER)
+    text, entities = sent.current
+    shown = {e["type"]: text[e["offset"] : e["offset"] + e["length"]] for e in entities}
+    assert shown == {"bold": "x<y>z", "code": "<code> &lt;"}
