@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from rich.console import Console
 from rich.live import Live
-from rich.markdown import Markdown
 
+from adapters.console.render import render
 from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
 
 CHANNEL = "console"
@@ -29,12 +29,12 @@ class _LiveStream:
         if not self._started:
             self._live.start()
             self._started = True
-        self._live.update(Markdown(text))
+        self._live.update(render(text))
 
     async def finish(self, text: str) -> list[MessageRef]:
         if not self._started:
             self._live.start()
-        self._live.update(Markdown(text))
+        self._live.update(render(text))
         self._live.stop()
         return [self._ref]
 
@@ -108,6 +108,6 @@ class ConsoleAdapter:
 
     def _print(self, text: str) -> None:
         if self._interactive:
-            self._console.print(Markdown(text))
+            self._console.print(render(text))
         else:
             self._console.print(text, markup=False, highlight=False, soft_wrap=True)

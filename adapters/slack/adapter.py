@@ -38,6 +38,7 @@ from adapters.slack.events import (
     read_message,
 )
 from adapters.slack.files import FileFetcher
+from adapters.slack.markdown import SLASH_COMMAND
 from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
 from adapters.slack.socket import SocketConnection
@@ -50,7 +51,7 @@ from bot.http.server import HttpServer
 log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
-COMMAND = "/clawling"
+COMMAND = SLASH_COMMAND
 EVENTS_PATH = "/slack/events"
 RECEIVED_REACTION = "eyes"
 KEEP_EVENT_CLAIMS = timedelta(days=7)  # Slack gives up redelivering within hours
@@ -114,7 +115,7 @@ class SlackAdapter:
         progress_client = AsyncWebClient(
             token=config.bot_token, base_url=config.api_url, retry_handlers=retries[:1]
         )
-        self._poster = SlackPoster(self.client, progress_client)
+        self._poster = SlackPoster(self.client, progress_client, commands)
         self._files = FileFetcher(config.bot_token, api_url=config.api_url)
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:

@@ -16,8 +16,9 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.markdown import MARKDOWN_LIMIT, preview, split_markdown
+from adapters.slack.markdown import MARKDOWN_LIMIT, for_slack, preview, split_markdown
 from bot.chat.channels import ChatRef, MessageRef
+from bot.commands.registry import CommandRegistry
 from bot.errors import TransportError
 
 log = logging.getLogger(__name__)
@@ -40,20 +41,40 @@ async def slack_call(what: str, call: Awaitable[Any]) -> Any:
 class SlackPoster:
     """chat.postMessage / chat.update with Markdown and size limits.
 
+    `post` and `replace` take Markdown as written (the model's, a command's) and
+    `prepare` it for Slack; `post_pieces` and `replace_pieces` take pieces already
+    prepared and split.
+
     `client` waits out rate limits (Retry-After) so that answers arrive;
     `progress_client` does not: a rate-limited progress update is skipped rather
     than holding up the answer, which is still delivered through `client`.
     """
 
-    def __init__(self, client: AsyncWebClient, progress_client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        progress_client: AsyncWebClient,
+        commands: CommandRegistry | None = None,
+    ) -> None:
         self.client = client
         self.progress_client = progress_client
+        self._commands = commands
+
+    def prepare(self, markdown: str) -> str:
+        """Markdown as Slack shows it as written, commands as Slack users type them."""
+        names = [c.name for c in self._commands.commands] if self._commands else []
+        return for_slack(markdown, names)
 
     async def post(self, chat: ChatRef, text: str, *, progress: bool = False) -> list[MessageRef]:
         """Post `text` in the chat (in its thread, if any), split as needed."""
+        return await self.post_pieces(chat, split_markdown(self.prepare(text or "…")), progress)
+
+    async def post_pieces(
+        self, chat: ChatRef, pieces: list[str], progress: bool = False
+    ) -> list[MessageRef]:
         client = self.progress_client if progress else self.client
         refs = []
-        for chunk in split_markdown(text or "…"):
+        for chunk in pieces:
             response = await slack_call(
                 "chat.postMessage",
                 client.chat_postMessage(
@@ -67,16 +88,18 @@ class SlackPoster:
         self, ref: MessageRef, text: str, *, progress: bool = False
     ) -> list[MessageRef]:
         """Show `text` in place of the message `ref`; what does not fit follows it."""
+        return await self.replace_pieces(ref, split_markdown(self.prepare(text or "…")), progress)
+
+    async def replace_pieces(
+        self, ref: MessageRef, pieces: list[str], progress: bool = False
+    ) -> list[MessageRef]:
         client = self.progress_client if progress else self.client
-        first, *rest = split_markdown(text or "…")
+        first, *rest = pieces
         await slack_call(
             "chat.update",
             client.chat_update(channel=ref.chat.chat_id, ts=ref.message_id, markdown_text=first),
         )
-        refs = [ref]
-        for chunk in rest:
-            refs.extend(await self.post(ref.chat, chunk))
-        return refs
+        return [ref, *await self.post_pieces(ref.chat, rest)]
 
 
 class _Throttle:
@@ -163,7 +186,7 @@ class StreamedReply:
     async def update(self, text: str) -> None:
         if self._broken or self._diverged or not text.strip() or not self._throttle.ready():
             return
-        shown = text[:MARKDOWN_LIMIT]
+        shown = self._poster.prepare(text)[:MARKDOWN_LIMIT]
         try:
             if self._ts is None:
                 response = await slack_call(
@@ -199,7 +222,7 @@ class StreamedReply:
     async def finish(self, text: str) -> list[MessageRef]:
         if self._ts is None:
             return await self._poster.post(self._chat, text)
-        first, *rest = split_markdown(text or "…")
+        first, *rest = split_markdown(self._poster.prepare(text or "…"))
         ref = MessageRef(self._chat, self._ts)
         try:
             if first.startswith(self._sent) and not self._broken:
@@ -214,13 +237,11 @@ class StreamedReply:
                 refs = [ref]
             else:
                 await self._stop_quietly()
-                refs = await self._poster.replace(ref, first)
+                refs = await self._poster.replace_pieces(ref, [first])
         except TransportError as exc:
             log.warning("could not finish the stream in %s, posting instead: %s", self._chat, exc)
             return await self._poster.post(self._chat, text)
-        for chunk in rest:
-            refs.extend(await self._poster.post(self._chat, chunk))
-        return refs
+        return refs + await self._poster.post_pieces(self._chat, rest)
 
     async def _stop_quietly(self) -> None:
         if self._ts is None:

@@ -3,15 +3,23 @@
 Sending text with entities (instead of MarkdownV2) means nothing has to be
 escaped, so a reply can never fail to parse. Telegram counts lengths and entity
 offsets in UTF-16 code units; a message holds at most 4096 of them.
+
+What a reply writes is shown as written: the converter reads Markdown, where
+`<b>` is an HTML tag (dropped) and `&amp;` an entity (decoded), so "x<y>z" would
+arrive as "xz" and `/forget <id or text>` as "/forget ". `literal()` escapes just
+those before converting; formatting (bold, code, lists, links) is untouched.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 
+import pyromark
 import telegramify_markdown
 from telegramify_markdown import MessageEntity
+from telegramify_markdown.converter import STANDARD_OPTIONS
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +42,48 @@ def units(text: str) -> int:
     return telegramify_markdown.utf16_len(text)
 
 
+# An HTML character reference as CommonMark reads it (`&amp;`, `&#60;`, `&#x3C;`).
+_REFERENCE = re.compile(rb"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Each pass escapes the outermost tags; text inside a tag may hold another. Nesting
+# deeper than this is left as it is (the converter drops it).
+_MAX_PASSES = 8
+
+
+def literal(markdown: str) -> str:
+    """The Markdown with HTML tags and character references backslash-escaped, so the
+    converter shows them as text. Code spans, code blocks, autolinks (`<https://…>`)
+    and link targets are left alone: there nothing is read as HTML anyway."""
+    for _ in range(_MAX_PASSES):
+        source = markdown.encode()
+        escapes = []
+        for payload, span in pyromark.events_with_range(markdown, options=STANDARD_OPTIONS):
+            if not isinstance(payload, dict):
+                continue
+            start, end = span["start"], span["end"]
+            if "InlineHtml" in payload or "Html" in payload:
+                tag = source.find(b"<", start, end)
+                if tag >= 0:
+                    escapes.append(tag)
+            elif "Text" in payload and _decoded_reference(payload["Text"], source, start, end):
+                escapes.append(start)
+        if not escapes:
+            return markdown
+        for at in sorted(escapes, reverse=True):
+            source = source[:at] + b"\\" + source[at:]
+        markdown = source.decode()
+    return markdown
+
+
+def _decoded_reference(text: str, source: bytes, start: int, end: int) -> bool:
+    """Whether this piece of text is a character reference the parser decoded (in code
+    it is not decoded, and needs no escape)."""
+    return bool(_REFERENCE.fullmatch(source, start, end)) and text != source[start:end].decode()
+
+
 def to_entities(markdown: str) -> Chunk:
     """Markdown → plain text and entities (the raw text if conversion fails)."""
     try:
-        text, entities = telegramify_markdown.convert(markdown)
+        text, entities = telegramify_markdown.convert(literal(markdown))
     except Exception:
         # A converter bug must not cost the person their answer: send it unformatted.
         log.exception("Markdown conversion failed; sending plain text")

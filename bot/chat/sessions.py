@@ -26,7 +26,12 @@ from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.llm.client import LLMError
 from bot.logcontext import turn_context
-from memory.conversations import ConversationRecord, ConversationStore, UserRecord
+from memory.conversations import (
+    ConversationRecord,
+    ConversationStore,
+    NewMessage,
+    UserRecord,
+)
 from memory.deliveries import DeliveryStore
 
 log = logging.getLogger(__name__)
@@ -191,6 +196,12 @@ class SessionManager:
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
             return False
+        unknown = self._commands.unknown(inbound.text)
+        if unknown is not None:
+            # Stored like any message, answered in its place in the queue, never by the model.
+            answer = self._unknown_command(stored.id, unknown)
+            self._enqueue(session, _CommandRequest(answer, user, "", stored.id))
+            return True
         if self._draining:
             return True  # stored: answered after the restart (see resume)
         last = session.items[-1] if session.items else None
@@ -390,6 +401,20 @@ class SessionManager:
             return
         if delivery is not None:
             self._sent.add(delivery, refs[-1].message_id if refs else "")
+
+    def _unknown_command(self, message_id: int, reply: str) -> Command:
+        """A command that answers a mistyped one: the message is kept but set aside, out
+        of the model's context, with the reply stored after it."""
+
+        async def answer(ctx: CommandContext) -> str:
+            turn = (await self.store.load_context(ctx.conversation.id)).next_turn
+            said = NewMessage(role="assistant", content=reply)
+            await self.store.set_aside(
+                ctx.conversation.id, ctx.user.id, turn, [message_id], said, None
+            )
+            return reply
+
+        return Command("unknown", "answers an unknown command", answer)
 
     async def _run_command(self, session: _Session, request: _CommandRequest) -> None:
         ctx = CommandContext(

@@ -1,6 +1,7 @@
 """`clawling memory ...`: import, search, list, export and forget a user's memory.
 
-Users are named `platform:id` (telegram:42, slack:U123, console:alice).
+Users are named `platform:id` (telegram:42, slack:U123, console:alice), in `--user`
+and in what is printed (bot/cli/people.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import typer
 
 from bot.app import App
 from bot.cli.launch import load, open_app, run
+from bot.cli.people import People, UnknownPerson, find_person
 from bot.settings import Settings
 from memory.conversations import UserRecord
 from memory.db.sqltypes import utcnow
@@ -45,12 +47,11 @@ async def _user(app: App, name: str, *, create: bool = False) -> UserRecord:
     try:
         if create:
             return await app.memory.history.ensure_user(name)
-        user = await app.memory.history.find_user(name)
+        return await find_person(app, name)
     except BadUserName as exc:
         raise CliProblem(str(exc)) from None
-    if user is None:
-        raise CliProblem(f"no user {name} is stored (`clawling memory import` creates users)")
-    return user
+    except UnknownPerson as exc:
+        raise CliProblem(f"{exc}; `clawling memory import` creates users") from None
 
 
 def _emit(line: str) -> None:
@@ -126,10 +127,10 @@ async def list_memories(settings: Settings, user_name: str) -> int:
     try:
         user = await _user(app, user_name)
         memories = await app.memory.memories.current(user.id, limit=10_000)
+        who = await People(app).label(user.id)
     finally:
         await app.close()
-    if not memories:
-        _emit(f"{user_name}: no memories")
+    _emit(f"{who}: {len(memories) or 'no'} {'memory' if len(memories) == 1 else 'memories'}")
     for m in memories:
         key = f" [{m.key}]" if m.key else ""
         expires = f" (until {m.expires_at:%Y-%m-%d})" if m.expires_at else ""
@@ -158,11 +159,12 @@ async def forget(settings: Settings, user_name: str, what: str | None, everythin
     try:
         user = await _user(app, user_name)
         if everything:
+            who = await People(app).label(user.id)
             erased = await app.memory.privacy.erase(user.id)
             for relative in erased.files:
                 (settings.core.data_dir / relative).unlink(missing_ok=True)
             print(
-                f"{user_name}: deleted {erased.memories} memories, {erased.messages} messages, "
+                f"{who}: deleted {erased.memories} memories, {erased.messages} messages, "
                 f"{erased.summaries} summaries."
             )
             return 0

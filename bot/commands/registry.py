@@ -2,10 +2,20 @@
 
 Adapters list these to the platform (Telegram's setMyCommands, Slack's
 /clawling subcommands); the session manager runs them.
+
+Commands write their help and usage texts in the `/new` form; an adapter whose
+platform types them otherwise rewrites them on the way out (Slack: `/clawling new`).
+
+What counts as a command: a message whose first word is `/` followed by letters,
+digits or underscores (optionally `@botname`, as Telegram adds in groups). A known
+name runs that command; an unknown one is answered "unknown command — /help lists
+them" without asking the model. A first word with anything else in it, such as
+`/etc/hosts`, is ordinary text for the model.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,11 +59,23 @@ class Command:
 # (e.g. "yes" while a tool call waits for approval): (conversation id, user id, text).
 ReplyMatcher = Callable[[int, int, str], "tuple[Command, str] | None"]
 
+UNKNOWN = "unknown command — /help lists them"
+# The first word of a message shaped like a command. `/name@otherbot` (Telegram, in a
+# group) may be meant for another bot, so it is not called unknown here.
+_COMMAND_WORD = re.compile(r"/(\w+)(?=\s|$)", re.ASCII)
+
 
 class CommandRegistry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
         self._matchers: list[ReplyMatcher] = []
+
+    def unknown(self, text: str) -> str | None:
+        """The answer to a message that looks like a command but names none we know."""
+        word = _COMMAND_WORD.match(text.strip())
+        if word is None or word.group(1).lower() in self._commands:
+            return None
+        return UNKNOWN
 
     def add_reply_matcher(self, matcher: ReplyMatcher) -> None:
         self._matchers.append(matcher)

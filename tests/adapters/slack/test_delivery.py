@@ -114,7 +114,8 @@ async def test_slash_command_runs_the_registered_command_in_the_dm(
 
     texts = slack.fake.texts("DALICE")
     assert texts[1] == "Started a fresh conversation. Earlier messages are still stored."
-    assert "/new" in texts[2] and "/usage" in texts[2]  # /clawling alone shows help
+    # /clawling alone shows help, naming commands as Slack users type them
+    assert "/clawling new" in texts[2] and "/clawling usage" in texts[2]
     assert texts[3].startswith("Today (UTC): 1 model calls")
     assert len(fake_llm.requests) == 1
 

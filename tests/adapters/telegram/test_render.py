@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.telegram.render import Chunk, render, shortened, to_entities, units
+from tests.adapters.literal_text import MODEL_TEXT, words
 
 BLOCKS = st.sampled_from(
     [
@@ -92,3 +93,41 @@ def test_shortened_fits_one_message_and_says_it_was_cut() -> None:
     assert units(cut.text) <= 100 and cut.text.endswith("…")
     assert cut.entities[0].type == "bold" and cut.text.startswith("Bold start")
     assert shortened("short **one**") == to_entities("short **one**")
+
+
+# -- text shown as written -------------------------------------------------------------
+
+
+def test_placeholders_and_tags_in_text_arrive_as_written() -> None:
+    for text in [
+        "/forget <id or text>",
+        "x<y>z",
+        "a <b> c",
+        "a & b &amp; c &#60;",
+        "<div>\nhi\n</div>",
+        "<!-- not a comment to hide -->",
+    ]:
+        assert words(to_entities(text).text) == words(text), text
+
+
+def test_markdown_formatting_still_renders_around_literal_text() -> None:
+    chunk = to_entities(
+        "**bold <b>** and `code <c> &amp;` and [a link](https://example.org?a=1&b=2)\n\n"
+        "- item <x>\n- two\n\n```\n<pre> &amp;\n```"
+    )
+    assert chunk.text.splitlines()[0] == "bold <b> and code <c> &amp; and a link"
+    kinds = {e.type: chunk.text[e.offset : e.offset + e.length] for e in chunk.entities}
+    assert kinds["bold"] == "bold <b>"
+    assert kinds["code"] == "code <c> &amp;"
+    assert kinds["text_link"] == "a link"
+    assert kinds["pre"].strip() == "<pre> &amp;"
+    assert "item <x>" in chunk.text
+    links = [e.url for e in chunk.entities if e.type == "text_link"]
+    assert links == ["https://example.org?a=1&b=2"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(MODEL_TEXT)
+def test_any_model_text_survives_rendering(text: str) -> None:
+    shown = "\n".join(chunk.text for chunk in render(text))
+    assert words(shown) == words(text)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from bot.app import build_app
 from bot.cli.main import cli
+from bot.settings import load_settings
 
 LINES = [
     {
@@ -112,3 +115,29 @@ def test_list_export_forget_and_unknown_users(run: CliRunner, tmp_path: Path) ->
     assert erased.exit_code == 0 and "deleted 0 memories, 3 messages" in erased.stdout
     after = run.invoke(cli, ["memory", "search", "--user", "slack:U1", "--json", "Pip"])
     assert json.loads(after.stdout) == []
+
+
+async def _remember(user_name: str, display: str, facts: list[str]) -> None:
+    app = build_app(load_settings())
+    await app.prepare_database()
+    try:
+        platform, _, account = user_name.partition(":")
+        user = await app.store.resolve_identity(platform, account, display)
+        for fact in facts:
+            await app.memory.memories.remember(user.id, fact)
+    finally:
+        await app.close()
+
+
+def test_list_names_the_person_by_account_and_name(run: CliRunner) -> None:
+    asyncio.run(_remember("telegram:42", "Ann", ["likes tea", "lives in Porto"]))
+    listed = run.invoke(cli, ["memory", "list", "--user", "telegram:42"])
+    assert listed.exit_code == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "telegram:42 (Ann): 2 memories"
+    assert sorted(line.split(": ", 1)[1].split("  — ")[0] for line in lines[1:]) == [
+        "likes tea",
+        "lives in Porto",
+    ]
+    gone = run.invoke(cli, ["memory", "forget", "--user", "telegram:42", "--everything", "--yes"])
+    assert gone.stdout.startswith("telegram:42 (Ann): deleted 2 memories")
