@@ -31,15 +31,22 @@ def markdown(text: str) -> RenderableType:
 
 
 class Tail:
-    """The last lines of a renderable that fit in `room` lines (a reply still being
-    written can be taller than the screen; its newest lines are the ones to see)."""
+    """The last `room` lines of a renderable (a reply still being written can be taller
+    than the screen; its newest lines are the ones to see). Lines are laid out once per
+    width, as a live display draws the same text several times a second."""
 
-    def __init__(self, renderable: RenderableType, room: int) -> None:
+    def __init__(self, renderable: RenderableType) -> None:
         self._renderable = renderable
-        self._room = max(1, room)
+        self._width = -1
+        self._lines: list[list[Segment]] = []
+        self.room = 1
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = console.render_lines(self._renderable, options.update(height=None), pad=False)
-        for line in lines[-self._room :]:
+        if options.max_width != self._width:
+            self._lines = console.render_lines(
+                self._renderable, options.update(height=None), pad=False
+            )
+            self._width = options.max_width
+        for line in self._lines[-max(1, self.room) :]:
             yield from line
             yield Segment.line()

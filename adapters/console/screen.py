@@ -14,7 +14,7 @@ piped from a script) nothing is drawn live: only the final texts are printed.
 
 from __future__ import annotations
 
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
@@ -30,33 +30,32 @@ class Screen:
     def __init__(self, console: Console) -> None:
         self._console = console
         self._live: Live | None = None
-        self._text: RenderableType | None = None
+        self._text = ""
         self._status = ""
+        # The reply laid out, again only when drawn with new text (at most
+        # refresh_per_second times), not for every streamed piece.
+        self._parsed: tuple[str, Tail] = ("", Tail(""))
         self._spinner = Spinner("dots", style="cyan")
 
     def begin(self) -> None:
         """An answer is being worked on: show "thinking…" until there is more to show."""
         if self._live is not None or not self._console.is_terminal:
             return
-        self._text, self._status = None, THINKING
+        self._text, self._status = "", THINKING
         self._live = Live(self, console=self._console, transient=True, refresh_per_second=10)
         self._live.start()
 
     def end(self) -> None:
         """The answer is done (or waits for the person): clear the region."""
         if self._live is not None:
-            self._text, self._status = None, ""
+            self._text, self._status = "", ""
             self._live.stop()
             self._live = None
 
-    @property
-    def active(self) -> bool:
-        return self._live is not None
-
     def show_text(self, text: str) -> None:
-        """The reply so far; it replaces the status until the next activity."""
-        self._text, self._status = markdown(text), ""
-        self._refresh()
+        """The reply so far; it replaces the status until the next activity. Drawn at
+        the next refresh: pieces arrive faster than it is worth redrawing."""
+        self._text, self._status = text, ""
 
     def show_status(self, status: str) -> None:
         self._status = status
@@ -64,7 +63,7 @@ class Screen:
 
     def clear(self) -> None:
         """The reply was printed for good: nothing left to show live."""
-        self._text, self._status = None, ""
+        self._text, self._status = "", ""
         self._refresh()
 
     def _refresh(self) -> None:
@@ -74,9 +73,12 @@ class Screen:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         # Read once: the Live's refresh thread draws while the loop's thread updates.
         text, status = self._text, self._status
-        if text is not None:
-            room = console.size.height - (3 if status else 2)
-            yield Tail(text, room)
+        if text:
+            if self._parsed[0] != text:
+                self._parsed = (text, Tail(markdown(text)))
+            tail = self._parsed[1]
+            tail.room = console.size.height - (3 if status else 2)
+            yield tail
         if status:
             self._spinner.update(text=Text(status, style="dim"))
             yield self._spinner

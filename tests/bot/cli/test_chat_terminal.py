@@ -107,9 +107,9 @@ def test_ctrl_c_stops_the_answer_then_the_chat_goes_on_and_ctrl_c_leaves(
 
     fake_llm.add(Reply(text="still here"))
     assert "still here" in lines(terminal.say("are you there?"))
-    # The stopped turn's text was kept in the history as what was shown.
+    # The stopped message stays in the history; the new one is what gets answered.
     users = [m["content"] for m in fake_llm.requests[-1]["messages"] if m["role"] == "user"]
-    assert users[-1] == "are you there?"
+    assert users == ["tell me a long story", "are you there?"]
 
     terminal.child.sendintr()  # at the empty prompt: leave
     assert terminal.exit_code() == 0
