@@ -7,7 +7,7 @@ import contextlib
 import getpass
 import signal
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -120,23 +120,19 @@ async def _answered_or_asked(
 
     Each Ctrl-C meanwhile (`ctrl_c` is set) calls `stop`: the chat's own /stop, which
     cancels the running turn exactly as it does on every platform and says so."""
+    ctrl_c = ctrl_c or asyncio.Event()  # without one (chat -m): never pressed
     drained = asyncio.ensure_future(app.sessions.drain())
     asked = asyncio.ensure_future(app.approvals.asked.wait())
-    pressed: asyncio.Future[Any] | None = None
-    while not (drained.done() or asked.done()):
-        if ctrl_c is not None and pressed is None:
-            pressed = asyncio.ensure_future(ctrl_c.wait())
-        waiting: set[asyncio.Future[Any]] = {drained, asked}
-        if pressed is not None:
-            waiting.add(pressed)
-        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if pressed is not None and pressed.done() and ctrl_c is not None:
-            ctrl_c.clear()
-            pressed = None
-            if stop is not None and not drained.done():
-                await stop()
-    if pressed is not None:
-        pressed.cancel()
+    pressed = asyncio.ensure_future(ctrl_c.wait())
+    while True:
+        await asyncio.wait({drained, asked, pressed}, return_when=asyncio.FIRST_COMPLETED)
+        if drained.done() or asked.done():
+            break
+        ctrl_c.clear()
+        pressed = asyncio.ensure_future(ctrl_c.wait())
+        if stop is not None:
+            await stop()  # then wait on: the stopped turn still closes itself off
+    pressed.cancel()
     asked.cancel()
     app.approvals.asked.clear()
     # The drain is never cancelled: that would cancel the turn it waits for.
