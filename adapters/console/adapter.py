@@ -1,14 +1,22 @@
-"""Terminal chat: reads lines, prints replies (Markdown rendered, streamed when interactive)."""
+"""Terminal chat: reads lines, prints replies (Markdown rendered, streamed when interactive).
+
+Interactive, an answer streams into a live region with a status line (screen.py)
+and lines are read on the event loop (lines.py), so Ctrl-C reaches the chat at any
+moment; from a script, only the final texts are printed, as plain text.
+"""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
-from rich.live import Live
 
+from adapters.console.lines import LineReader
 from adapters.console.render import render
+from adapters.console.screen import Screen
 from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
 
 CHANNEL = "console"
@@ -17,25 +25,23 @@ EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
 MessageHandler = Callable[[Inbound], Awaitable[object]]
 
 
-class _LiveStream:
-    """A reply redrawn in place as it grows."""
+class _ScreenStream:
+    """A reply shown as it grows in the live region, then printed once for good."""
 
-    def __init__(self, console: Console, chat: ChatRef, ref_id: str) -> None:
-        self._live = Live(console=console, refresh_per_second=8, transient=False)
+    def __init__(self, console: Console, screen: Screen, chat: ChatRef, ref_id: str) -> None:
+        self._console = console
+        self._screen = screen
         self._ref = MessageRef(chat, ref_id)
-        self._started = False
 
     async def update(self, text: str) -> None:
-        if not self._started:
-            self._live.start()
-            self._started = True
-        self._live.update(render(text))
+        self._screen.show_text(text)
+
+    async def activity(self, text: str) -> None:
+        self._screen.show_status(text)
 
     async def finish(self, text: str) -> list[MessageRef]:
-        if not self._started:
-            self._live.start()
-        self._live.update(render(text))
-        self._live.stop()
+        self._screen.clear()
+        self._console.print(render(text))
         return [self._ref]
 
 
@@ -68,6 +74,8 @@ class ConsoleAdapter:
         self._on_message = on_message
         self._ids = itertools.count(1)
         self.chat = ChatRef(CHANNEL, user_name)
+        self._screen = Screen(console)
+        self._lines: LineReader | None = None
 
     async def start(self) -> None:
         return None
@@ -86,10 +94,10 @@ class ConsoleAdapter:
     async def typing(self, chat: ChatRef) -> None:
         return None
 
-    def open_stream(self, chat: ChatRef, reply_to: str | None) -> _LiveStream | _PlainStream:
+    def open_stream(self, chat: ChatRef, reply_to: str | None) -> _ScreenStream | _PlainStream:
         ref_id = str(next(self._ids))
         if self._interactive:
-            return _LiveStream(self._console, chat, ref_id)
+            return _ScreenStream(self._console, self._screen, chat, ref_id)
         return _PlainStream(self._console, chat, ref_id)
 
     def inbound(self, text: str) -> Inbound:
@@ -105,6 +113,22 @@ class ConsoleAdapter:
     async def say(self, text: str) -> None:
         """Hand one line typed by the person to the assistant."""
         await self._on_message(self.inbound(text))
+
+    async def read_line(self, prompt: str) -> str | None:
+        """Show `prompt` and read the next line typed; None at the end of input (Ctrl-D)."""
+        if self._lines is None:
+            self._lines = LineReader(sys.stdin.fileno())
+        self._console.print(prompt, end="")
+        return await self._lines.read()
+
+    @contextmanager
+    def working(self) -> Iterator[None]:
+        """While an answer is worked on: a status line, and its text as it streams in."""
+        self._screen.begin()
+        try:
+            yield
+        finally:
+            self._screen.end()
 
     def _print(self, text: str) -> None:
         if self._interactive:

@@ -26,7 +26,7 @@ from bot.agent.prompt import (
     time_note,
 )
 from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
-from bot.chat.channels import ReplyStream
+from bot.chat.channels import ReplyStream, ShowsActivity
 from bot.llm.client import LLM, CallMeta, Completion, TextCallback, ToolCall
 from bot.safety.untrusted import WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
@@ -172,6 +172,7 @@ class Agent:
         )
         meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
+        shows = stream.activity if isinstance(stream, ShowsActivity) else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
 
@@ -189,7 +190,11 @@ class Agent:
                 )
                 key = answer.key if answer else None
                 return TurnOutcome(completion.content, step, delivery_key=key)
+            if shows is not None:
+                await shows(f"running {_tool_names(completion.tool_calls)}…")
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
+            if shows is not None:
+                await shows("thinking…")
             # Stored as untrusted once outside content is in view: later turns still see it.
             reply = _assistant_message(completion, bool(state.untrusted))
             await self._record(
@@ -389,6 +394,10 @@ def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:
         tool_calls=tuple(ToolCallRecord(c.id, c.name, c.arguments) for c in completion.tool_calls),
         untrusted=untrusted,
     )
+
+
+def _tool_names(calls: Sequence[ToolCall]) -> str:
+    return ", ".join(dict.fromkeys(call.name for call in calls))
 
 
 def _join(*parts: str) -> str:

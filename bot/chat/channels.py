@@ -102,6 +102,14 @@ class StreamingAdapter(Protocol):
 
 
 @runtime_checkable
+class ShowsActivity(Protocol):
+    """Optional, on a ReplyStream: the platform can say what the assistant is doing while
+    no text shows it (a terminal's status line: "thinking…", "running web_search…")."""
+
+    async def activity(self, text: str) -> None: ...
+
+
+@runtime_checkable
 class FileSender(Protocol):
     """Optional: the platform can send a file (e.g. /export's JSON)."""
 

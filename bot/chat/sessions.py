@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.agent.loop import Agent
 from bot.chat.attachments import FileKeeper
-from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream
+from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream, ShowsActivity
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
@@ -91,6 +91,10 @@ class _TrackingStream:
     async def update(self, text: str) -> None:
         self.shown = text
         await self.inner.update(text)
+
+    async def activity(self, text: str) -> None:
+        if isinstance(self.inner, ShowsActivity):
+            await self.inner.activity(text)
 
     async def finish(self, text: str) -> list[MessageRef]:
         return await self.inner.finish(text)

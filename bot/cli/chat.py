@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
-from typing import Annotated
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,6 +15,9 @@ from rich.console import Console
 from bot.app import App, add_console, build_app
 from bot.cli.launch import EXIT_CONFIG, fail, load, run
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.console.adapter import ConsoleAdapter
 
 
 def chat(
@@ -63,28 +69,70 @@ async def _repl(app: App, user: str) -> None:
     await app.start_services()
     name = app.settings.core.assistant_name
     console.print(
-        f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, Ctrl-D to leave."
+        f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, "
+        "Ctrl-C stops an answer, Ctrl-D leaves."
     )
-    while True:
-        try:
-            line = await asyncio.to_thread(console.input, "[bold green]you ›[/] ")
-        except (EOFError, KeyboardInterrupt):
-            console.print()
-            return
-        text = line.strip()
-        if not text:
-            continue
-        if text.lower() in {"/exit", "/quit"}:
-            return
-        await adapter.say(text)
-        await _answered_or_asked(app)  # a confirmation is answered at the next prompt
+    # Ctrl-C is a signal to the loop, wherever it is: at the prompt it leaves the
+    # chat, during an answer it stops that answer (see _typed, _answered_or_asked).
+    ctrl_c = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, ctrl_c.set)
+    try:
+        while True:
+            line = await _typed(adapter, ctrl_c)
+            if line is None:
+                console.print()
+                return
+            text = line.strip()
+            if not text:
+                continue
+            if text.lower() in {"/exit", "/quit"}:
+                return
+            await adapter.say(text)
+            with adapter.working():
+                # A confirmation is answered at the next prompt.
+                await _answered_or_asked(app, ctrl_c, stop=lambda: adapter.say("/stop"))
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
-async def _answered_or_asked(app: App) -> bool:
-    """Wait until the answer is done (True) or it asks for a confirmation (False)."""
+async def _typed(adapter: ConsoleAdapter, ctrl_c: asyncio.Event) -> str | None:
+    """The next line typed; None when the person leaves (Ctrl-D, or Ctrl-C at the prompt)."""
+    ctrl_c.clear()
+    reading = asyncio.ensure_future(adapter.read_line("[bold green]you ›[/] "))
+    pressed = asyncio.ensure_future(ctrl_c.wait())
+    await asyncio.wait({reading, pressed}, return_when=asyncio.FIRST_COMPLETED)
+    pressed.cancel()
+    if not reading.done():
+        reading.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reading
+        return None
+    return reading.result()
+
+
+async def _answered_or_asked(
+    app: App,
+    ctrl_c: asyncio.Event | None = None,
+    stop: Callable[[], Awaitable[object]] | None = None,
+) -> bool:
+    """Wait until the answer is done (True) or it asks for a confirmation (False).
+
+    Each Ctrl-C meanwhile (`ctrl_c` is set) calls `stop`: the chat's own /stop, which
+    cancels the running turn exactly as it does on every platform and says so."""
+    ctrl_c = ctrl_c or asyncio.Event()  # without one (chat -m): never pressed
     drained = asyncio.ensure_future(app.sessions.drain())
     asked = asyncio.ensure_future(app.approvals.asked.wait())
-    await asyncio.wait({drained, asked}, return_when=asyncio.FIRST_COMPLETED)
+    pressed = asyncio.ensure_future(ctrl_c.wait())
+    while True:
+        await asyncio.wait({drained, asked, pressed}, return_when=asyncio.FIRST_COMPLETED)
+        if drained.done() or asked.done():
+            break
+        ctrl_c.clear()
+        pressed = asyncio.ensure_future(ctrl_c.wait())
+        if stop is not None:
+            await stop()  # then wait on: the stopped turn still closes itself off
+    pressed.cancel()
     asked.cancel()
     app.approvals.asked.clear()
     # The drain is never cancelled: that would cancel the turn it waits for.
