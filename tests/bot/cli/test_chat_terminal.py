@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 from tests.bot.cli.harness import CLAWLING, environment
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, user_texts
 
 PROMPT = "you ›"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -108,8 +108,7 @@ def test_ctrl_c_stops_the_answer_then_the_chat_goes_on_and_ctrl_c_leaves(
     fake_llm.add(Reply(text="still here"))
     assert "still here" in lines(terminal.say("are you there?"))
     # The stopped message stays in the history; the new one is what gets answered.
-    users = [m["content"] for m in fake_llm.requests[-1]["messages"] if m["role"] == "user"]
-    assert users == ["tell me a long story", "are you there?"]
+    assert user_texts(fake_llm.requests[-1]) == ["tell me a long story", "are you there?"]
 
     terminal.child.sendintr()  # at the empty prompt: leave
     assert terminal.exit_code() == 0
