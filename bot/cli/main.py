@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import background, chat, database, doctor, memory, serve, skills
+from bot.cli.init import init
 
 cli = typer.Typer(
     help="Clawling: your personal AI assistant in the chat apps you already use.",
@@ -12,6 +13,7 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+cli.command("init")(init)
 cli.command("chat")(chat.chat)
 cli.command("run")(serve.serve)
 cli.command("doctor")(doctor.doctor)

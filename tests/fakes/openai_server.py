@@ -99,6 +99,7 @@ class FakeOpenAI:
         self.embedding_requests: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.script: deque[Reply] = deque()
+        self.models: list[str] = ["fake-model"]  # what GET /v1/models lists
         self._previous_prompt = ""
         self.in_flight = 0
         self.max_in_flight = 0
@@ -145,6 +146,7 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_get("/v1/models", self._models)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -182,6 +184,13 @@ class FakeOpenAI:
         if body.get("stream"):
             return await self._stream(request, body, reply, usage)
         return web.json_response(self._completion(body, reply, usage))
+
+    async def _models(self, request: web.Request) -> web.Response:
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+            for name in self.models
+        ]
+        return web.json_response({"object": "list", "data": data})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()
