@@ -2,8 +2,9 @@
 
 The file is written readable by its owner only (mode 0600: it holds keys and tokens),
 through a new file renamed into place, so an interrupted write leaves the old one whole.
-An existing `.env` is updated rather than replaced: the lines of the variables set here
-are swapped for the new values and every other line (comments, a database URL…) stays.
+An existing `.env` is updated rather than replaced: the lines of the variables set here,
+and of the model endpoint as a whole, give way to the new values, and every other line
+(comments, a database URL…) stays.
 Whether it may be touched at all is asked before (`clawling init` never decides that).
 """
 
@@ -22,7 +23,12 @@ _BARE = re.compile(r"[A-Za-z0-9_\-.:/@+,]*")
 _ASSIGNMENT = re.compile(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 _HEADER = "# Written by `clawling init`"
-ENV_FILE = Path(".env")  # where the settings are read from: the working directory
+ENV_FILE = Path(".env")
+MODEL_VARIABLES = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "CLAWLING_MODEL",
+)  # where the settings are read from: the working directory
 
 
 @dataclass
@@ -54,8 +60,9 @@ class Setup:
 def quoted(value: str) -> str:
     """`value` as python-dotenv reads it back unchanged.
 
-    Single quotes are literal (no escapes, no `${VAR}` expansion); a value holding one
-    goes in double quotes with `\\` and `"` escaped."""
+    Single quotes take everything but a quote literally; a value holding one goes in
+    double quotes with `\\` and `"` escaped. (python-dotenv expands `${VAR}` in any
+    quotes, so such a value cannot be written: no key or token has one.)"""
     if _BARE.fullmatch(value):
         return value
     if "'" not in value:
@@ -67,11 +74,14 @@ def quoted(value: str) -> str:
 def render(setup: Setup, existing: str | None = None) -> str:
     """The new `.env` text: `existing` without the lines `setup` replaces, then its block."""
     new = setup.variables()
+    # The endpoint's settings go together: an old key must not be sent to a new server.
+    replaced = {*new, *MODEL_VARIABLES}
+    replaced |= {f"{name}_FILE" for name in replaced}  # both set is a start-up error
     kept: list[str] = []
     for line in (existing or "").splitlines():
         assigned = _ASSIGNMENT.match(line)
-        replaced = assigned is not None and assigned.group(1) in new
-        if not replaced and not line.startswith(_HEADER):
+        dropped = assigned is not None and assigned.group(1) in replaced
+        if not dropped and not line.startswith(_HEADER):
             kept.append(line)
     while kept and not kept[-1].strip():
         kept.pop()

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from bot.cli.init import envfile
+from bot.cli.init.envfile import Setup
 from tests.bot.cli.harness import run
 from tests.bot.cli.terminal import finish, plain_environment, serving, spawn
 from tests.fakes.openai_server import FakeOpenAI
@@ -372,3 +374,29 @@ def test_questions_need_a_terminal(tmp_path: Path) -> None:
     )
     result = run(["init", "--telegram-token", TOKEN], plain_environment())
     assert result.stderr.startswith("--telegram-token only applies with --yes.")
+
+
+# -- the .env file ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["sk-abc_123", "with space", "has#hash", "it's", 'say "hi" \\ back', "a=b", "$HOME", "ünï"],
+)
+def test_values_read_back_as_written(value: str, tmp_path: Path) -> None:
+    path = tmp_path / "written.env"
+    envfile.write(path, envfile.render(Setup("http://h/v1", "m", api_key=value)))
+    assert written(path)["OPENAI_API_KEY"] == value
+
+
+def test_an_update_keeps_other_lines_and_replaces_the_endpoint_whole(tmp_path: Path) -> None:
+    old = "# my notes\nexport OPENAI_API_KEY=old\nCLAWLING_TIMEZONE=UTC\nTELEGRAM_BOT_TOKEN_FILE=/x\n\n"
+    first = envfile.render(Setup("http://h/v1", "m1", telegram_token=TOKEN), old)
+    second = envfile.render(Setup("http://h/v1", "m2"), first)
+    lines = second.splitlines()
+    assert lines[:4] == ["# my notes", "CLAWLING_TIMEZONE=UTC", "", f"TELEGRAM_BOT_TOKEN={TOKEN}"]
+    assert lines[5].startswith("# Written by `clawling init`")
+    assert lines[6:] == ["OPENAI_BASE_URL=http://h/v1", "CLAWLING_MODEL=m2"]
+    assert second.count("# Written by") == 1
+    # The old key would be sent to the new server; the token file would clash with the token.
+    assert "OPENAI_API_KEY" not in second and "TELEGRAM_BOT_TOKEN_FILE" not in second
