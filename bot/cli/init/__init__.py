@@ -30,6 +30,8 @@ from bot.cli.init.wizard import Wizard
 from bot.cli.launch import EXIT_CONFIG, fail
 from bot.settings.providers import BY_NAME, NAMES, Provider, key_from_environment
 
+CHOICES = ", ".join(NAMES)
+
 
 def has_terminal() -> bool:
     """Whether a person is there to answer questions (stdin and stdout are terminals)."""
@@ -40,9 +42,7 @@ def init(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Ask nothing: take everything from the options.")
     ] = False,
-    provider: Annotated[
-        str | None, typer.Option(help=f"Model provider: {', '.join(NAMES)}.")
-    ] = None,
+    provider: Annotated[str | None, typer.Option(help=f"Model provider: {CHOICES}.")] = None,
     base_url: Annotated[
         str | None,
         typer.Option(help="The endpoint's URL (needed for custom; else the provider's)."),
@@ -98,24 +98,27 @@ def init(
         extra = next((name for name, value in given.items() if value), None)
         if extra is not None:
             _usage(
-                f"{extra} only applies with --yes. Fix: add --yes, or leave it out and answer the questions."
+                f"{extra} only applies with --yes. Fix: add --yes, or leave it out and "
+                "answer the questions."
             )
         if not has_terminal():
             _usage(
                 "clawling init asks questions and needs a terminal. Fix: run it in a "
                 "terminal, or pass --yes --provider NAME for a set-up without questions."
             )
+        if provider is not None:
+            provider = _provider(provider).name
         done = Wizard(Console(highlight=False), provider, base_url, model, probe or []).run()
         raise typer.Exit(0 if done else 1)
-    setup = _from_options(
-        provider, base_url, model, api_key, api_key_env, telegram_token,
-        slack_bot_token, slack_app_token, owner or [], ask_server=not skip_checks,
-    )  # fmt: skip
     if ENV_FILE.exists() and not force:
         _usage(
             f"{ENV_FILE.resolve()} exists already. Fix: pass --force to update it (the "
             "settings given here replace theirs; the others stay), or move it away."
         )
+    setup = _from_options(
+        provider, base_url, model, api_key, api_key_env, telegram_token,
+        slack_bot_token, slack_app_token, owner or [], ask_server=not skip_checks,
+    )  # fmt: skip
     console = Console(highlight=False)
     if not skip_checks:
         for outcome in asyncio.run(_checks(setup)):
@@ -142,23 +145,19 @@ def _from_options(
 ) -> Setup:
     """The set-up the options describe; a bad or missing one ends the command (exit 2)."""
     if provider_name is None:
-        _usage(
-            f"--provider is missing: --yes needs it. Fix: add --provider with one of {', '.join(NAMES)}."
-        )
-    provider = BY_NAME.get(provider_name.strip().lower())
-    if provider is None:
-        _usage(
-            f"--provider {provider_name!r} is not one Clawling knows. Fix: use one of {', '.join(NAMES)}."
-        )
+        _usage(f"--provider is missing: --yes needs it. Fix: add --provider with one of {CHOICES}.")
+    provider = _provider(provider_name)
     url = normalise_url(base_url) if base_url else provider.base_url
     if not url:
         _usage(
-            f"--base-url is missing: --provider {provider.name} needs it. Fix: add --base-url http://HOST:PORT/v1."
+            f"--base-url is missing: --provider {provider.name} needs it. Fix: add "
+            "--base-url http://HOST:PORT/v1."
         )
     problem = base_url_problem(url)
     if problem:
         _usage(
-            f"--base-url {problem}. Fix: give the endpoint's full URL, e.g. http://localhost:11434/v1."
+            f"--base-url {problem}. Fix: give the endpoint's full URL, e.g. "
+            "http://localhost:11434/v1."
         )
     key = _key(provider, api_key, api_key_env)
     chosen = model.strip() if model else ""
@@ -187,6 +186,13 @@ def _from_options(
     return Setup(url, chosen, key, telegram_token or None, slack_bot_token, slack_app_token, owners)
 
 
+def _provider(name: str) -> Provider:
+    provider = BY_NAME.get(name.strip().lower())
+    if provider is None:
+        _usage(f"--provider {name!r} is not one Clawling knows. Fix: use one of {CHOICES}.")
+    return provider
+
+
 def _key(provider: Provider, api_key: str | None, api_key_env: str | None) -> str | None:
     if api_key is not None and api_key_env is not None:
         _usage("--api-key and --api-key-env are both given. Fix: keep one of them.")
@@ -194,7 +200,8 @@ def _key(provider: Provider, api_key: str | None, api_key_env: str | None) -> st
         key = key_from_environment(api_key_env)
         if key is None:
             _usage(
-                f"--api-key-env: {api_key_env} is not set or empty. Fix: export {api_key_env}=KEY first, or pass --api-key."
+                f"--api-key-env: {api_key_env} is not set or empty. Fix: export "
+                f"{api_key_env}=KEY first, or pass --api-key."
             )
         return key
     key = api_key.strip() if api_key else None

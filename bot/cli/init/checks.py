@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from bot.app import build_app
 from bot.chat.channels import SelfChecking
@@ -39,8 +40,8 @@ class Outcome:
 
 def report(console: Console, outcome: Outcome) -> None:
     """One line: ok or FAIL, then what happened (plain text: servers' words are not markup)."""
-    console.print("[green]ok[/]   " if outcome.ok else "[red]FAIL[/] ", end="")
-    console.print(outcome.text, markup=False, highlight=False)
+    mark = Text.from_markup("[green]ok[/]   " if outcome.ok else "[red]FAIL[/] ")
+    console.print(mark + Text(" ".join(outcome.text.split())), highlight=False)
 
 
 @dataclass(frozen=True)

@@ -291,9 +291,9 @@ def test_yes_refuses_an_existing_env_unless_forced(fake_llm: FakeOpenAI, tmp_pat
     args = ["init", "--yes", "--provider", "deepseek", "--api-key", "new", "--skip-checks"]
     result = run(args, plain_environment())
     assert result.returncode == 2
-    assert (
-        result.stderr
-        == f"{tmp_path / '.env'} exists already. Fix: pass --force to update it (the settings given here replace theirs; the others stay), or move it away.\n"
+    assert result.stderr == (
+        f"{tmp_path / '.env'} exists already. Fix: pass --force to update it (the settings "
+        "given here replace theirs; the others stay), or move it away.\n"
     )
     assert (tmp_path / ".env").read_text() == before
 
