@@ -11,7 +11,7 @@ from rich.console import Console
 
 from bot.app import App, add_console, build_app
 from bot.cli.init import has_terminal, offer_wizard
-from bot.cli.launch import EXIT_CONFIG, err, fail, load, run
+from bot.cli.launch import EXIT_CONFIG, fail, load, run
 from bot.settings import Settings
 
 
@@ -28,7 +28,6 @@ def chat(
     problem = settings.llm_problem()
     if problem and has_terminal():
         # A person is there: offer the set-up wizard, then chat with what it wrote.
-        err.print(problem, markup=False)
         if offer_wizard():
             settings = load(log_to_file=True)
             problem = settings.llm_problem()

@@ -235,6 +235,7 @@ def offer_wizard() -> bool:
     """Ask whether to run the wizard now (`clawling chat` without a model); True when it
     wrote `.env`."""
     console = Console(highlight=False)
-    if not Confirm.ask("Set up a model now?", console=console, default=True):
+    question = "No model is configured. Set one up now with the set-up wizard (clawling init)?"
+    if not Confirm.ask(question, console=console, default=True):
         return False
-    return Wizard(console).run()
+    return Wizard(console, then_chat=True).run()

@@ -107,13 +107,14 @@ def write(path: Path, text: str) -> None:
         raise
 
 
-def save(console: Console, setup: Setup) -> None:
+def save(console: Console, setup: Setup, *, say_start: bool = True) -> None:
     """Write `setup` to ./.env (updating one that is there) and say how to start."""
     existing = ENV_FILE.read_text(encoding="utf-8") if ENV_FILE.exists() else None
     write(ENV_FILE, render(setup, existing))
     verb = "Updated" if existing is not None else "Wrote"
     console.print(f"{verb} {ENV_FILE.resolve()} (readable only by you).", markup=False)
-    console.print(f"Start it with: {start_command(setup)}", markup=False)
+    if say_start:
+        console.print(f"Start it with: {start_command(setup)}", markup=False)
 
 
 def start_command(setup: Setup) -> str:

@@ -46,8 +46,11 @@ class Wizard:
         base_url: str | None = None,
         model: str | None = None,
         probe_urls: list[str] | None = None,
+        *,
+        then_chat: bool = False,
     ) -> None:
         self.console = console
+        self._then_chat = then_chat  # the terminal chat starts right after
         self._provider = provider
         self._base_url = base_url
         self._model = model
@@ -80,7 +83,7 @@ class Wizard:
             return False
         self._telegram(setup)
         self._slack(setup)
-        save(self.console, setup)
+        save(self.console, setup, say_start=not self._then_chat)
         return True
 
     # -- the model -------------------------------------------------------------------

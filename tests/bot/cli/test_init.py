@@ -185,8 +185,7 @@ def test_chat_without_a_model_offers_the_wizard_then_chats(
 ) -> None:
     env = plain_environment(CLAWLING_DATA_DIR=str(tmp_path / "data"))
     child = spawn(["chat", "--as", "ann"], env, tmp_path, timeout=60)
-    child.expect_exact("No model is configured.")
-    child.expect_exact("Set up a model now?")
+    child.expect_exact("No model is configured. Set one up now with the set-up wizard")
     child.sendline("")
     child.expect_exact("Number or name (1):")
     child.sendline("custom")
@@ -201,6 +200,7 @@ def test_chat_without_a_model_offers_the_wizard_then_chats(
     child.sendline("n")
     child.expect_exact("Connect Slack?")
     child.sendline("n")
+    child.expect_exact("(readable only by you).")
     child.expect_exact("chatting as")
     child.sendline("hello there")
     child.expect_exact("echo: hello there")
@@ -213,7 +213,7 @@ def test_chat_without_a_model_declined_or_without_a_terminal_says_what_to_set(
     tmp_path: Path,
 ) -> None:
     child = spawn(["chat"], plain_environment(), tmp_path)
-    child.expect_exact("Set up a model now?")
+    child.expect_exact("Set one up now with the set-up wizard (clawling init)?")
     child.sendline("n")
     child.expect_exact("Set OPENAI_API_KEY")
     assert finish(child) == 2
@@ -221,7 +221,7 @@ def test_chat_without_a_model_declined_or_without_a_terminal_says_what_to_set(
     result = run(["chat"], plain_environment())
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Set OPENAI_API_KEY" in result.stderr
-    assert "Set up a model now?" not in result.stdout + result.stderr
+    assert "set-up wizard" not in result.stdout + result.stderr
     assert not (tmp_path / ".env").exists()
 
 
