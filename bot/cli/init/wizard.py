@@ -55,6 +55,8 @@ class Wizard:
         self._base_url = base_url
         self._model = model
         self._probe_urls = probe_urls or []
+        if base_url and not provider:
+            self._provider = "custom"  # an address alone is an OpenAI-compatible server
         self._servers: list[LocalServer] = []
 
     def run(self) -> bool:
@@ -136,7 +138,9 @@ class Wizard:
         if not provider.local:
             return provider.base_url
         found = [s.base_url for s in self._servers if s.provider == provider.name]
-        default = self._base_url or next(iter(found), provider.base_url)
+        # An address given before is kept for the same provider; `custom` has no other.
+        given = self._base_url if provider.name in (self._provider, "custom") else None
+        default = given or next(iter(found), provider.base_url)
         while True:
             url = normalise_url(
                 self._ask("Server address (its OpenAI-compatible /v1 URL)", default)
@@ -170,7 +174,7 @@ class Wizard:
             models = asyncio.run(list_models(base_url, key))
             if models is None:
                 self._say(f"Nothing answered at {base_url}/models; type the model's name.")
-        preferred = self._model or provider.model
+        preferred = (self._model if provider.name == self._provider else None) or provider.model
         if models:
             shown = models[:SHOWN_MODELS]
             default = preferred if preferred in shown else shown[0]
