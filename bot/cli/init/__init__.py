@@ -73,7 +73,9 @@ def init(
     ] = False,
     skip_checks: Annotated[
         bool,
-        typer.Option(help="With --yes: write .env without asking the model or the chat apps."),
+        typer.Option(
+            "--skip-checks", help="With --yes: write .env without asking the model or chat apps."
+        ),
     ] = False,
     probe: Annotated[
         list[str] | None,
@@ -235,7 +237,7 @@ def offer_wizard() -> bool:
     """Ask whether to run the wizard now (`clawling chat` without a model); True when it
     wrote `.env`."""
     console = Console(highlight=False)
-    question = "No model is configured. Set one up now with the set-up wizard (clawling init)?"
+    question = "No model is configured. Run the set-up wizard now?"
     if not Confirm.ask(question, console=console, default=True):
         return False
     return Wizard(console, then_chat=True).run()

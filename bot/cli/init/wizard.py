@@ -71,13 +71,14 @@ class Wizard:
             "[bold]Clawling set-up.[/] Enter takes the answer in brackets; "
             "Ctrl-C stops without writing anything."
         )
-        if ENV_FILE.exists() and not self._confirm(
-            f"{ENV_FILE.resolve()} exists already. Update it at the end? (The settings "
-            "asked here replace theirs; the others stay.)",
-            default=False,
-        ):
-            self._say(".env is as it was: nothing written.")
-            return False
+        if ENV_FILE.exists():
+            self._say(f"{ENV_FILE.resolve()} exists already.")
+            question = (
+                "Update it at the end? The settings asked here replace theirs, the others stay."
+            )
+            if not self._confirm(question, default=False):
+                self._say(".env is as it was: nothing written.")
+                return False
         self._look_for_servers()
         setup = self._model_setup()
         if setup is None:

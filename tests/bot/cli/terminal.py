@@ -5,6 +5,7 @@ servers on a loop of their own, so blocking tests (a terminal, a subprocess) can
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,12 +23,15 @@ Server = TypeVar("Server")
 def plain_environment(**extra: str) -> dict[str, str]:
     """The test's environment (already free of Clawling settings) for a subprocess:
     no colours or cursor tricks, so the screen reads as plain lines."""
-    return {**os.environ, "TERM": "dumb", "NO_COLOR": "1", "COLUMNS": "250", **extra}
+    # Rich takes a dumb terminal for 80x25 unless both COLUMNS and LINES say otherwise.
+    size = {"COLUMNS": "250", "LINES": "60"}
+    return {**os.environ, "TERM": "dumb", "NO_COLOR": "1", **size, **extra}
 
 
 def spawn(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 30) -> pexpect.spawn:
-    """`clawling ARGS` on a pseudo-terminal of 250 columns (no wrapped lines)."""
-    return pexpect.spawn(
+    """`clawling ARGS` on a pseudo-terminal of 250 columns (no wrapped lines); all it
+    shows is kept in `screen(child)`."""
+    child = pexpect.spawn(
         CLAWLING,
         args,
         env=env,
@@ -36,6 +40,25 @@ def spawn(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 30) 
         timeout=timeout,
         dimensions=(60, 250),
     )
+    child.logfile_read = io.StringIO()
+    return child
+
+
+def screen(child: pexpect.spawn) -> str:
+    """Everything the program showed (and the terminal echoed) so far."""
+    log = child.logfile_read
+    return log.getvalue() if isinstance(log, io.StringIO) else ""
+
+
+def answer(child: pexpect.spawn, prompt: str, reply: str) -> None:
+    """Wait for the whole `prompt` (to the space the cursor waits after), then type
+    `reply` and Enter.
+
+    Typing earlier could be lost: a hidden prompt (getpass) flushes what was typed ahead."""
+    if not prompt.endswith((": ", "› ")):
+        raise ValueError(f"a whole prompt ends with ': ' (or '› '), not {prompt[-5:]!r}")
+    child.expect_exact(prompt)
+    child.sendline(reply)
 
 
 def finish(child: pexpect.spawn) -> int:

@@ -14,12 +14,16 @@ from dotenv import dotenv_values
 from bot.cli.init import envfile
 from bot.cli.init.envfile import Setup
 from tests.bot.cli.harness import run
-from tests.bot.cli.terminal import finish, plain_environment, serving, spawn
+from tests.bot.cli.terminal import answer, finish, plain_environment, screen, serving, spawn
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_server import TOKEN, FakeTelegram
 
 MANIFEST = Path(__file__).resolve().parents[3] / "deploy" / "slack-manifest.yaml"
+UPDATE = "Update it at the end? The settings asked here replace theirs, the others stay."
+ADDRESS = "Server address (its OpenAI-compatible /v1 URL)"
+OPTIONAL_KEY = "API key, if the server needs one (typing is hidden; Enter for none)"
+OFFER = "No model is configured. Run the set-up wizard now?"
 WRONG_TELEGRAM_TOKEN = "999:WrongTokenAbcdefghijklmnopqrstuvwxyz"
 
 
@@ -61,51 +65,39 @@ def test_wizard_finds_the_local_server_and_connects_both_chat_apps(
     env = plain_environment(TELEGRAM_BASE_URL=telegram.url, SLACK_API_URL=slack.api_url)
     child = spawn(["init", "--probe", fake_llm.url], env, tmp_path)
 
-    child.expect_exact("exists already. Update it at the end?")
-    child.sendline("y")
+    child.expect_exact(f"{tmp_path / '.env'} exists already.")
+    answer(child, f"{UPDATE} [y/n] (n): ", "y")
     child.expect_exact(f"Found a model server at {fake_llm.url}: alpha-7b, beta-13b")
     child.expect_exact("another OpenAI-compatible server — found at")
-    child.expect_exact("Number or name (8):")  # the server found is the default
-    child.sendline("")
-    child.expect_exact(f"Server address (its OpenAI-compatible /v1 URL) ({fake_llm.url}):")
-    child.sendline("")
-    child.expect_exact("API key, if the server needs one")
-    child.sendline("")
+    answer(child, "Number or name (8): ", "")  # the server found is the default
+    answer(child, f"{ADDRESS} ({fake_llm.url}): ", "")
+    answer(child, f"{OPTIONAL_KEY}: ", "")
     child.expect_exact("beta-13b")
-    child.expect_exact("Number or name (1):")
-    child.sendline("2")
+    answer(child, "Number or name (1): ", "2")
     child.expect_exact("ok   beta-13b answered in")
 
-    child.expect_exact("Connect a Telegram bot?")
-    child.sendline("y")
-    child.expect_exact("Telegram bot token (typing is hidden)")
-    child.sendline(WRONG_TELEGRAM_TOKEN)
+    answer(child, "Connect a Telegram bot? [y/n] (n): ", "y")
+    answer(child, "Telegram bot token (typing is hidden): ", WRONG_TELEGRAM_TOKEN)
     child.expect_exact("FAIL Telegram refused TELEGRAM_BOT_TOKEN")
-    child.expect_exact("Try another token?")
-    child.sendline("y")
-    child.expect_exact("Telegram bot token (typing is hidden)")
-    child.sendline(TOKEN)
+    answer(child, "Try another token? [y/n] (y): ", "y")
+    answer(child, "Telegram bot token (typing is hidden): ", TOKEN)
     child.expect_exact("ok   @clawling_test_bot")
     child.expect_exact("message @userinfobot")
-    child.expect_exact("Your Telegram user id (Enter to skip):")
-    child.sendline("@ann")
+    answer(child, "Your Telegram user id (Enter to skip): ", "@ann")
     child.expect_exact("That id must be digits only.")
-    child.sendline("12345")
+    answer(child, "Your Telegram user id (Enter to skip): ", "12345")
 
-    child.expect_exact("Connect Slack?")
-    child.sendline("y")
+    answer(child, "Connect Slack? [y/n] (n): ", "y")
     child.expect_exact(str(MANIFEST))
-    child.expect_exact("Slack bot token, xoxb-...")
-    child.sendline(BOT_TOKEN)
-    child.expect_exact("Slack app-level token, xapp-...")
-    child.sendline(APP_TOKEN)
+    answer(child, "Slack bot token, xoxb-... (typing is hidden): ", BOT_TOKEN)
+    answer(child, "Slack app-level token, xapp-... (typing is hidden): ", APP_TOKEN)
     child.expect_exact("ok   bot user UBOT in team T0TEAM (Socket Mode)")
-    child.expect_exact("Your Slack member ID")
-    child.sendline("U0ANN")
+    answer(child, "Your Slack member ID (profile → ⋯ → Copy member ID; Enter to skip): ", "U0ANN")
     child.expect_exact(f"Updated {tmp_path / '.env'} (readable only by you).")
     child.expect_exact("Start it with: clawling run")
     assert finish(child) == 0
-    transcript = child.before or ""
+    transcript = screen(child)
+    assert "Telegram bot token (typing is hidden)" in transcript and "@ann" in transcript
 
     assert written(tmp_path / ".env") == {
         "CLAWLING_TIMEZONE": "Europe/Berlin",  # kept
@@ -127,31 +119,24 @@ def test_wizard_reports_an_unreachable_model_and_lets_the_person_change_it(
     fake_llm: FakeOpenAI, closed_url: str, tmp_path: Path
 ) -> None:
     child = spawn(["init", "--provider", "vllm"], plain_environment(), tmp_path)
-    child.expect_exact("Number or name (7):")
-    child.sendline("")
-    child.expect_exact("Server address")
-    child.sendline(closed_url)
-    child.expect_exact("API key, if the server needs one")
-    child.sendline("")
+    answer(child, "Number or name (7): ", "")
+    answer(
+        child,
+        "Server address (its OpenAI-compatible /v1 URL) (http://localhost:8000/v1): ",
+        closed_url,
+    )
+    answer(child, f"{OPTIONAL_KEY}: ", "")
     child.expect_exact(f"Nothing answered at {closed_url}/models; type the model's name.")
-    child.expect_exact("Model name:")
-    child.sendline("served-model")
+    answer(child, "Model name: ", "served-model")
     child.expect_exact(f"FAIL {closed_url} did not answer:")
-    child.expect_exact("Number or name (1):")  # change them
-    child.sendline("")
-    child.expect_exact("Number or name (7):")
-    child.sendline("custom")
-    child.expect_exact(f"Server address (its OpenAI-compatible /v1 URL) ({closed_url}):")
-    child.sendline(fake_llm.url)
-    child.expect_exact("API key, if the server needs one")
-    child.sendline("secret-key")
-    child.expect_exact("Number or name (1):")  # the one model the server lists
-    child.sendline("")
+    answer(child, "Number or name (1): ", "")  # change them
+    answer(child, "Number or name (7): ", "custom")
+    answer(child, f"{ADDRESS} ({closed_url}): ", fake_llm.url)
+    answer(child, f"{OPTIONAL_KEY}: ", "secret-key")
+    answer(child, "Number or name (1): ", "")  # the one model the server lists
     child.expect_exact("ok   fake-model answered in")
-    child.expect_exact("Connect a Telegram bot?")
-    child.sendline("")
-    child.expect_exact("Connect Slack?")
-    child.sendline("n")
+    answer(child, "Connect a Telegram bot? [y/n] (n): ", "")
+    answer(child, "Connect Slack? [y/n] (n): ", "n")
     child.expect_exact("Start it with: clawling chat")
     assert finish(child) == 0
     assert written(tmp_path / ".env") == {
@@ -164,8 +149,7 @@ def test_wizard_reports_an_unreachable_model_and_lets_the_person_change_it(
 def test_wizard_leaves_an_existing_env_alone_unless_told(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("OPENAI_API_KEY=sk-mine\n")
     child = spawn(["init"], plain_environment(), tmp_path)
-    child.expect_exact("exists already. Update it at the end?")
-    child.sendline("")
+    answer(child, f"{UPDATE} [y/n] (n): ", "")
     child.expect_exact(".env is as it was: nothing written.")
     assert finish(child) == 1
     assert (tmp_path / ".env").read_text() == "OPENAI_API_KEY=sk-mine\n"
@@ -173,7 +157,7 @@ def test_wizard_leaves_an_existing_env_alone_unless_told(tmp_path: Path) -> None
 
 def test_wizard_stopped_with_ctrl_c_writes_nothing(tmp_path: Path) -> None:
     child = spawn(["init"], plain_environment(), tmp_path)
-    child.expect_exact("Number or name (1):")
+    child.expect_exact("Number or name (1): ")
     child.sendintr()
     child.expect_exact("Stopped: nothing was written.")
     assert finish(child) == 1
@@ -185,24 +169,17 @@ def test_chat_without_a_model_offers_the_wizard_then_chats(
 ) -> None:
     env = plain_environment(CLAWLING_DATA_DIR=str(tmp_path / "data"))
     child = spawn(["chat", "--as", "ann"], env, tmp_path, timeout=60)
-    child.expect_exact("No model is configured. Set one up now with the set-up wizard")
-    child.sendline("")
-    child.expect_exact("Number or name (1):")
-    child.sendline("custom")
-    child.expect_exact("Server address")
-    child.sendline(fake_llm.url)
-    child.expect_exact("API key")
-    child.sendline("")
-    child.expect_exact("Number or name (1):")
-    child.sendline("")
+    answer(child, f"{OFFER} [y/n] (y): ", "")
+    answer(child, "Number or name (1): ", "custom")
+    answer(child, f"{ADDRESS}: ", fake_llm.url)
+    answer(child, f"{OPTIONAL_KEY}: ", "")
+    answer(child, "Number or name (1): ", "")
     child.expect_exact("ok   fake-model answered")
-    child.expect_exact("Connect a Telegram bot?")
-    child.sendline("n")
-    child.expect_exact("Connect Slack?")
-    child.sendline("n")
+    answer(child, "Connect a Telegram bot? [y/n] (n): ", "n")
+    answer(child, "Connect Slack? [y/n] (n): ", "n")
     child.expect_exact("(readable only by you).")
     child.expect_exact("chatting as")
-    child.sendline("hello there")
+    answer(child, "you › ", "hello there")
     child.expect_exact("echo: hello there")
     child.sendeof()
     assert finish(child) == 0
@@ -213,8 +190,7 @@ def test_chat_without_a_model_declined_or_without_a_terminal_says_what_to_set(
     tmp_path: Path,
 ) -> None:
     child = spawn(["chat"], plain_environment(), tmp_path)
-    child.expect_exact("Set one up now with the set-up wizard (clawling init)?")
-    child.sendline("n")
+    answer(child, f"{OFFER} [y/n] (y): ", "n")
     child.expect_exact("Set OPENAI_API_KEY")
     assert finish(child) == 2
 
