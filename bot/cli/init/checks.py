@@ -34,6 +34,8 @@ CHAT_CHECK_SECONDS = 20.0
 
 @dataclass(frozen=True)
 class Outcome:
+    """What a check found: whether it passed, and one line saying what happened."""
+
     ok: bool
     text: str
 
@@ -70,9 +72,8 @@ async def find_local_servers(extra_urls: Iterable[str] = ()) -> list[LocalServer
     """The model servers answering at `extra_urls` and at the usual local places, in that
     order; the usual places are asked all at once, so this takes at most a few seconds."""
     places = [LocalPlace("a model server", url.rstrip("/"), "custom") for url in extra_urls]
-    places += [
-        place for place in LOCAL_PLACES if place.base_url not in {p.base_url for p in places}
-    ]
+    given = {place.base_url for place in places}
+    places += [place for place in LOCAL_PLACES if place.base_url not in given]
     answers = await asyncio.gather(*(list_models(place.base_url) for place in places))
     return [
         LocalServer(place.label, place.base_url, place.provider, models)

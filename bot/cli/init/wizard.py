@@ -60,6 +60,7 @@ class Wizard:
         self._servers: list[LocalServer] = []
 
     def run(self) -> bool:
+        """Ask everything and write `.env`; False when stopped or nothing was written."""
         try:
             return self._run()
         except (KeyboardInterrupt, EOFError):
