@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from bot.app import App, add_console, build_app
+from bot.cli.init import has_terminal, offer_wizard
 from bot.cli.launch import EXIT_CONFIG, fail, load, run
 from bot.settings import Settings
 
@@ -31,6 +32,11 @@ def chat(
     """Chat with your assistant in the terminal."""
     settings = load(log_to_file=True, warn_unknown=True)
     problem = settings.llm_problem()
+    if problem and has_terminal():
+        # A person is there: offer the set-up wizard, then chat with what it wrote.
+        if offer_wizard():
+            settings = load(log_to_file=True)
+            problem = settings.llm_problem()
     if problem:
         fail(problem, EXIT_CONFIG)
     user = as_user if as_user is not None else getpass.getuser()

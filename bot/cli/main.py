@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli import background, chat, database, doctor, memory, serve, skills
+from bot.cli.init import init
 
 cli = typer.Typer(
     help="Clawling: your personal AI assistant in the chat apps you already use.",
@@ -35,6 +36,7 @@ def _root(
     """Clawling: your personal AI assistant in the chat apps you already use."""
 
 
+cli.command("init")(init)
 cli.command("chat")(chat.chat)
 cli.command("run")(serve.serve)
 cli.command("doctor")(doctor.doctor)

@@ -227,7 +227,10 @@ class FakeOpenAI:
     async def _models(self, _request: web.Request) -> web.Response:
         if self.models is None:
             return web.json_response({"error": {"message": "not found"}}, status=404)
-        data = [{"id": name, "object": "model", "owned_by": "fake"} for name in self.models]
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+            for name in self.models
+        ]
         return web.json_response({"object": "list", "data": data})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
