@@ -326,7 +326,7 @@ def test_yes_takes_the_key_from_a_variable(tmp_path: Path) -> None:
         (["--provider", "openai", "--api-key", "k", "--api-key-env", "K"], "--api-key and --api-key-env are both given. Fix: keep one of them."),
         (["--provider", "openai", "--api-key-env", "NOT_SET_HERE"], "--api-key-env: NOT_SET_HERE is not set or empty. Fix:"),
         (["--provider", "vllm"], "--model is missing: vllm has no default"),
-        (["--provider", "ollama", "--telegram-token", "12345"], "--telegram-token does not look like a bot token"),
+        (["--provider", "ollama", "--telegram-token", "12345"], "--telegram-token is not a bot token"),
         (["--provider", "ollama", "--slack-bot-token", "xoxb-1"], "--slack-app-token is needed with the bot token (Socket Mode). Fix: see the README's Slack section."),
         (["--provider", "ollama", "--slack-bot-token", "xapp-1", "--slack-app-token", "xapp-2"], "--slack-bot-token must be the Bot User OAuth Token, which starts with xoxb-. Fix:"),
         (["--provider", "ollama", "--owner", "12345"], "--owner entries must look like telegram:12345 or slack:U0123"),
