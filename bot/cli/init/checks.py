@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -68,10 +69,17 @@ async def list_models(base_url: str, api_key: str | None = None) -> list[str] | 
         await client.close()
 
 
+def _api_url(url: str) -> str:
+    """A server's address as people write it (`http://host:8080`) made its API's URL: the
+    OpenAI-compatible API lives under /v1 when no other path is given."""
+    url = url.rstrip("/")
+    return url if urlsplit(url).path else f"{url}/v1"
+
+
 async def find_local_servers(extra_urls: Iterable[str] = ()) -> list[LocalServer]:
     """The model servers answering at `extra_urls` and at the usual local places, in that
     order; the usual places are asked all at once, so this takes at most a few seconds."""
-    places = [LocalPlace("a model server", url.rstrip("/"), "custom") for url in extra_urls]
+    places = [LocalPlace("a model server", _api_url(url), "custom") for url in extra_urls]
     given = {place.base_url for place in places}
     places += [place for place in LOCAL_PLACES if place.base_url not in given]
     answers = await asyncio.gather(*(list_models(place.base_url) for place in places))

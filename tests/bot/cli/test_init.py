@@ -3,6 +3,7 @@ the fake model server, the fake Telegram Bot API (getMe) and the fake Slack (aut
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import stat
 from collections.abc import Iterator
@@ -376,3 +377,13 @@ def test_an_update_keeps_other_lines_and_replaces_the_endpoint_whole(tmp_path: P
     assert second.count("# Written by") == 1
     # The old key would be sent to the new server; the token file would clash with the token.
     assert "OPENAI_API_KEY" not in second and "TELEGRAM_BOT_TOKEN_FILE" not in second
+
+
+def test_a_probed_address_without_a_path_is_looked_up_under_v1(fake_llm: FakeOpenAI) -> None:
+    from bot.cli.init.checks import find_local_servers
+
+    bare = fake_llm.url.removesuffix("/v1")
+    found = asyncio.run(find_local_servers([bare]))
+    assert [(server.base_url, server.models) for server in found][:1] == [
+        (fake_llm.url, ["fake-model"])
+    ]
