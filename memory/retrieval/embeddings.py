@@ -90,10 +90,11 @@ class VectorStore:
             size = (await session.execute(statement)).scalar()
         return None if size is None else int(size) // 4
 
-    async def check(self, texts: list[str]) -> Matrix:
-        """Embed `texts` and check the answer's shape, storing nothing and bypassing the
-        breaker (for `clawling doctor`); raises BadVectors or the endpoint's error."""
-        dimension = self._dimension or await self.stored_dimension()
+    async def check(self, texts: list[str], *, stored: bool = True) -> Matrix:
+        """Embed `texts` and check the answer's shape (against the stored dimension when
+        `stored`), storing nothing and bypassing the breaker (for `clawling doctor`);
+        raises BadVectors or the endpoint's error."""
+        dimension = self._dimension or (await self.stored_dimension() if stored else None)
         return checked(await self._embed(texts), len(texts), dimension, setting=self.setting)
 
     async def _vectors(self, texts: list[str]) -> Matrix | None:
