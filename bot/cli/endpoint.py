@@ -180,10 +180,14 @@ async def embeddings(endpoint: Endpoint) -> Check | None:
     except BadVectors as exc:
         return Check(name, FAIL, exc.problem, exc.fix)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
+        # The embedder words its own failures (bot/llm/embeddings.py).
+        what = str(exc) or type(exc).__name__
+        if isinstance(exc, TimeoutError):
+            what = f"no answer within {PROBE_SECONDS:g} s"
         return Check(
             name,
             FAIL,
-            f"{vectors.setting}: {endpoint.failure(exc)}",
+            f"{vectors.setting}: {what}",
             f"start the embedding server, or correct {SETTING} (or unset it)",
         )
     return Check(name, OK, f"{vectors.setting}: one vector of {matrix.shape[1]} numbers per text")

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
+import openai
 from openai import AsyncOpenAI
 
+from bot.llm.failures import judge
 from memory.retrieval.embeddings import Embed
 
 # The setting that names the embedding model, as messages and `doctor` show it.
@@ -20,6 +23,10 @@ SETTING = "CLAWLING_EMBEDDING_MODEL"
 
 class MalformedEmbeddings(ValueError):
     """The answer has no `data` list of embeddings."""
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """The call failed; the message says how in one line (bot/llm/failures.py)."""
 
 
 def read_embeddings(answer: Any) -> list[Any]:
@@ -38,12 +45,18 @@ def openai_embedder(client: AsyncOpenAI, model: str) -> Embed:
     async def embed(texts: list[str]) -> list[Any]:
         if not texts:
             return []
-        answer = await client.post(
-            "/embeddings",
-            body={"model": model, "input": texts, "encoding_format": "float"},
-            cast_to=object,
-            options={"max_retries": 0},
-        )
+        try:
+            answer = await client.post(
+                "/embeddings",
+                body={"model": model, "input": texts, "encoding_format": "float"},
+                cast_to=object,
+                options={"max_retries": 0},
+            )
+        except (openai.OpenAIError, httpx2.TransportError) as exc:
+            timeout = client.timeout if isinstance(client.timeout, int | float) else 0
+            base_url = str(client.base_url)
+            failure = judge(exc, base_url=base_url, model=model, timeout=timeout)
+            raise EmbeddingsUnavailable(failure.detail) from exc
         return read_embeddings(answer)
 
     return embed

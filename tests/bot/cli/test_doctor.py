@@ -189,8 +189,9 @@ def test_doctor_says_when_no_tool_call_comes_back(
     env: dict[str, str], fake_llm: FakeOpenAI
 ) -> None:
     fake_llm.tool_choice_required = False
-    result = run(["doctor"], env)
-    assert result.returncode == 0, result.stdout
+    fake_llm.embedding_status = 503
+    result = run(["doctor"], {**env, "CLAWLING_EMBEDDING_MODEL": "toy"})
+    assert result.returncode == 1, result.stdout
     assert (
         'note tool calling: no tool call came back with tool_choice "auto" or "required": '
         "the assistant can talk with this model but not use its tools"
@@ -198,4 +199,8 @@ def test_doctor_says_when_no_tool_call_comes_back(
     assert (
         "note tool calls streamed: not probed: no tool call came back without streaming"
     ) in result.stdout
-    assert "embeddings" not in result.stdout
+    assert (
+        f"FAIL embeddings: CLAWLING_EMBEDDING_MODEL=toy: HTTP 503 from {fake_llm.url}: "
+        "embeddings down\n"
+        "      fix: start the embedding server, or correct CLAWLING_EMBEDDING_MODEL (or unset it)"
+    ) in result.stdout

@@ -185,8 +185,7 @@ async def test_a_failing_endpoint_is_asked_once_per_pause(
     messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
     failed = (
         "embeddings off for 60 s, searching full text only: CLAWLING_EMBEDDING_MODEL=toy: "
-        "the embedding endpoint failed (Error code: 503 - {'error': {'message': "
-        "'embeddings down', 'type': 'fake'}}); fix: start the embedding server, or correct "
-        "CLAWLING_EMBEDDING_MODEL (or unset it)"
+        f"the embedding endpoint failed (HTTP 503 from {fake_llm.url}: embeddings down); "
+        "fix: start the embedding server, or correct CLAWLING_EMBEDDING_MODEL (or unset it)"
     )
     assert messages == [failed, failed, "embeddings back (CLAWLING_EMBEDDING_MODEL=toy)"]
