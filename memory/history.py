@@ -170,8 +170,11 @@ class History:
         Each list's scores are scaled so its best hit is 1.0; the two lists are
         merged by that scaled score (a memory first on a tie).
         """
-        messages = await self.searcher.search_messages(Scope(user.id), query, limit=limit)
-        memories = await self.searcher.search_memories(user.id, query, limit=limit)
+        vector = await self.searcher.query_vector(query)  # one embedding for both searches
+        messages = await self.searcher.search_messages(
+            Scope(user.id), query, limit=limit, vector=vector
+        )
+        memories = await self.searcher.search_memories(user.id, query, limit=limit, vector=vector)
         found: list[tuple[float, int, dict[str, Any]]] = []
         top = max((h.score for h in messages), default=1.0) or 1.0
         for hit in messages:

@@ -16,7 +16,7 @@ from memory.conversations import ConversationRecord, UserRecord
 from memory.memories import MemoryRecord, MemoryStore
 from memory.retrieval.embeddings import VectorStore
 from memory.retrieval.scopes import MessageFilter, Scope
-from memory.retrieval.search import MessageHit, Searcher
+from memory.retrieval.search import MessageHit, QueryVector, Searcher
 from memory.retrieval.text import estimate_tokens
 from memory.summaries import SummaryStore
 
@@ -126,10 +126,13 @@ class MemoryContext:
         budget = self._limits.tokens
         if budget <= 0 or not query.strip():
             return ""
+        # One embedding request a turn: the new messages and the query together, and
+        # the query's vector shared by both searches.
+        vector = QueryVector()
         if self._vectors is not None:
-            await self._vectors.index_pending(user.id)
+            vector = QueryVector(await self._vectors.prepare(user.id, query))
         memories = (
-            await self._searcher.search_memories(user.id, query, limit=RECALL_HITS)
+            await self._searcher.search_memories(user.id, query, limit=RECALL_HITS, vector=vector)
             if private
             else []
         )
@@ -138,7 +141,7 @@ class MemoryContext:
             window = await self._summaries.window_start(conversation.id)
         hidden = MessageFilter(skip_conversation=conversation.id, skip_from_turn=window)
         messages = await self._searcher.search_messages(
-            scope_for(user, conversation), query, limit=RECALL_HITS, where=hidden
+            scope_for(user, conversation), query, limit=RECALL_HITS, where=hidden, vector=vector
         )
         lines: list[str] = []
         used = 0

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.agent.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
 from bot.agent.summarise import make_summariser
 from bot.llm.client import LLM
-from bot.llm.embeddings import openai_embedder
+from bot.llm.embeddings import SETTING, openai_embedder
 from bot.settings import Settings
 from memory.compaction import Compactor
 from memory.conversations import ConversationStore
@@ -47,9 +47,8 @@ def build_memory(
     summaries = SummaryStore(engine)
     vectors = None
     if core.embedding_model:
-        vectors = VectorStore(
-            engine, openai_embedder(client, core.embedding_model), core.embedding_model
-        )
+        embed = openai_embedder(client, core.embedding_model)
+        vectors = VectorStore(engine, embed, core.embedding_model, setting=SETTING)
     searcher = Searcher(engine, vectors)
     # Recall and the profile share the request with the history: each gets at
     # most an eighth of the context budget.

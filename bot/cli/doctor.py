@@ -1,5 +1,5 @@
-"""`clawling doctor`: check settings, database, migrations, the model endpoint and the
-chat apps, and print each problem with its fix.
+"""`clawling doctor`: check settings, database, migrations, the model endpoint (and what
+it supports: bot/cli/endpoint.py) and the chat apps, and print each problem with its fix.
 
 Each check ends in one of three states: `ok`, `note` (worth knowing, nothing to fix:
 migrations that start-up applies, no chat app on a terminal-only set-up) and `FAIL`
@@ -14,7 +14,6 @@ import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -22,27 +21,16 @@ from rich.text import Text
 
 from bot.app import App, build_app
 from bot.chat.channels import SelfChecking
+from bot.cli.endpoint import endpoint_facts
 from bot.cli.launch import load, redact, run
+from bot.cli.verdict import FAIL, NOTE, OK, Check
 from bot.errors import ConfigError, TransportError
 from bot.llm.client import LLM, LLMError
 from bot.safety.redact import mask_url
 from bot.settings import Settings, unknown_variables
 from memory import db
 
-OK, NOTE, FAIL = "ok", "note", "FAIL"
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    state: str
-    detail: str
-    fix: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """Nothing to fix (ok, or a note)."""
-        return self.state != FAIL
+__all__ = ["FAIL", "NOTE", "OK", "Check", "doctor", "run_checks"]
 
 
 def _missing_sqlite_file(settings: Settings) -> Path | None:
@@ -161,6 +149,10 @@ async def run_checks(app: App, *, missing_database: Path | None = None) -> list[
             ),
             await _model(app),
         ]
+    model = next(r for r in results if r.name == "model endpoint")
+    if model.ok:
+        database_ok = all(r.state == OK for r in results if r.name in ("database", "migrations"))
+        results.extend(await endpoint_facts(app, database_ok=database_ok))
     results.extend(await _channels(app))
     return results
 

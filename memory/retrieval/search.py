@@ -7,7 +7,9 @@ One pipeline for both databases:
 3. messages from a time the query names score higher;
 4. neighbouring turns share evidence: a message next to strong matches rises
    (the answer often follows the question that holds the words);
-5. with embeddings configured, the vector ranking is fused in by reciprocal rank.
+5. with embeddings configured, the vector ranking is fused in by reciprocal rank; the
+   query is embedded once (`query_vector`) and the vector passed to every ranking that
+   needs it, so a caller searching messages and memories passes one `QueryVector` to both.
 
 Scores are relative (higher is better), not probabilities.
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
 from sqlalchemy import Integer, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -70,14 +73,26 @@ class MemoryHit:
     score: float
 
 
+@dataclass(frozen=True)
+class QueryVector:
+    """A query's embedding, made once and shared by the searches of one question;
+    `vector` is None when embeddings are off or unavailable (full text only)."""
+
+    vector: np.ndarray | None = None
+
+
 class VectorSearch(Protocol):
     """Optional semantic ranking (memory/retrieval/embeddings.py)."""
 
+    async def query_vector(self, query: str) -> np.ndarray | None: ...
+
     async def messages(
-        self, scope: Scope, query: str, where: MessageFilter, limit: int
+        self, scope: Scope, target: np.ndarray, where: MessageFilter, limit: int
     ) -> list[Candidate]: ...
 
-    async def memories(self, user_id: int, query: str, now: datetime, limit: int) -> list[int]: ...
+    async def memories(
+        self, user_id: int, target: np.ndarray, now: datetime, limit: int
+    ) -> list[int]: ...
 
 
 def _kernel(distance: int) -> float:
@@ -108,6 +123,12 @@ class Searcher:
         # the yes is kept: messages outside a context only ever become more.
         self._outside: OrderedDict[tuple[str, MessageFilter], None] = OrderedDict()
 
+    async def query_vector(self, query: str) -> QueryVector:
+        """The query embedded once, to pass to several searches (one embedding call)."""
+        if self.vectors is None or not query.strip():
+            return QueryVector()
+        return QueryVector(await self.vectors.query_vector(query))
+
     async def search_messages(
         self,
         scope: Scope,
@@ -116,8 +137,10 @@ class Searcher:
         limit: int = 10,
         where: MessageFilter | None = None,
         now: datetime | None = None,
+        vector: QueryVector | None = None,
     ) -> list[MessageHit]:
-        """The messages that best match `query`, best first; [] when nothing matches."""
+        """The messages that best match `query`, best first; [] when nothing matches.
+        `vector`: the query's embedding when the caller has made it (else made here)."""
         where = where or MessageFilter()
         if limit <= 0:
             return []
@@ -131,8 +154,9 @@ class Searcher:
             lexical = _date_boost(lexical, hints)
             scores = await self._spread(connection, scope, where, lexical)
         ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-        if self.vectors is not None and query.strip():
-            semantic = await self.vectors.messages(scope, query, where, CANDIDATES)
+        target = vector or await self.query_vector(query)
+        if self.vectors is not None and target.vector is not None:
+            semantic = await self.vectors.messages(scope, target.vector, where, CANDIDATES)
             if semantic:
                 scores = fuse([ranked[:CANDIDATES], [c.id for c in semantic]])
                 ranked = sorted(scores, key=lambda i: (-scores[i], -i))
@@ -140,9 +164,16 @@ class Searcher:
             return await self._message_hits(connection, scope, ranked[:limit], scores)
 
     async def search_memories(
-        self, user_id: int, query: str, *, limit: int = 10, now: datetime | None = None
+        self,
+        user_id: int,
+        query: str,
+        *,
+        limit: int = 10,
+        now: datetime | None = None,
+        vector: QueryVector | None = None,
     ) -> list[MemoryHit]:
-        """The user's current memories that best match `query`, best first."""
+        """The user's current memories that best match `query`, best first (`vector` as
+        in search_messages)."""
         now = now or utcnow()
         if limit <= 0:
             return []
@@ -160,8 +191,9 @@ class Searcher:
             rows = await self._full_text.rank(connection, table, words, CANDIDATES)
         scores = {int(row[0]): float(row[-1]) for row in rows}
         ranked = sorted(scores, key=lambda i: (-scores[i], -i))
-        if self.vectors is not None and query.strip():
-            semantic = await self.vectors.memories(user_id, query, now, CANDIDATES)
+        target = vector or await self.query_vector(query)
+        if self.vectors is not None and target.vector is not None:
+            semantic = await self.vectors.memories(user_id, target.vector, now, CANDIDATES)
             if semantic:
                 scores = fuse([ranked, semantic])
                 ranked = sorted(scores, key=lambda i: (-scores[i], -i))

@@ -130,6 +130,18 @@ class FakeOpenAI:
         self.embedder: Embedder = hashed_words
         self.embedding_status = 200  # set e.g. 503 to make /v1/embeddings fail
         self.embedding_requests: list[dict[str, Any]] = []
+        # Embedding switches (what servers not built for embeddings do):
+        # one vector per word of each input, a nested list per input (llama.cpp without pooling).
+        self.embeddings_per_token = False
+        # When set, every vector is cut or zero-padded to this many numbers.
+        self.embedding_dimension: int | None = None
+        # Capability switches (what `clawling doctor` probes):
+        # False: a streamed request with tools gets only keep-alive comment lines, then ends.
+        self.tools_in_stream = True
+        # False: `stream_options.include_usage` is ignored (no usage chunk in streams).
+        self.usage_in_stream = True
+        # False: tool_choice "required" is ignored; otherwise it forces a call of the first tool.
+        self.tool_choice_required = True
         self.requests: list[dict[str, Any]] = []
         # What GET /v1/models lists; None answers it with 404 (as some servers do).
         self.models: list[str] | None = ["fake-model"]
@@ -201,7 +213,9 @@ class FakeOpenAI:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
-        reply = self.script.popleft() if self.script else self.responder(body)
+        if body.get("stream") and body.get("tools") and not self.tools_in_stream:
+            return await self._keep_alives_only(request)
+        reply = self.script.popleft() if self.script else self._forced(body) or self.responder(body)
         deadline = time.monotonic() + 10
         while self.max_in_flight < reply.hold_until_in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -224,6 +238,35 @@ class FakeOpenAI:
             return await self._stream(request, body, reply, usage)
         return web.json_response(self._completion(body, reply, usage))
 
+    def _forced(self, body: dict[str, Any]) -> Reply | None:
+        """A call of the first tool when tool_choice "required" asks for one."""
+        if body.get("tool_choice") != "required" or not body.get("tools"):
+            return None
+        if not self.tool_choice_required:
+            return None
+        return Reply(tool_calls=[(body["tools"][0]["function"]["name"], {})])
+
+    async def _keep_alives_only(self, request: web.Request) -> web.StreamResponse:
+        """What llama-cpp-python streams when it cannot stream a tool choice."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for _ in range(3):
+            await response.write(b": ping\n\n")
+        await response.write_eof()
+        return response
+
+    def _vector(self, text: str) -> Any:
+        """The embedding of one input, as the switches shape it."""
+        if self.embeddings_per_token:
+            return [self._sized(self.embedder(word)) for word in text.split() or [text]]
+        return self._sized(self.embedder(text))
+
+    def _sized(self, vector: list[float]) -> list[float]:
+        size = self.embedding_dimension
+        if size is None:
+            return vector
+        return (vector + [0.0] * size)[:size]
+
     async def _models(self, _request: web.Request) -> web.Response:
         if self.models is None:
             return web.json_response({"error": {"message": "not found"}}, status=404)
@@ -241,7 +284,7 @@ class FakeOpenAI:
             return web.json_response(error, status=self.embedding_status)
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         data = [
-            {"object": "embedding", "index": i, "embedding": self.embedder(text)}
+            {"object": "embedding", "index": i, "embedding": self._vector(text)}
             for i, text in enumerate(texts)
         ]
         tokens = sum(len(text) // 4 + 1 for text in texts)
@@ -343,7 +386,7 @@ class FakeOpenAI:
                 await send([{"index": 0, "delta": {"tool_calls": [part]}, "finish_reason": None}])
         finish = "tool_calls" if reply.tool_calls else "stop"
         await send([{"index": 0, "delta": {}, "finish_reason": finish}])
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and self.usage_in_stream:
             await send([], usage=usage)
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

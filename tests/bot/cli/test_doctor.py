@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 from bot.app import build_app
 from bot.cli.doctor import run_checks
 from tests.bot.cli.harness import run
 from tests.conftest import make_settings
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -61,10 +62,13 @@ def test_a_fresh_terminal_only_set_up_passes_with_notes_and_creates_nothing(
         f"{data}/clawling.db and its schema"
     )
     assert lines[2].startswith("ok   model endpoint: ")
+    assert lines[3].startswith("note tool calling: ")
+    assert lines[4].startswith("note tool calls streamed: ")
+    assert lines[5].startswith("note usage in streams: ")
     # Piped, rich would wrap at 80 columns: each check stays one line, and no log line
     # is mixed into the report.
-    assert lines[3].startswith("note chat apps: none configured: `clawling chat` talks")
-    assert len(lines) == 4
+    assert lines[6].startswith("note chat apps: none configured: `clawling chat` talks")
+    assert len(lines) == 7
     assert not data.exists()
 
 
@@ -123,3 +127,80 @@ def test_doctor_shows_no_credential_even_when_a_server_echoes_one(
     assert "Incorrect API key provided: <redacted>" in result.stdout
     assert "Incorrect API key provided: <redacted>" in result.stderr  # the log's warning
     assert key not in result.stdout + result.stderr
+
+
+def _calls_offered_tool(request: dict[str, Any]) -> Reply:
+    """A model that uses a tool whenever one is offered."""
+    if request.get("tools"):
+        return Reply(tool_calls=[(request["tools"][0]["function"]["name"], {})])
+    return echo(request)
+
+
+def test_doctor_reports_what_a_capable_endpoint_supports(
+    env: dict[str, str], fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.responder = _calls_offered_tool
+    assert run(["db", "upgrade"], env).returncode == 0
+    result = run(["doctor"], {**env, "CLAWLING_EMBEDDING_MODEL": "toy"})
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    facts = lines[lines.index(next(x for x in lines if "model endpoint" in x)) + 1 :]
+    assert facts[:4] == [
+        'note tool calling: a tool call came back (tool_choice "auto")',
+        "note tool calls streamed: the tool call arrived in the stream",
+        "note usage in streams: streamed answers report their token usage",
+        "ok   embeddings: CLAWLING_EMBEDDING_MODEL=toy: one vector of 64 numbers per text",
+    ]
+    probes = [r for r in fake_llm.requests if r.get("tools")]
+    assert all(r["max_tokens"] <= 48 for r in probes) and len(probes) == 2
+    assert [r["input"] for r in fake_llm.embedding_requests] == [
+        ["clawling doctor", "a second, longer text to check the embedding shape"]
+    ]
+
+
+def test_doctor_reports_what_an_incapable_endpoint_lacks(
+    env: dict[str, str], fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_llm.tools_in_stream = False  # only keep-alives when a streamed request has tools
+    fake_llm.usage_in_stream = False
+    fake_llm.embeddings_per_token = True
+    result = run(["doctor"], {**env, "CLAWLING_EMBEDDING_MODEL": "toy"})
+    assert result.returncode == 1
+    out = result.stdout
+    assert (
+        'note tool calling: a tool call came back only with tool_choice "required"; with '
+        '"auto" the model answered in text, so it may seldom use its tools'
+    ) in out
+    assert (
+        "note tool calls streamed: a streamed request brought no tool call: the stream ended "
+        "after 0 chunks, the rest keep-alives or nothing"
+    ) in out
+    assert "note usage in streams: streamed answers report no token usage" in out
+    assert (
+        "FAIL embeddings: CLAWLING_EMBEDDING_MODEL=toy: the endpoint returned one vector per "
+        "token (2 for a text), not one per text\n"
+        "      fix: serve a model that gives one vector per text (llama.cpp: start it with "
+        "--pooling mean), or unset CLAWLING_EMBEDDING_MODEL for full-text search only"
+    ) in out
+    assert not (tmp_path / "clawling.db").exists()  # doctor changes nothing
+
+
+def test_doctor_says_when_no_tool_call_comes_back(
+    env: dict[str, str], fake_llm: FakeOpenAI
+) -> None:
+    fake_llm.tool_choice_required = False
+    fake_llm.embedding_status = 503
+    result = run(["doctor"], {**env, "CLAWLING_EMBEDDING_MODEL": "toy"})
+    assert result.returncode == 1, result.stdout
+    assert (
+        'note tool calling: no tool call came back with tool_choice "auto" or "required": '
+        "the assistant can talk with this model but not use its tools"
+    ) in result.stdout
+    assert (
+        "note tool calls streamed: not probed: no tool call came back without streaming"
+    ) in result.stdout
+    assert (
+        f"FAIL embeddings: CLAWLING_EMBEDDING_MODEL=toy: HTTP 503 from {fake_llm.url}: "
+        "embeddings down\n"
+        "      fix: start the embedding server, or correct CLAWLING_EMBEDDING_MODEL (or unset it)"
+    ) in result.stdout

@@ -20,7 +20,9 @@ async def _same(texts: list[str]) -> list[list[float]]:
 
 async def visible(engine: AsyncEngine, scope: Scope, where: MessageFilter = EVERYTHING) -> set[str]:
     vectors = VectorStore(engine, _same, "same")
-    found = await vectors.messages(scope, "anything", where, limit=1_000)
+    target = await vectors.query_vector("anything")
+    assert target is not None
+    found = await vectors.messages(scope, target, where, limit=1_000)
     async with engine.connect() as connection:
         rows = await connection.execute(
             Message.__table__.select().where(Message.id.in_([c.id for c in found]))
