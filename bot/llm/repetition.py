@@ -18,8 +18,8 @@ CUT_MARK = "…(cut: the answer was repeating itself)"
 
 
 def repeating_from(text: str) -> int | None:
-    """Where the repetition at the end of `text` starts (one copy of the unit is kept
-    before it), or None when the text does not end in a loop."""
+    """Where to cut `text` when it ends in a loop (after one copy of the repeated unit),
+    or None when it does not."""
     if len(text) < SPAN:
         return None
     tail = text[-SPAN:]
@@ -32,7 +32,12 @@ def repeating_from(text: str) -> int | None:
         start = len(text) - SPAN
         while start > 0 and text[start - 1] == text[start - 1 + unit]:
             start -= 1
-        return start + unit
+        # Where the first copy ends, moved on to the end of its word: a copy is found
+        # at any phase of the unit, and should not stop mid-word.
+        end = start + unit
+        while end < len(text) and end < start + 2 * unit and not text[end].isspace():
+            end += 1
+        return end
     return None
 
 
