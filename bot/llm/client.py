@@ -34,7 +34,16 @@ from bot.llm.completions import (
     parse_completion,
     read_usage,
 )
-from bot.llm.failures import MODEL_NOT_FOUND, Failure, judge, model_ids, with_models
+from bot.llm.encoding import RequestEncoder
+from bot.llm.failures import (
+    MODEL_NOT_FOUND,
+    REFUSED_REQUEST,
+    SERVER_ERROR,
+    Failure,
+    judge,
+    model_ids,
+    with_models,
+)
 from bot.llm.repair import error_text, rejected_as_invalid, repaired
 from bot.llm.repetition import cut, repeating_from
 from bot.llm.streaming import NoData, TextCallback, read_stream
@@ -58,46 +67,6 @@ __all__ = [
 # How long a streamed request offering tools may bring no data at all before, in
 # CLAWLING_STREAM=auto, the server is taken for one that cannot stream tool calls.
 STREAM_PATIENCE = 30.0
-
-# As the openai client encodes bodies: compact, UTF-8, no NaN.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_KEPT_FRAGMENTS = 16
-
-
-class RequestEncoder:
-    """Request bodies as JSON bytes, with the parts that repeat encoded once.
-
-    The system prompt and the tool schemas are the same objects in every request
-    (PromptBuilder and ToolRegistry keep them while unchanged) and most of a short
-    conversation's body; their JSON is kept by object identity, so each request
-    encodes only its history and volatile note.
-    """
-
-    def __init__(self) -> None:
-        self._kept: dict[int, tuple[object, str]] = {}
-
-    def encode(self, request: dict[str, Any]) -> bytes:
-        parts = []
-        for key, value in request.items():
-            if key == "tools":
-                text = self._fragment(value)
-            elif key == "messages" and value:
-                rest = _JSON.encode(value[1:])
-                text = f"[{self._fragment(value[0])}{',' if len(value) > 1 else ''}{rest[1:]}"
-            else:
-                text = _JSON.encode(value)
-            parts.append(f"{_JSON.encode(key)}:{text}")
-        return ("{" + ",".join(parts) + "}").encode()
-
-    def _fragment(self, value: object) -> str:
-        kept = self._kept.get(id(value))
-        if kept is not None and kept[0] is value:
-            return kept[1]
-        text = _JSON.encode(value)
-        if len(self._kept) >= _KEPT_FRAGMENTS:
-            self._kept.clear()
-        self._kept[id(value)] = (value, text)  # holding it keeps its id from being reused
-        return text
 
 
 @dataclass(frozen=True)
@@ -208,7 +177,7 @@ class LLM:
                     failure = self.judge(exc, model)
                     log.warning("model %s failed (%s): %s", model, failure.kind, failure.detail)
                     await self._record(_call_record(meta, model, started, error=failure.detail))
-                    retry = self._adapted(request, exc, adapted)
+                    retry = self._adapted(request, exc, failure, adapted)
                     if retry is None:
                         break
                     request, notice = retry[0], notice or retry[1]
@@ -260,11 +229,14 @@ class LLM:
         return request
 
     def _adapted(
-        self, request: dict[str, Any], exc: BaseException, done: set[str]
+        self, request: dict[str, Any], exc: BaseException, failure: Failure, done: set[str]
     ) -> tuple[dict[str, Any], str] | None:
         """The request to send again after `exc`, with the notice for the person, or
-        None. Each adaptation is made at most once per request."""
-        if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 500):
+        None. Each adaptation is made at most once per request; only refusals and
+        server errors are considered (a wrong key or model is not the request's fault)."""
+        if failure.kind not in (REFUSED_REQUEST, SERVER_ERROR) or not isinstance(
+            exc, openai.APIStatusError
+        ):
             return None
         model = request["model"]
         if "max_tokens" in request and "max_completion_tokens" in error_text(exc):
