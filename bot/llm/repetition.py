@@ -35,6 +35,8 @@ def repeating_from(text: str) -> int | None:
         # Where the first copy ends, moved on to the end of its word: a copy is found
         # at any phase of the unit, and should not stop mid-word.
         end = start + unit
+        if not any(char.isspace() for char in text[start:end]):
+            return end  # a unit without spaces (`!`, `ab`) has no words to finish
         while end < len(text) and end < start + 2 * unit and not text[end].isspace():
             end += 1
         return end
