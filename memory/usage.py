@@ -1,4 +1,9 @@
-"""Model usage: one row per request to the model endpoint, and totals per person."""
+"""Model usage: one row per request to the model endpoint, and totals per person.
+
+A row is `estimated` when the endpoint reported no usage (some servers ignore
+`stream_options`) and the client counted the tokens itself: still counted in totals and
+quotas, and shown as an estimate.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ class LLMCallRecord:
     error: str | None = None
     conversation_id: int | None = None
     user_id: int | None = None
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,7 @@ class UsageTotals:
     completion_tokens: int = 0
     cached_tokens: int = 0
     by_model: dict[str, int] = field(default_factory=dict)
+    estimated_calls: int = 0  # calls whose tokens were estimated, not reported
 
 
 INSERT_LLM_CALL = insert(table(LLMCall))  # built once; also run inside a turn step
@@ -54,6 +61,7 @@ def llm_call_row(call: LLMCallRecord) -> dict[str, Any]:
         "completion_tokens": call.completion_tokens,
         "cached_tokens": call.cached_tokens,
         "duration_ms": call.duration_ms,
+        "estimated": call.estimated,
         "created_at": utcnow(),
     }
 
@@ -78,6 +86,7 @@ class UsageStore:
                 func.coalesce(func.sum(LLMCall.prompt_tokens), 0),
                 func.coalesce(func.sum(LLMCall.completion_tokens), 0),
                 func.coalesce(func.sum(LLMCall.cached_tokens), 0),
+                func.sum(case((LLMCall.estimated.is_(True), 1), else_=0)),
             )
             .where(LLMCall.user_id == user_id)
             .group_by(LLMCall.model)
@@ -93,4 +102,5 @@ class UsageStore:
             completion_tokens=sum(r[4] for r in rows),
             cached_tokens=sum(r[5] for r in rows),
             by_model={r[0]: r[3] + r[4] for r in rows},
+            estimated_calls=sum(int(r[6] or 0) for r in rows),
         )

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -183,6 +183,7 @@ class Agent:
                 request, self._tools.schemas() or None, meta=meta, on_text=on_text
             )
             if not completion.tool_calls:
+                completion = _noticed(completion)
                 reply = _assistant_message(completion, bool(state.untrusted))
                 answer = _answer(conversation, turn, completion.content)
                 await self._record(
@@ -284,7 +285,7 @@ class Agent:
         completion = await self._llm.complete(
             request, self._tools.schemas() or None, meta=meta, on_text=on_text, tool_choice="none"
         )
-        text = completion.content or (
+        text = _noticed(completion).content or (
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
         answer = _answer(conversation, turn, text)
@@ -394,6 +395,14 @@ def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:
         tool_calls=tuple(ToolCallRecord(c.id, c.name, c.arguments) for c in completion.tool_calls),
         untrusted=untrusted,
     )
+
+
+def _noticed(completion: Completion) -> Completion:
+    """The final answer with the client's notice for the person (a request it had to
+    repair, bot/llm/repair.py) after it: shown and stored as said."""
+    if not completion.notice:
+        return completion
+    return replace(completion, content=f"{completion.content}\n\n{completion.notice}".strip())
 
 
 def _tool_names(calls: Sequence[ToolCall]) -> str:

@@ -167,7 +167,13 @@ def build_app(
             max_retries=core.llm_max_retries,
         )
     usage = UsageStore(engine)
-    llm = LLM(client, settings.models, recorder=usage)
+    llm = LLM(
+        client,
+        settings.models,
+        recorder=usage,
+        max_output_tokens=core.max_output_tokens,
+        stream=core.stream,
+    )
     outbox = Outbox()
     commands = CommandRegistry()
     core_commands(commands, usage, core.assistant_name)

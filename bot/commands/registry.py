@@ -120,9 +120,18 @@ def _format_usage(label: str, totals: UsageTotals) -> str:
         if totals.prompt_tokens
         else ""
     )
+    about = "~" if totals.estimated_calls else ""  # some of the counts are our estimates
     return (
-        f"{label}: {totals.calls} model calls, {totals.prompt_tokens:,} prompt + "
-        f"{totals.completion_tokens:,} completion tokens{cached_share}"
+        f"{label}: {totals.calls} model calls, {about}{totals.prompt_tokens:,} prompt + "
+        f"{about}{totals.completion_tokens:,} completion tokens{cached_share}"
+    )
+
+
+def _estimates_note(totals: UsageTotals) -> str:
+    calls = "call" if totals.estimated_calls == 1 else "calls"
+    return (
+        f"~ means estimated: the model service reported no token counts for "
+        f"{totals.estimated_calls} {calls}, so I counted those myself."
     )
 
 
@@ -149,13 +158,16 @@ def core_commands(registry: CommandRegistry, store: UsageStore, assistant_name: 
 
     async def usage(ctx: CommandContext) -> str:
         today = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        all_time = await store.usage(ctx.user.id)
         lines = [
             _format_usage("Today (UTC)", await store.usage(ctx.user.id, today)),
             _format_usage(
                 "Last 30 days", await store.usage(ctx.user.id, ctx.now - timedelta(days=30))
             ),
-            _format_usage("All time", await store.usage(ctx.user.id)),
+            _format_usage("All time", all_time),
         ]
+        if all_time.estimated_calls:
+            lines.append(_estimates_note(all_time))
         return "\n".join(lines)
 
     registry.add(Command("start", "what I can do", start, immediate=True))

@@ -2,7 +2,13 @@
 
 Retries with backoff are the openai client's (429, 5xx, timeouts, honouring
 `retry-after`); on top of that each call falls back through the configured
-models in order. Every attempt, failed or not, is recorded with its usage.
+models in order. Every attempt, failed or not, is recorded with its usage, estimated
+when the endpoint reports none.
+
+Open-model servers differ from OpenAI's, and the client meets them halfway: tools go
+with `tool_choice: "auto"`, replies are capped (`max_tokens`), a stream that brings
+nothing is asked again without streaming (streaming.py), an answer that loops is cut
+off (repetition.py), and a request refused as invalid is repaired once (repair.py).
 """
 
 from __future__ import annotations
@@ -10,73 +16,57 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-import aiohttp
 import httpx2
 import openai
-from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
+from openai import AsyncOpenAI, AsyncStream
 
+from bot.agent.prompt import estimate_tokens
 from bot.errors import TransportError
 from bot.llm.completions import (
     Completion,
     MalformedResponse,
-    StreamAccumulator,
     ToolCall,
     Usage,
     parse_completion,
     read_usage,
 )
-from bot.llm.failures import MODEL_NOT_FOUND, Failure, judge, model_ids, with_models
+from bot.llm.encoding import RequestEncoder
+from bot.llm.failures import (
+    MODEL_NOT_FOUND,
+    REFUSED_REQUEST,
+    SERVER_ERROR,
+    Failure,
+    judge,
+    model_ids,
+    with_models,
+)
+from bot.llm.repair import error_text, rejected_as_invalid, repaired
+from bot.llm.repetition import cut, repeating_from
+from bot.llm.streaming import NoData, TextCallback, read_stream
+from bot.llm.transport import make_client
 from memory.usage import LLMCallRecord
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LLM", "CallMeta", "Completion", "LLMError", "ToolCall", "Usage", "read_usage"]
+__all__ = [
+    "LLM",
+    "CallMeta",
+    "Completion",
+    "LLMError",
+    "TextCallback",
+    "ToolCall",
+    "Usage",
+    "make_client",
+    "read_usage",
+]
 
-TextCallback = Callable[[str], Awaitable[None]]
-
-# As the openai client encodes bodies: compact, UTF-8, no NaN.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_KEPT_FRAGMENTS = 16
-
-
-class RequestEncoder:
-    """Request bodies as JSON bytes, with the parts that repeat encoded once.
-
-    The system prompt and the tool schemas are the same objects in every request
-    (PromptBuilder and ToolRegistry keep them while unchanged) and most of a short
-    conversation's body; their JSON is kept by object identity, so each request
-    encodes only its history and volatile note.
-    """
-
-    def __init__(self) -> None:
-        self._kept: dict[int, tuple[object, str]] = {}
-
-    def encode(self, request: dict[str, Any]) -> bytes:
-        parts = []
-        for key, value in request.items():
-            if key == "tools":
-                text = self._fragment(value)
-            elif key == "messages" and value:
-                rest = _JSON.encode(value[1:])
-                text = f"[{self._fragment(value[0])}{',' if len(value) > 1 else ''}{rest[1:]}"
-            else:
-                text = _JSON.encode(value)
-            parts.append(f"{_JSON.encode(key)}:{text}")
-        return ("{" + ",".join(parts) + "}").encode()
-
-    def _fragment(self, value: object) -> str:
-        kept = self._kept.get(id(value))
-        if kept is not None and kept[0] is value:
-            return kept[1]
-        text = _JSON.encode(value)
-        if len(self._kept) >= _KEPT_FRAGMENTS:
-            self._kept.clear()
-        self._kept[id(value)] = (value, text)  # holding it keeps its id from being reused
-        return text
+# How long a streamed request offering tools may bring no data at all before, in
+# CLAWLING_STREAM=auto, the server is taken for one that cannot stream tool calls.
+STREAM_PATIENCE = 30.0
 
 
 @dataclass(frozen=True)
@@ -126,10 +116,25 @@ _CALL_ERRORS: tuple[type[Exception], ...] = (
 
 
 class LLM:
-    """Chat completions with streaming, tool calls, fallback models and usage records."""
+    """Chat completions with streaming, tool calls, fallback models and usage records.
+
+    `max_output_tokens` caps every reply that does not ask for its own cap (sent as
+    `max_tokens`, which every server reads; a model that refuses it for
+    `max_completion_tokens`, as OpenAI's reasoning models do, gets that from then on).
+    `stream` is "auto", "on" or "off" (CLAWLING_STREAM): in "auto" a model whose
+    streamed request offering tools brings no data within `stream_patience` seconds is
+    asked again without streaming, and its tool requests are not streamed any more.
+    """
 
     def __init__(
-        self, client: AsyncOpenAI, models: Sequence[str], recorder: UsageRecorder | None = None
+        self,
+        client: AsyncOpenAI,
+        models: Sequence[str],
+        recorder: UsageRecorder | None = None,
+        *,
+        max_output_tokens: int | None = None,
+        stream: str = "auto",
+        stream_patience: float = STREAM_PATIENCE,
     ) -> None:
         if not models:
             raise ValueError("at least one model is needed")
@@ -138,6 +143,11 @@ class LLM:
         self.models = list(models)
         self._recorder = recorder
         self.stats = LLMStats()
+        self.max_output_tokens = max_output_tokens
+        self._stream = stream
+        self._patience = stream_patience
+        self._tools_unstreamed: set[str] = set()  # models that cannot stream tool calls
+        self._cap_names: dict[str, str] = {}  # model -> the parameter its cap goes in
 
     async def complete(
         self,
@@ -149,29 +159,34 @@ class LLM:
         tool_choice: str | None = None,
         max_tokens: int | None = None,
     ) -> Completion:
-        """One completion; tries each model in turn until one answers."""
+        """One completion; tries each model in turn until one answers. A request the
+        model refuses as invalid is adapted once and sent again (see `_adapted`)."""
         meta = meta or CallMeta()
         failure: Failure | None = None
         for model in self.models:
-            started = time.perf_counter()
-            try:
-                request = self._request(model, messages, tools, tool_choice, max_tokens)
-                if on_text is None:
-                    result = await self._complete_once(request)
-                else:
-                    result = await self._stream_once(request, on_text)
-            except _CALL_ERRORS as exc:
-                self.stats.calls += 1
-                self.stats.failed_calls += 1
-                failure = self.judge(exc, model)
-                log.warning("model %s failed (%s): %s", model, failure.kind, failure.detail)
-                await self._record(_call_record(meta, model, started, error=failure.detail))
-                continue
-            self._count(result.usage)
-            record = _call_record(meta, model, started, usage=result.usage)
-            if meta.record_success:
-                await self._record(record)
-            return replace(result, record=record)
+            request = self._request(model, messages, tools, tool_choice, max_tokens)
+            adapted: set[str] = set()
+            notice = ""
+            while True:
+                started = time.perf_counter()
+                try:
+                    result = await self._answer(request, on_text)
+                except _CALL_ERRORS as exc:
+                    self.stats.calls += 1
+                    self.stats.failed_calls += 1
+                    failure = self.judge(exc, model)
+                    log.warning("model %s failed (%s): %s", model, failure.kind, failure.detail)
+                    await self._record(_call_record(meta, model, started, error=failure.detail))
+                    retry = self._adapted(request, exc, failure, adapted)
+                    if retry is None:
+                        break
+                    request, notice = retry[0], notice or retry[1]
+                    continue
+                self._count(result.usage)
+                record = _call_record(meta, model, started, usage=result.usage)
+                if meta.record_success:
+                    await self._record(record)
+                return replace(result, record=record, notice=notice)
         if failure is None:
             raise RuntimeError("no model was tried")  # __init__ requires one
         if failure.kind == MODEL_NOT_FOUND:
@@ -206,13 +221,99 @@ class LLM:
         request: dict[str, Any] = {"model": model, "messages": messages}
         if tools:
             request["tools"] = tools
-            if tool_choice is not None:
-                request["tool_choice"] = tool_choice
-        if max_tokens is not None:
-            request["max_tokens"] = max_tokens
+            # Said out loud: llama.cpp's servers take tools without a choice as "none".
+            request["tool_choice"] = tool_choice or "auto"
+        cap = max_tokens if max_tokens is not None else self.max_output_tokens
+        if cap is not None:
+            request[self._cap_names.get(model, "max_tokens")] = cap
         return request
 
-    async def _post(self, request: dict[str, Any], *, stream: bool) -> Any:
+    def _adapted(
+        self, request: dict[str, Any], exc: BaseException, failure: Failure, done: set[str]
+    ) -> tuple[dict[str, Any], str] | None:
+        """The request to send again after `exc`, with the notice for the person, or
+        None. Each adaptation is made at most once per request; only refusals and
+        server errors are considered (a wrong key or model is not the request's fault)."""
+        if failure.kind not in (REFUSED_REQUEST, SERVER_ERROR) or not isinstance(
+            exc, openai.APIStatusError
+        ):
+            return None
+        model = request["model"]
+        if "max_tokens" in request and "max_completion_tokens" in error_text(exc):
+            if "cap" in done:
+                return None
+            done.add("cap")
+            self._cap_names[model] = "max_completion_tokens"
+            log.info("model %s takes its output cap as max_completion_tokens", model)
+            adapted = {k: v for k, v in request.items() if k != "max_tokens"}
+            return {**adapted, "max_completion_tokens": request["max_tokens"]}, ""
+        if "repair" in done or not rejected_as_invalid(exc):
+            return None
+        done.add("repair")
+        fixed = repaired(request["messages"])
+        if fixed is None:
+            return None
+        log.warning("model %s refused the request as invalid; sending it repaired", model)
+        return {**request, "messages": fixed[0]}, fixed[1]
+
+    def _streams(self, request: dict[str, Any]) -> bool:
+        if self._stream == "off":
+            return False
+        return self._stream == "on" or not (
+            _offers_tools(request) and request["model"] in self._tools_unstreamed
+        )
+
+    async def _answer(self, request: dict[str, Any], on_text: TextCallback | None) -> Completion:
+        """One request, streamed when it can be; a stream that brings nothing is asked
+        again without streaming (bot/llm/streaming.py says when)."""
+        model = request["model"]
+        if on_text is not None and self._streams(request):
+            body = self._encoder.encode(
+                {**request, "stream": True, "stream_options": {"include_usage": True}}
+            )
+            patient = self._stream == "auto" and _offers_tools(request)
+            try:
+                stream = await self._post(body, stream=True)
+                result = await read_stream(
+                    stream, model, on_text, self._patience if patient else None
+                )
+                return self._with_usage(result, body)
+            except NoData as silence:
+                log.info("model %s: %s; asking again without streaming", model, silence)
+                result = await self._answer(request, None)
+                if patient:
+                    self._tools_unstreamed.add(model)
+                    log.warning(
+                        "model %s cannot stream tool calls; its requests with tools are "
+                        "no longer streamed (CLAWLING_STREAM=auto)",
+                        model,
+                    )
+                if result.content:
+                    await on_text(result.content)
+                return result
+        body = self._encoder.encode(request)
+        result = parse_completion(await self._post(body, stream=False), model)
+        start = repeating_from(result.content)
+        if start is not None:
+            result = replace(result, content=cut(result.content, start), tool_calls=())
+        if on_text is not None and result.content:
+            await on_text(result.content)
+        return self._with_usage(result, body)
+
+    def _with_usage(self, result: Completion, body: bytes) -> Completion:
+        """The completion with usage estimated when the endpoint reported none
+        (llama-cpp-python ignores `stream_options`), so /usage and quotas count it."""
+        if result.usage.prompt_tokens or result.usage.completion_tokens:
+            return result
+        written = result.content + "".join(c.name + c.arguments for c in result.tool_calls)
+        usage = Usage(
+            prompt_tokens=estimate_tokens(body.decode()),
+            completion_tokens=estimate_tokens(written),
+            estimated=True,
+        )
+        return replace(result, usage=usage)
+
+    async def _post(self, body: bytes, *, stream: bool) -> Any:
         # `chat.completions.create()` walks every message through a recursive
         # TypedDict transform whose cost grows with the history, and builds a
         # pydantic object per streamed chunk; together several ms of CPU per call
@@ -221,24 +322,11 @@ class LLM:
         # client's retries, timeouts, auth and error types are unchanged.
         return await self._client.post(
             "/chat/completions",
-            content=self._encoder.encode(request),
+            content=body,
             cast_to=object,
             stream=stream,
             stream_cls=AsyncStream[object],
         )
-
-    async def _complete_once(self, request: dict[str, Any]) -> Completion:
-        return parse_completion(await self._post(request, stream=False), request["model"])
-
-    async def _stream_once(self, request: dict[str, Any], on_text: TextCallback) -> Completion:
-        acc = StreamAccumulator()
-        stream = await self._post(
-            {**request, "stream": True, "stream_options": {"include_usage": True}}, stream=True
-        )
-        async for chunk in stream:
-            if acc.add(chunk):
-                await on_text("".join(acc.text))
-        return acc.completion(request["model"])
 
     def _count(self, usage: Usage) -> None:
         self.stats.calls += 1
@@ -249,6 +337,10 @@ class LLM:
     async def _record(self, record: LLMCallRecord) -> None:
         if self._recorder is not None:
             await self._recorder.record_llm_call(record)
+
+
+def _offers_tools(request: dict[str, Any]) -> bool:
+    return bool(request.get("tools")) and request.get("tool_choice") != "none"
 
 
 def _call_record(
@@ -268,63 +360,8 @@ def _call_record(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         cached_tokens=usage.cached_tokens,
+        estimated=usage.estimated,
         duration_ms=int((time.perf_counter() - started) * 1000),
         conversation_id=meta.conversation_id,
         user_id=meta.user_id,
     )
-
-
-def make_client(
-    base_url: str, api_key: str | None, *, timeout: float, max_retries: int
-) -> AsyncOpenAI:
-    """An AsyncOpenAI client; endpoints without keys (Ollama, vLLM) get a placeholder.
-
-    It speaks HTTP through the client's aiohttp transport (`openai[aiohttp]`):
-    aiohttp parses responses in C, where the default httpx stack parses every
-    streamed chunk in Python; about 1 ms of CPU per model call
-    (bench/turn_overhead.py). Retries, timeouts and errors stay the client's."""
-    return AsyncOpenAI(
-        base_url=base_url,
-        api_key=api_key or "not-needed",
-        timeout=timeout,
-        max_retries=max_retries,
-        http_client=_AioHttpClient(),
-    )
-
-
-class _HonestConnectErrors(httpx2.AsyncBaseTransport):
-    """The aiohttp transport, with a refused connection or an unknown host reported as
-    a connection error.
-
-    The transport maps aiohttp's exceptions to httpx's by the first matching base class,
-    and `ClientConnectionError` (the base of refused, DNS and reset errors) maps to
-    `ConnectTimeout`, so openai raised `APITimeoutError` and a stopped Ollama read as
-    "took too long". Only a real timeout stays a timeout here.
-    """
-
-    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
-        self._inner = inner
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        try:
-            return await self._inner.handle_async_request(request)
-        except httpx2.ConnectTimeout as exc:
-            cause = exc.__cause__
-            timed_out = isinstance(cause, aiohttp.ServerTimeoutError | TimeoutError)
-            if cause is None or timed_out:
-                raise
-            raise httpx2.ConnectError(str(exc), request=request) from cause
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class _AioHttpClient(DefaultAioHttpClient):
-    """openai's aiohttp client with every transport it makes wrapped in
-    `_HonestConnectErrors` (these two hooks are where it makes them)."""
-
-    def _init_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
-        return _HonestConnectErrors(super()._init_transport(*args, **kwargs))
-
-    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> httpx2.AsyncBaseTransport:
-        return _HonestConnectErrors(super()._init_proxy_transport(*args, **kwargs))

@@ -29,6 +29,8 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    # Counted by us because the endpoint reported nothing (see LLM._with_usage).
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Completion:
     usage: Usage
     model: str
     record: LLMCallRecord | None = None  # the call's usage row, set by the client
+    # For the person, when the request had to be repaired to be accepted (repair.py).
+    notice: str = ""
 
 
 def _int(value: Any) -> int:
@@ -106,6 +110,12 @@ class StreamAccumulator:
     text: list[str] = field(default_factory=list)
     calls: dict[int, dict[str, Any]] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
+    finished: bool = False  # a choice said why it ended (finish_reason)
+
+    @property
+    def empty(self) -> bool:
+        """No text, no tool call and no end: the stream said nothing at all."""
+        return not self.text and not self.calls and not self.finished
 
     def add(self, chunk: Any) -> str:
         """Take one chunk; returns the text it added (may be empty)."""
@@ -114,7 +124,9 @@ class StreamAccumulator:
             self.usage = read_usage(body["usage"])
         added = []
         for choice in body.get("choices") or ():
-            delta = _mapping(choice, "choice").get("delta")
+            choice = _mapping(choice, "choice")
+            self.finished = self.finished or bool(choice.get("finish_reason"))
+            delta = choice.get("delta")
             if not isinstance(delta, dict):
                 continue
             for piece in delta.get("tool_calls") or ():

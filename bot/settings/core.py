@@ -54,6 +54,10 @@ class CoreSettings(ToolSettings):
     tool_timeout: float = Field(60.0, gt=0)
     llm_timeout: float = Field(120.0, gt=0)
     llm_max_retries: int = Field(2, ge=0, le=10)
+    # The cap on each reply, sent as `max_tokens`; the context budget reserves it.
+    max_output_tokens: int = Field(2_048, ge=16, le=1_000_000)
+    # Whether answers stream: auto finds out per model whether tool calls can stream.
+    stream: Literal["auto", "on", "off"] = "auto"
     context_tokens: int = Field(32_000, ge=2_000)
     recall_tokens: int = Field(1_200, ge=0, le=100_000)
     embedding_model: str | None = None
@@ -119,9 +123,9 @@ class CoreSettings(ToolSettings):
             raise ValueError("must start with https:// (or http:// behind a proxy)")
         return value.rstrip("/") if value else None
 
-    @field_validator("log_format", mode="before")
+    @field_validator("log_format", "stream", mode="before")
     @classmethod
-    def _lower_format(cls, value: Any) -> Any:
+    def _lower_word(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level")
@@ -145,4 +149,11 @@ CORE_SETTING_FIXES: dict[str, str] = {
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
     "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
     "CLAWLING_PUBLIC_URL": "use the https address where this server is reachable",
+    "CLAWLING_MAX_OUTPUT_TOKENS": (
+        "use a whole number of tokens for one reply, e.g. 2048 (at least 16)"
+    ),
+    "CLAWLING_STREAM": (
+        "use auto (default: stream, and find out whether the server can stream tool "
+        "calls), on (always stream) or off (never stream)"
+    ),
 }

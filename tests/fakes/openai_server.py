@@ -135,11 +135,6 @@ class FakeOpenAI:
         self.embeddings_per_token = False
         # When set, every vector is cut or zero-padded to this many numbers.
         self.embedding_dimension: int | None = None
-        # Capability switches (what `clawling doctor` probes):
-        # False: a streamed request with tools gets only keep-alive comment lines, then ends.
-        self.tools_in_stream = True
-        # False: `stream_options.include_usage` is ignored (no usage chunk in streams).
-        self.usage_in_stream = True
         # False: tool_choice "required" is ignored; otherwise it forces a call of the first tool.
         self.tool_choice_required = True
         self.requests: list[dict[str, Any]] = []
@@ -147,6 +142,22 @@ class FakeOpenAI:
         self.models: list[str] | None = ["fake-model"]
         self.script: deque[Reply] = deque()
         self._previous_prompt = ""
+        # Behaviours of real servers that are not OpenAI (llama.cpp, Ollama, vLLM...);
+        # each off by default, combined freely.
+        # Streams carry no usage chunk, even when `stream_options` asks for one.
+        self.no_stream_usage = False
+        # Tools without `tool_choice` are not offered to the model ("none").
+        self.requires_tool_choice = False
+        # A streamed request offering tools (choice "auto") gets only `: ping` lines.
+        self.cannot_stream_tools = False
+        # Every streamed request is answered 200 with an empty stream (no data at all).
+        self.empty_stream = False
+        # An assistant message with `"content": null` is an HTTP 500 validation error.
+        self.reject_null_content = False
+        # A message with image parts is an HTTP 400 (a model without vision).
+        self.reject_images = False
+        # How long `cannot_stream_tools` keeps pinging before it ends the stream empty.
+        self.ping_seconds = 10.0
         self.in_flight = 0
         self.max_in_flight = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -213,9 +224,17 @@ class FakeOpenAI:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
-        if body.get("stream") and body.get("tools") and not self.tools_in_stream:
-            return await self._keep_alives_only(request)
+        refused = self._refusal(body)
+        if refused is not None:
+            return refused
+        if body.get("stream") and (self.empty_stream or self._pings_only(body)):
+            return await self._without_data(request, pinging=not self.empty_stream)
+        tools_ignored = self.requires_tool_choice and "tool_choice" not in body
+        if tools_ignored:
+            body = {k: v for k, v in body.items() if k != "tools"}
         reply = self.script.popleft() if self.script else self._forced(body) or self.responder(body)
+        if tools_ignored and reply.tool_calls:
+            reply = Reply(text=reply.text or "I have no tools to do that.")
         deadline = time.monotonic() + 10
         while self.max_in_flight < reply.hold_until_in_flight and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -246,15 +265,6 @@ class FakeOpenAI:
             return None
         return Reply(tool_calls=[(body["tools"][0]["function"]["name"], {})])
 
-    async def _keep_alives_only(self, request: web.Request) -> web.StreamResponse:
-        """What llama-cpp-python streams when it cannot stream a tool choice."""
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
-        for _ in range(3):
-            await response.write(b": ping\n\n")
-        await response.write_eof()
-        return response
-
     def _vector(self, text: str) -> Any:
         """The embedding of one input, as the switches shape it."""
         if self.embeddings_per_token:
@@ -266,6 +276,43 @@ class FakeOpenAI:
         if size is None:
             return vector
         return (vector + [0.0] * size)[:size]
+
+    def _pings_only(self, body: dict[str, Any]) -> bool:
+        offered = body.get("tools") and body.get("tool_choice", "auto") == "auto"
+        return self.cannot_stream_tools and bool(offered)
+
+    def _refusal(self, body: dict[str, Any]) -> web.Response | None:
+        """The error a picky server answers this request with, or None."""
+        messages = body.get("messages") or []
+        if self.reject_null_content and any(
+            m.get("role") == "assistant" and m.get("content", "") is None for m in messages
+        ):
+            text = "1 validation error for ChatCompletionRequestAssistantMessage: content"
+            return web.json_response({"error": {"message": text, "type": "fake"}}, status=500)
+        if self.reject_images and any(
+            isinstance(m.get("content"), list)
+            and any(p.get("type") == "image_url" for p in m["content"])
+            for m in messages
+        ):
+            text = "image input is not supported by this model"
+            error = {"message": text, "type": "invalid_request_error"}
+            return web.json_response({"error": error}, status=400)
+        return None
+
+    async def _without_data(self, request: web.Request, *, pinging: bool) -> web.StreamResponse:
+        """A 200 stream with no data event: keep-alive comments until the client leaves
+        (or ping_seconds pass), or nothing at all."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        deadline = time.monotonic() + (self.ping_seconds if pinging else 0)
+        try:
+            while time.monotonic() < deadline:
+                await response.write(b": ping\n\n")
+                await asyncio.sleep(0.05)
+            await response.write_eof()
+        except (ConnectionResetError, RuntimeError):
+            pass  # the client gave up waiting
+        return response
 
     async def _models(self, _request: web.Request) -> web.Response:
         if self.models is None:
@@ -386,7 +433,7 @@ class FakeOpenAI:
                 await send([{"index": 0, "delta": {"tool_calls": [part]}, "finish_reason": None}])
         finish = "tool_calls" if reply.tool_calls else "stop"
         await send([{"index": 0, "delta": {}, "finish_reason": finish}])
-        if (body.get("stream_options") or {}).get("include_usage") and self.usage_in_stream:
+        if (body.get("stream_options") or {}).get("include_usage") and not self.no_stream_usage:
             await send([], usage=usage)
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

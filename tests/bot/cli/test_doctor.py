@@ -161,8 +161,9 @@ def test_doctor_reports_what_a_capable_endpoint_supports(
 def test_doctor_reports_what_an_incapable_endpoint_lacks(
     env: dict[str, str], fake_llm: FakeOpenAI, tmp_path: Path
 ) -> None:
-    fake_llm.tools_in_stream = False  # only keep-alives when a streamed request has tools
-    fake_llm.usage_in_stream = False
+    fake_llm.cannot_stream_tools = True  # only keep-alives when a streamed request has tools
+    fake_llm.ping_seconds = 0.3
+    fake_llm.no_stream_usage = True
     fake_llm.embeddings_per_token = True
     result = run(["doctor"], {**env, "CLAWLING_EMBEDDING_MODEL": "toy"})
     assert result.returncode == 1

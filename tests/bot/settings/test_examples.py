@@ -31,6 +31,7 @@ EXAMPLES = [
     ("CLAWLING_OWNERS", "telegram:12345"),
     ("CLAWLING_OWNERS", "slack:U0123"),
     ("CLAWLING_RECALL_TOKENS", "0"),
+    ("CLAWLING_MAX_OUTPUT_TOKENS", "2048"),
     ("TELEGRAM_BOT_TOKEN", "123456789:AAH-your-token-from-BotFather"),
     ("TELEGRAM_MODE", "polling"),
     ("TELEGRAM_MODE", "webhook"),
@@ -75,6 +76,7 @@ BAD_VALUES = [
     ("CLAWLING_MCP_SERVERS", "{not json"),
     ("CLAWLING_SHELL_ALLOWLIST", ""),
     ("CLAWLING_LOG_FORMAT", "xml"),
+    ("CLAWLING_MAX_OUTPUT_TOKENS", "0"),
 ]
 
 

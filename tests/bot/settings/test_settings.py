@@ -169,3 +169,28 @@ def test_a_malformed_database_url_is_one_line_without_its_password(
     assert line.endswith(
         "Fix: use sqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db."
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fix"),
+    [
+        ("CLAWLING_STREAM", "sometimes", "use auto (default: stream, and find out whether"),
+        ("CLAWLING_MAX_OUTPUT_TOKENS", "8", "use a whole number of tokens for one reply"),
+        ("CLAWLING_MAX_OUTPUT_TOKENS", "lots", "use a whole number of tokens for one reply"),
+    ],
+)
+def test_model_output_settings_refuse_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fix: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    [line] = str(caught.value).splitlines()
+    assert line.startswith(f"Setting {name} is invalid") and f"Fix: {fix}" in line
+
+
+def test_model_output_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (load_settings().core.stream, load_settings().core.max_output_tokens) == ("auto", 2048)
+    monkeypatch.setenv("CLAWLING_STREAM", "OFF")
+    monkeypatch.setenv("CLAWLING_MAX_OUTPUT_TOKENS", "512")
+    assert (load_settings().core.stream, load_settings().core.max_output_tokens) == ("off", 512)
