@@ -148,7 +148,7 @@ class FakeOpenAI:
         self.no_stream_usage = False
         # Tools without `tool_choice` are not offered to the model ("none").
         self.requires_tool_choice = False
-        # A streamed request offering tools (choice "auto") gets only `: ping` lines.
+        # A streamed request offering tools (any choice but "none") gets only `: ping` lines.
         self.cannot_stream_tools = False
         # Every streamed request is answered 200 with an empty stream (no data at all).
         self.empty_stream = False
@@ -278,7 +278,7 @@ class FakeOpenAI:
         return (vector + [0.0] * size)[:size]
 
     def _pings_only(self, body: dict[str, Any]) -> bool:
-        offered = body.get("tools") and body.get("tool_choice", "auto") == "auto"
+        offered = body.get("tools") and body.get("tool_choice", "auto") != "none"
         return self.cannot_stream_tools and bool(offered)
 
     def _refusal(self, body: dict[str, Any]) -> web.Response | None:
