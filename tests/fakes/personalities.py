@@ -18,6 +18,7 @@ the fake's own figures, not with a real tokenizer's.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -228,10 +229,10 @@ def personality(name: str, window: int = WINDOW) -> Personality:
 
 def describe(request: dict[str, Any]) -> str:
     """A one-line account of a request, for failure messages."""
-    roles = [m.get("role") for m in request["messages"]]
+    roles = Counter(str(m.get("role")) for m in request["messages"])
     return json.dumps(
         {
-            "roles": roles,
+            "messages": dict(roles),
             "tokens": prompt_tokens(request),
             "stream": bool(request.get("stream")),
             "tool_choice": request.get("tool_choice"),
