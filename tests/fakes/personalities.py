@@ -127,8 +127,10 @@ def _tools_need_a_choice(request: dict[str, Any], reply: Reply) -> Reply:
 class VLLM(Personality):
     """vLLM's OpenAI-compatible server.
 
-    - Over the window: 400 "This model's maximum context length is W tokens. However,
-      you requested N tokens (P in the messages, C in the completion). ..."
+    - Over the window: 400 (`code` 400) "This model's maximum context length is W
+      tokens. However, you requested N tokens (P in the messages, C in the
+      completion). ..." (later versions: "... W tokens and your request has N input
+      tokens ..."; both start the same way).
     - `GET /v1/models` lists `max_model_len` with each model.
     - Tool calls stream in fragments; usage is in a stream only when
       `stream_options.include_usage` asks for it (the fake's default).
@@ -148,8 +150,7 @@ class VLLM(Personality):
         return overflow(
             f"This model's maximum context length is {self.window} tokens. However, you "
             f"requested {asked} tokens ({prompt} in the messages, {asked - prompt} in the "
-            "completion). Please reduce the length of the messages or completion.",
-            "BadRequestError",
+            "completion). Please reduce the length of the messages or completion."
         )
 
 
