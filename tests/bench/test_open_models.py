@@ -46,3 +46,17 @@ def test_without_a_server_it_says_what_to_give() -> None:
     with pytest.raises(SystemExit) as stopped:
         main([])
     assert stopped.value.code == 2
+
+
+def test_ollama_tells_its_window_and_streams_a_call_whole(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--fake", "ollama"]) == 0
+    ollama = rows(capsys.readouterr().out)
+    assert ollama["window told"] == ("yes", "4096 (/api/show llama.context_length)")
+    assert ollama["tool call streamed"] == ("yes", "in 1 chunks")
+    assert ollama["usage in stream"][0] == "yes"
+    assert main(["--fake", "openai"]) == 0
+    openai = rows(capsys.readouterr().out)
+    assert openai["window told"] == ("no", "not by /v1/models, /props or /api/show")
+    assert openai["tool call streamed"][0] == "yes"
