@@ -25,6 +25,9 @@ from typing import Any
 
 from tests.fakes.openai_server import FakeOpenAI, Reply, canonical, hashed_words
 
+# The tests' window. llama-cpp-python's default n_ctx is 2048, but Clawling's tool
+# schemas alone are about 1,750 tokens by this count: 4096 leaves room for a conversation
+# while still being several times smaller than the 30-turn test's.
 WINDOW = 4096
 
 
