@@ -25,10 +25,11 @@ from source, about 8 minutes on two cores):
         --chat_format chatml-function-calling --host 127.0.0.1 --port 8000
 
 On CPUs that advertise AMX but fault on it, generation crashes (segfault) unless
-llama.cpp's repacked buffers are off: `--no-repack` for llama.cpp's own server, and
-for llama-cpp-python load the model yourself with `use_extra_bufts=False`, e.g.
-`Llama(model_path=PATH, n_ctx=4096, use_extra_bufts=False)`, and serve it with
-`llama_cpp.server.app.create_app` (or a config file, if your version reads the key).
+llama.cpp's repacked buffers are off: `--no-repack` for llama.cpp's own server; for
+llama-cpp-python, load the model with `Llama(model_path=PATH, n_ctx=4096,
+use_extra_bufts=False)` — through the server's `--config_file` (its model entries
+take the Llama options your version knows), or from a short script of your own that
+loads the model that way and serves it with the package's server app.
 Then: `python -m bench.open_models --base-url http://127.0.0.1:8000/v1 --model x`.
 vLLM: `vllm serve MODEL --max-model-len 4096 --enable-auto-tool-choice
 --tool-call-parser hermes` (base URL http://127.0.0.1:8000/v1). Ollama: `ollama
