@@ -41,10 +41,16 @@ class Reply:
     error_message: str = "fake error"
     error_code: str | None = None  # the error's `code` and `type` (default: the status)
     cut_after: int | None = None  # streamed: drop the connection after this many chunks
+    raw_stream: str | None = None  # streamed: this SSE text as-is with 200 ("" = empty stream)
+    whole_tool_calls: bool = False  # streamed: each tool call in one chunk (Ollama)
 
 
 Responder = Callable[[dict[str, Any]], Reply]
 Embedder = Callable[[str], list[float]]
+Intercept = Callable[[dict[str, Any]], Reply | None]
+View = Callable[[dict[str, Any]], dict[str, Any]]
+Reshape = Callable[[dict[str, Any], Reply], Reply]
+Route = Callable[[dict[str, Any]], tuple[int, Any]]  # request JSON ({} for GET) → status, JSON
 EMBEDDING_SIZE = 64
 
 
@@ -164,6 +170,14 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Hooks for personalities (tests/fakes/personalities.py); None leaves the default.
+        self.intercept: Intercept | None = None  # the server's own answer (errors, overflow)
+        self.view: View | None = None  # what the model sees of a request (template, truncation)
+        self.reshape: Reshape | None = None  # what the server makes of the model's reply
+        self.seen: list[dict[str, Any]] = []  # requests as the model saw them (after `view`)
+        self.model_fields: dict[str, Any] = {}  # extra fields of each /v1/models entry
+        self.routes: dict[tuple[str, str], Route] = {}  # other (METHOD, path) → handler(JSON)
+        self.embedding_of: Callable[[str], Any] | None = None  # an input's embedding, any shape
 
     # -- control -------------------------------------------------------------
 
@@ -204,6 +218,7 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -222,17 +237,27 @@ class FakeOpenAI:
             self.in_flight -= 1
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
-        body = await request.json()
-        self.requests.append(body)
-        refused = self._refusal(body)
+        sent = await request.json()
+        self.requests.append(sent)
+        refused = self._refusal(sent)
         if refused is not None:
             return refused
-        if body.get("stream") and (self.empty_stream or self._pings_only(body)):
+        if sent.get("stream") and (self.empty_stream or self._pings_only(sent)):
             return await self._without_data(request, pinging=not self.empty_stream)
+        intercepted = self.intercept(sent) if self.intercept is not None else None
+        body = self.view(sent) if self.view is not None else sent
+        self.seen.append(body)
         tools_ignored = self.requires_tool_choice and "tool_choice" not in body
         if tools_ignored:
             body = {k: v for k, v in body.items() if k != "tools"}
-        reply = self.script.popleft() if self.script else self._forced(body) or self.responder(body)
+        if intercepted is not None:
+            reply = intercepted
+        else:
+            reply = (
+                self.script.popleft() if self.script else self._forced(body) or self.responder(body)
+            )
+            if self.reshape is not None:
+                reply = self.reshape(body, reply)
         if tools_ignored and reply.tool_calls:
             reply = Reply(text=reply.text or "I have no tools to do that.")
         deadline = time.monotonic() + 10
@@ -252,6 +277,12 @@ class FakeOpenAI:
             return web.json_response(payload, status=reply.status, headers=reply.headers)
         if reply.raw_body is not None:
             return web.Response(text=reply.raw_body, content_type="application/json")
+        if reply.raw_stream is not None and body.get("stream"):
+            raw = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await raw.prepare(request)
+            await raw.write(reply.raw_stream.encode())
+            await raw.write_eof()
+            return raw
         usage = self._usage(body, reply)
         if body.get("stream"):
             return await self._stream(request, body, reply, usage)
@@ -318,10 +349,18 @@ class FakeOpenAI:
         if self.models is None:
             return web.json_response({"error": {"message": "not found"}}, status=404)
         data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake", **self.model_fields}
             for name in self.models
         ]
         return web.json_response({"object": "list", "data": data})
+
+    async def _other(self, request: web.Request) -> web.Response:
+        route = self.routes.get((request.method, request.path))
+        if route is None:
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        body = await request.json() if request.can_read_body else {}
+        status, payload = route(body if isinstance(body, dict) else {})
+        return web.json_response(payload, status=status)
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -330,8 +369,9 @@ class FakeOpenAI:
             error = {"error": {"message": "embeddings down", "type": "fake"}}
             return web.json_response(error, status=self.embedding_status)
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        embed = self.embedding_of or self._vector
         data = [
-            {"object": "embedding", "index": i, "embedding": self._vector(text)}
+            {"object": "embedding", "index": i, "embedding": embed(text)}
             for i, text in enumerate(texts)
         ]
         tokens = sum(len(text) // 4 + 1 for text in texts)
@@ -420,6 +460,15 @@ class FakeOpenAI:
             if reply.chunk_delay:
                 await asyncio.sleep(reply.chunk_delay)
         for i, (name, args) in enumerate(reply.tool_calls):
+            if reply.whole_tool_calls:
+                call = {
+                    "index": i,
+                    "id": f"call_{len(self.requests)}_{i}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": self._arguments(args)},
+                }
+                await send([{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}])
+                continue
             head = {
                 "index": i,
                 "id": f"call_{len(self.requests)}_{i}",

@@ -1,0 +1,1 @@
+"""Tests of the benchmark scripts that are also tools (bench/open_models.py)."""
