@@ -2,6 +2,12 @@
 
 Each step is stored before the next begins, so a crash loses nothing and the
 history reloads in the order the model saw it.
+
+Every request is planned against the model's window (bot/agent/budget.py). When the
+endpoint still refuses one as too long (a window guessed wrong, a tokenizer counting
+more than estimated), the window it states is learnt, the conversation is compacted
+to half of what was sent, and the step is asked again once: a conversation never
+stays stuck over the window.
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.agent.budget import Budget, ToolFitter, estimate_request, jump_window, plan
 from bot.agent.prompt import (
     Chat,
     PromptBuilder,
@@ -27,8 +34,10 @@ from bot.agent.prompt import (
 )
 from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
 from bot.chat.channels import ReplyStream, ShowsActivity
-from bot.llm.client import LLM, CallMeta, Completion, TextCallback, ToolCall
-from bot.safety.untrusted import WRITTEN_AFTER, sources_in
+from bot.llm.client import LLM, CallMeta, Completion, LLMError, TextCallback, ToolCall
+from bot.llm.failures import CONTEXT_OVERFLOW
+from bot.llm.window import DEFAULT_OUTPUT_TOKENS, ModelWindows
+from bot.safety.untrusted import CLOSE_TAG, OPEN_TAG, WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
 from memory import db
 from memory.conversations import (
@@ -92,7 +101,21 @@ class Compactor(Protocol):
 @dataclass(frozen=True)
 class AgentLimits:
     max_steps: int = 12
+    # The window when no ModelWindows is given (it then decides per model).
     context_tokens: int = 32_000
+    # The reply's usual cap (max_tokens); small windows give it less.
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
+
+
+@dataclass
+class _View:
+    """What one turn shows the model: rebuilt when the endpoint says it was too long."""
+
+    budget: Budget
+    history: Chat
+    background: str
+    recalled: str
+    retried: bool = False
 
 
 class Agent:
@@ -111,7 +134,10 @@ class Agent:
         files: FileKeeper,
         context_sources: Sequence[ContextSource] = (),
         compactor: Compactor | None = None,
+        windows: ModelWindows | None = None,
     ) -> None:
+        self._windows = windows
+        self._fitter = ToolFitter()
         self._files = files
         self._compactor = compactor
         self._sources = list(context_sources)
@@ -133,22 +159,14 @@ class Agent:
         """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
         later ones belong to a later turn). None when nothing is waiting."""
         context = await self._store.load_context(conversation.id)
-        visible = [
-            m
-            for m in context.messages
-            if m.turn is not None or up_to_id is None or m.id <= up_to_id
-        ]
+        visible = _visible(context.messages, up_to_id)
         pending = [m.id for m in visible if m.turn is None and m.role == "user"]
         if not pending:
             return None
-        too_large = self._too_large([m for m in visible if m.id in pending])
+        budget = await self._budget()
+        too_large = self._too_large([m for m in visible if m.id in pending], budget.history)
         if too_large is not None:
             return await self._set_aside(user, conversation, context.next_turn, pending, too_large)
-        if self._compactor is not None:
-            budget = self._limits.context_tokens
-            messages = await self._compactor.fit(user, conversation, visible, budget)
-        else:
-            messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
         # Reload the person: /timezone may have changed since the session cached them.
         user = await self._store.get_user(user.id) or user
@@ -158,30 +176,27 @@ class Agent:
         senders = {m.user_id for m in visible if m.id in pending}
         private = conversation.is_direct or senders <= {user.id}
         query = "\n".join(m.content for m in visible if m.id in pending)
-        background, recalled = await self._gather_context(user, conversation, query, private)
+        recalled = _within(await self._recall(user, conversation, query, private), budget)
+        messages = await self._fit(user, conversation, visible, budget, recalled)
+        background = await self._background(user, conversation)
         state = TurnState(
             untrusted=untrusted_in_view(messages, background, recalled), private=private
         )
         tool_ctx = ToolContext(
             user=user, conversation=conversation, timezone=zone, now=self._now, turn=state
         )
-        history = render_history(
-            messages,
-            group=not conversation.is_direct,
-            images=self._files.image_part if self._files.limits.vision else None,
-        )
+        view = _View(budget, self._render(conversation, messages), background, recalled)
         meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
         shows = stream.activity if isinstance(stream, ShowsActivity) else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
 
+        async def shrink() -> None:
+            await self._shrink(view, user, conversation, up_to_id)
+
         for step in range(1, self._limits.max_steps + 1):
-            volatile = _join(time_note(self._now().astimezone(zone), zone.key), recalled)
-            request = self._prompt.build(history, background=background, volatile=volatile)
-            completion = await self._llm.complete(
-                request, self._tools.schemas() or None, meta=meta, on_text=on_text
-            )
+            completion = await self._call(view, zone, meta, on_text, shrink)
             if not completion.tool_calls:
                 reply = _assistant_message(completion, bool(state.untrusted))
                 answer = _answer(conversation, turn, completion.content)
@@ -201,10 +216,110 @@ class Agent:
                 conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
-            history.extend(render_message(m) for m in (reply, *results))
+            view.history.extend(render_message(m) for m in (reply, *results))
 
         return await self._final_without_tools(
-            history, background, zone, meta, on_text, conversation, user, turn, state
+            view, zone, meta, on_text, shrink, conversation, user, turn, state
+        )
+
+    async def _budget(self) -> Budget:
+        """This request's shares of the primary model's window (bot/agent/budget.py)."""
+        model = self._llm.models[0]
+        if self._windows is None:
+            window, ratio = self._limits.context_tokens, 1.0
+        else:
+            window, ratio = await self._windows.window(model), self._windows.ratio(model)
+        schemas = self._tools.schemas()
+        system = self._prompt.system_message
+        return plan(window, ratio, self._limits.output_tokens, system, schemas, self._fitter)
+
+    async def _call(
+        self,
+        view: _View,
+        zone: ZoneInfo,
+        meta: CallMeta,
+        on_text: TextCallback | None,
+        shrink: Callable[[], Awaitable[None]],
+        note: str = "",
+        tool_choice: str | None = None,
+    ) -> Completion:
+        """One model call; asked again once, from a compacted view, if it was too long."""
+        while True:
+            volatile = note or _join(
+                time_note(self._now().astimezone(zone), zone.key), view.recalled
+            )
+            request = self._prompt.build(
+                view.history, background=view.background, volatile=volatile
+            )
+            try:
+                completion = await self._llm.complete(
+                    request,
+                    view.budget.tools,
+                    meta=meta,
+                    on_text=on_text,
+                    tool_choice=tool_choice,
+                    max_tokens=view.budget.max_tokens,
+                )
+            except LLMError as exc:
+                if exc.failure.kind != CONTEXT_OVERFLOW or view.retried:
+                    raise
+                view.retried = True
+                if exc.failure.window and self._windows is not None:
+                    await self._windows.learn(self._llm.models[-1], exc.failure.window)
+                await shrink()
+                continue
+            if self._windows is not None and completion.record is not None:
+                estimated = estimate_request(request, view.budget.tool_estimate)
+                reported = completion.usage.prompt_tokens
+                await self._windows.observe(completion.record.model, estimated, reported)
+            return completion
+
+    async def _shrink(
+        self,
+        view: _View,
+        user: UserRecord,
+        conversation: ConversationRecord,
+        up_to_id: int | None,
+    ) -> None:
+        """The endpoint said the request was too long: plan again (with the window it
+        stated, if any) and compact the stored conversation to at most half of what was
+        sent. Steps of this turn are stored, so the history is rebuilt from the store."""
+        sent = estimate_request(view.history, 0)
+        budget = await self._budget()
+        halved = replace(budget, history=min(budget.history, max(sent // 2, 1)))
+        log.info(
+            "the model refused a request as too long (about %d tokens of history); "
+            "compacting to %d",
+            sent,
+            halved.history,
+        )
+        context = await self._store.load_context(conversation.id)
+        visible = _visible(context.messages, up_to_id)
+        view.recalled = _within(view.recalled, halved)
+        messages = await self._fit(user, conversation, visible, halved, view.recalled)
+        view.budget = budget
+        view.background = await self._background(user, conversation)
+        view.history = self._render(conversation, messages)
+
+    async def _fit(
+        self,
+        user: UserRecord,
+        conversation: ConversationRecord,
+        visible: list[StoredMessage],
+        budget: Budget,
+        recalled: str,
+    ) -> list[StoredMessage]:
+        """The history to show: compacted to what the budget leaves after the recall note."""
+        room = budget.history - (estimate_tokens(recalled) if recalled else 0)
+        if self._compactor is not None:
+            return await self._compactor.fit(user, conversation, visible, max(room, 1))
+        return await jump_window(self._store, conversation, visible, max(room, 1))
+
+    def _render(self, conversation: ConversationRecord, messages: list[StoredMessage]) -> Chat:
+        return render_history(
+            messages,
+            group=not conversation.is_direct,
+            images=self._files.image_part if self._files.limits.vision else None,
         )
 
     async def _record(self, *args: Any, **kwargs: Any) -> None:
@@ -223,11 +338,10 @@ class Agent:
                 await asyncio.sleep(wait)
                 wait = min(2 * wait, 10.0)
 
-    def _too_large(self, waiting: list[StoredMessage]) -> str | None:
+    def _too_large(self, waiting: list[StoredMessage], budget: int) -> str | None:
         """Why the waiting messages cannot be answered at all (alone they are more than the
-        whole CLAWLING_CONTEXT_TOKENS budget, which history is fitted to), or None."""
+        conversation's share of the model's window, which history is fitted to), or None."""
         size = sum(estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting)
-        budget = self._limits.context_tokens
         if size <= budget:
             return None
         return (
@@ -253,22 +367,24 @@ class Agent:
         )
         return TurnOutcome(text, 0, delivery_key=answer.key if answer else None)
 
-    async def _gather_context(
+    async def _background(self, user: UserRecord, conversation: ConversationRecord) -> str:
+        return _join(*[await s.background(user, conversation) for s in self._sources])
+
+    async def _recall(
         self, user: UserRecord, conversation: ConversationRecord, query: str, private: bool
-    ) -> tuple[str, str]:
-        backgrounds = [await s.background(user, conversation) for s in self._sources]
+    ) -> str:
         recalls = [
             await s.recall(user, conversation, query, private=private) for s in self._sources
         ]
-        return _join(*backgrounds), _join(*recalls)
+        return _join(*recalls)
 
     async def _final_without_tools(
         self,
-        history: Chat,
-        background: str,
+        view: _View,
         zone: ZoneInfo,
         meta: CallMeta,
         on_text: TextCallback | None,
+        shrink: Callable[[], Awaitable[None]],
         conversation: ConversationRecord,
         user: UserRecord,
         turn: int,
@@ -280,10 +396,7 @@ class Agent:
             f"{time_note(self._now().astimezone(zone), zone.key)} The tool step budget "
             f"({self._limits.max_steps}) is used up: answer now with what you have."
         )
-        request = self._prompt.build(history, background=background, volatile=note)
-        completion = await self._llm.complete(
-            request, self._tools.schemas() or None, meta=meta, on_text=on_text, tool_choice="none"
-        )
+        completion = await self._call(view, zone, meta, on_text, shrink, note, "none")
         text = completion.content or (
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
@@ -298,40 +411,6 @@ class Agent:
         )
         key = answer.key if answer else None
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True, delivery_key=key)
-
-    async def _fit_window(
-        self, conversation: ConversationRecord, messages: list[StoredMessage]
-    ) -> list[StoredMessage]:
-        """Keep the history within the context budget.
-
-        Trimming one turn at a time would change the prompt's start on every
-        request and defeat prompt caching, so the window jumps: once over
-        budget, it restarts at the turn that leaves about half the budget.
-        """
-        budget = self._limits.context_tokens
-        sizes = [
-            estimate_tokens(m.content) + 4 * len(m.tool_calls) + IMAGE_TOKENS * len(m.attachments)
-            for m in messages
-        ]
-        if sum(sizes) <= budget:
-            return messages
-        keep_from = len(messages)
-        kept = 0
-        while keep_from > 0 and kept + sizes[keep_from - 1] <= budget // 2:
-            keep_from -= 1
-            kept += sizes[keep_from]
-        # Start at a turn boundary so tool calls and their results stay together.
-        start_turn = None
-        for message in messages[keep_from:]:
-            if message.turn is not None and message.role == "user":
-                start_turn = message.turn
-                break
-        if start_turn is None:
-            # The newest turn alone exceeds the budget: keep just the waiting messages.
-            return [m for m in messages if m.turn is None]
-        await self._store.set_context_start(conversation.id, start_turn)
-        log.info("conversation %s: context now starts at turn %s", conversation.id, start_turn)
-        return [m for m in messages if m.turn is None or m.turn >= start_turn]
 
 
 async def run_tool_calls(
@@ -398,6 +477,31 @@ def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:
 
 def _tool_names(calls: Sequence[ToolCall]) -> str:
     return ", ".join(dict.fromkeys(call.name for call in calls))
+
+
+def _visible(messages: list[StoredMessage], up_to_id: int | None) -> list[StoredMessage]:
+    """The messages a turn answering up to `up_to_id` sees (later ones wait their turn)."""
+    return [m for m in messages if m.turn is not None or up_to_id is None or m.id <= up_to_id]
+
+
+def _within(recalled: str, budget: Budget) -> str:
+    """The recall note cut, at whole lines, to a quarter of the conversation's share;
+    never inside an untrusted block (an open block would swallow what follows)."""
+    limit = budget.history // 4
+    if estimate_tokens(recalled) <= limit:
+        return recalled
+    kept: list[str] = []
+    used = 0
+    balanced = 0  # lines kept up to the last point outside any block
+    for line in recalled.splitlines():
+        used += len(line) // 4 + 1
+        if used > limit:
+            break
+        kept.append(line)
+        text = "\n".join(kept)
+        if text.count(OPEN_TAG) == text.count(CLOSE_TAG):
+            balanced = len(kept)
+    return "\n".join(kept[:balanced]) if balanced > 1 else ""
 
 
 def _join(*parts: str) -> str:
