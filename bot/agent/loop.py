@@ -264,8 +264,12 @@ class Agent:
                 if exc.failure.kind != CONTEXT_OVERFLOW or view.retried:
                     raise
                 view.retried = True
-                if exc.failure.window and self._windows is not None:
-                    await self._windows.learn(self._llm.models[-1], exc.failure.window)
+                if self._windows is not None:
+                    model = self._llm.models[-1]  # the failure is the last model's
+                    if exc.failure.window:
+                        await self._windows.learn(model, exc.failure.window)
+                    estimated = estimate_request(request, view.budget.tool_estimate)
+                    await self._windows.overflowed(model, estimated, view.budget.output)
                 await shrink()
                 continue
             if self._windows is not None and completion.record is not None:

@@ -158,6 +158,18 @@ class ModelWindows:
         if self._memory is not None:
             await self._memory.save_window(self.base_url, model, tokens, "error")
 
+    async def overflowed(self, model: str, estimated: int, output: int) -> None:
+        """A request estimated at `estimated` tokens (plus `output` for the reply) was
+        refused as over the window: the tokenizer counts at least window/estimate more
+        than we thought, so the ratio rises to just past that at once."""
+        known = self._models.get(model) or await self._load(model)
+        if estimated <= 0:
+            return
+        low, high = RATIO_BOUNDS
+        at_least = min(high, 1.1 * (known.window - output) / estimated)
+        if at_least > known.ratio:
+            known.ratio = max(low, at_least)
+
     async def observe(self, model: str, estimated: int, reported: int) -> None:
         """A call's estimated prompt size against the `prompt_tokens` the endpoint reported."""
         if estimated <= 0 or reported <= 0:
