@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from bot.llm.client import LLM, LLMError, make_client
 from bot.llm.failures import CONTEXT_OVERFLOW, REFUSED_REQUEST
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
-from bot.settings import Settings
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
 from memory import db
 from memory.windows import WindowStore
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -162,3 +163,12 @@ def test_per_model_windows_are_one_setting(tmp_path: Path) -> None:
     assert settings.core.context_tokens == 2048
     with pytest.raises(ValidationError, match="model=8192"):
         Settings(_env_file=None, clawling={"model_context_tokens": "qwen=big"})  # type: ignore[call-arg]
+
+
+def test_a_bad_per_model_window_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAWLING_MODEL_CONTEXT_TOKENS", "qwen2.5:7b=8k")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert "CLAWLING_MODEL_CONTEXT_TOKENS" in message and "qwen2.5:7b=8192" in message
+    assert "\n" not in message.strip()
