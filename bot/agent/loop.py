@@ -18,26 +18,25 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.agent.budget import Budget, ToolFitter, estimate_request, jump_window, plan
+from bot.agent.fitting import Compactor, Fitting, View, trim_recall, visible
 from bot.agent.prompt import (
     Chat,
     PromptBuilder,
     estimate_tokens,
-    render_history,
     render_message,
     time_note,
 )
 from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
 from bot.chat.channels import ReplyStream, ShowsActivity
 from bot.llm.client import LLM, CallMeta, Completion, LLMError, TextCallback, ToolCall
-from bot.llm.failures import CONTEXT_OVERFLOW
+from bot.llm.failures import CONTEXT_OVERFLOW, Failure
 from bot.llm.window import DEFAULT_OUTPUT_TOKENS, ModelWindows
-from bot.safety.untrusted import CLOSE_TAG, OPEN_TAG, WRITTEN_AFTER, sources_in
+from bot.safety.untrusted import WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
 from memory import db
 from memory.conversations import (
@@ -53,6 +52,8 @@ from memory.deliveries import OutgoingMessage
 log = logging.getLogger(__name__)
 
 REPEAT_LIMIT = 3
+# Rebuilds a turn's view after the endpoint refused `request` as too long.
+Shrink = Callable[[Chat, Failure], Awaitable[None]]
 # How long a step whose tools ran waits for a locked or unreachable database.
 RECORD_PATIENCE = 600.0
 
@@ -85,19 +86,6 @@ class ContextSource(Protocol):
     ) -> str: ...
 
 
-class Compactor(Protocol):
-    """Keeps a conversation's history within `budget` tokens (memory/compaction.py
-    summarises old turns); without one, the agent's window jump is used."""
-
-    async def fit(
-        self,
-        user: UserRecord,
-        conversation: ConversationRecord,
-        messages: list[StoredMessage],
-        budget: int,
-    ) -> list[StoredMessage]: ...
-
-
 @dataclass(frozen=True)
 class AgentLimits:
     max_steps: int = 12
@@ -105,17 +93,6 @@ class AgentLimits:
     context_tokens: int = 32_000
     # The reply's usual cap (max_tokens); small windows give it less.
     output_tokens: int = DEFAULT_OUTPUT_TOKENS
-
-
-@dataclass
-class _View:
-    """What one turn shows the model: rebuilt when the endpoint says it was too long."""
-
-    budget: Budget
-    history: Chat
-    background: str
-    recalled: str
-    retried: bool = False
 
 
 class Agent:
@@ -136,10 +113,18 @@ class Agent:
         compactor: Compactor | None = None,
         windows: ModelWindows | None = None,
     ) -> None:
-        self._windows = windows
-        self._fitter = ToolFitter()
+        self._fitting = Fitting(
+            llm.models,
+            tools,
+            store,
+            prompt,
+            files,
+            context_tokens=limits.context_tokens,
+            output_tokens=limits.output_tokens,
+            compactor=compactor,
+            windows=windows,
+        )
         self._files = files
-        self._compactor = compactor
         self._sources = list(context_sources)
         self._llm = llm
         self._tools = tools
@@ -159,12 +144,12 @@ class Agent:
         """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
         later ones belong to a later turn). None when nothing is waiting."""
         context = await self._store.load_context(conversation.id)
-        visible = _visible(context.messages, up_to_id)
-        pending = [m.id for m in visible if m.turn is None and m.role == "user"]
+        shown = visible(context.messages, up_to_id)
+        pending = [m.id for m in shown if m.turn is None and m.role == "user"]
         if not pending:
             return None
-        budget = await self._budget()
-        too_large = self._too_large([m for m in visible if m.id in pending], budget.history)
+        budget = await self._fitting.budget()
+        too_large = self._too_large([m for m in shown if m.id in pending], budget.history)
         if too_large is not None:
             return await self._set_aside(user, conversation, context.next_turn, pending, too_large)
         turn = context.next_turn
@@ -173,11 +158,11 @@ class Agent:
         zone = ZoneInfo(user.timezone or self._default_timezone)
         # In a group, messages of several people may be answered in one turn: then no
         # one's private memories are used (one could surface another's private facts).
-        senders = {m.user_id for m in visible if m.id in pending}
+        senders = {m.user_id for m in shown if m.id in pending}
         private = conversation.is_direct or senders <= {user.id}
-        query = "\n".join(m.content for m in visible if m.id in pending)
-        recalled = _within(await self._recall(user, conversation, query, private), budget)
-        messages = await self._fit(user, conversation, visible, budget, recalled)
+        query = "\n".join(m.content for m in shown if m.id in pending)
+        recalled = trim_recall(await self._recall(user, conversation, query, private), budget)
+        messages = await self._fitting.fit(user, conversation, shown, budget, recalled)
         background = await self._background(user, conversation)
         state = TurnState(
             untrusted=untrusted_in_view(messages, background, recalled), private=private
@@ -185,15 +170,20 @@ class Agent:
         tool_ctx = ToolContext(
             user=user, conversation=conversation, timezone=zone, now=self._now, turn=state
         )
-        view = _View(budget, self._render(conversation, messages), background, recalled)
+        view = View(budget, self._fitting.render(conversation, messages), background, recalled)
         meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
         shows = stream.activity if isinstance(stream, ShowsActivity) else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
 
-        async def shrink() -> None:
-            await self._shrink(view, user, conversation, up_to_id)
+        async def background_now() -> str:
+            return await self._background(user, conversation)
+
+        async def shrink(request: Chat, failure: Failure) -> None:
+            await self._fitting.shrink(
+                view, request, failure, user, conversation, background_now, up_to_id
+            )
 
         for step in range(1, self._limits.max_steps + 1):
             completion = await self._call(view, zone, meta, on_text, shrink)
@@ -222,24 +212,13 @@ class Agent:
             view, zone, meta, on_text, shrink, conversation, user, turn, state
         )
 
-    async def _budget(self) -> Budget:
-        """This request's shares of the primary model's window (bot/agent/budget.py)."""
-        model = self._llm.models[0]
-        if self._windows is None:
-            window, ratio = self._limits.context_tokens, 1.0
-        else:
-            window, ratio = await self._windows.window(model), self._windows.ratio(model)
-        schemas = self._tools.schemas()
-        system = self._prompt.system_message
-        return plan(window, ratio, self._limits.output_tokens, system, schemas, self._fitter)
-
     async def _call(
         self,
-        view: _View,
+        view: View,
         zone: ZoneInfo,
         meta: CallMeta,
         on_text: TextCallback | None,
-        shrink: Callable[[], Awaitable[None]],
+        shrink: Shrink,
         note: str = "",
         tool_choice: str | None = None,
     ) -> Completion:
@@ -264,67 +243,10 @@ class Agent:
                 if exc.failure.kind != CONTEXT_OVERFLOW or view.retried:
                     raise
                 view.retried = True
-                if self._windows is not None:
-                    model = self._llm.models[-1]  # the failure is the last model's
-                    if exc.failure.window:
-                        await self._windows.learn(model, exc.failure.window)
-                    estimated = estimate_request(request, view.budget.tool_estimate)
-                    await self._windows.overflowed(model, estimated, view.budget.output)
-                await shrink()
+                await shrink(request, exc.failure)
                 continue
-            if self._windows is not None and completion.record is not None:
-                estimated = estimate_request(request, view.budget.tool_estimate)
-                reported = completion.usage.prompt_tokens
-                await self._windows.observe(completion.record.model, estimated, reported)
+            await self._fitting.observe(view, request, completion)
             return completion
-
-    async def _shrink(
-        self,
-        view: _View,
-        user: UserRecord,
-        conversation: ConversationRecord,
-        up_to_id: int | None,
-    ) -> None:
-        """The endpoint said the request was too long: plan again (with the window it
-        stated, if any) and compact the stored conversation to at most half of what was
-        sent. Steps of this turn are stored, so the history is rebuilt from the store."""
-        sent = estimate_request(view.history, 0)
-        budget = await self._budget()
-        halved = replace(budget, history=min(budget.history, max(sent // 2, 1)))
-        log.info(
-            "the model refused a request as too long (about %d tokens of history); "
-            "compacting to %d",
-            sent,
-            halved.history,
-        )
-        context = await self._store.load_context(conversation.id)
-        visible = _visible(context.messages, up_to_id)
-        view.recalled = _within(view.recalled, halved)
-        messages = await self._fit(user, conversation, visible, halved, view.recalled)
-        view.budget = budget
-        view.background = await self._background(user, conversation)
-        view.history = self._render(conversation, messages)
-
-    async def _fit(
-        self,
-        user: UserRecord,
-        conversation: ConversationRecord,
-        visible: list[StoredMessage],
-        budget: Budget,
-        recalled: str,
-    ) -> list[StoredMessage]:
-        """The history to show: compacted to what the budget leaves after the recall note."""
-        room = budget.history - (estimate_tokens(recalled) if recalled else 0)
-        if self._compactor is not None:
-            return await self._compactor.fit(user, conversation, visible, max(room, 1))
-        return await jump_window(self._store, conversation, visible, max(room, 1))
-
-    def _render(self, conversation: ConversationRecord, messages: list[StoredMessage]) -> Chat:
-        return render_history(
-            messages,
-            group=not conversation.is_direct,
-            images=self._files.image_part if self._files.limits.vision else None,
-        )
 
     async def _record(self, *args: Any, **kwargs: Any) -> None:
         """Store a step, waiting for the database while it is locked or away: its tool
@@ -384,11 +306,11 @@ class Agent:
 
     async def _final_without_tools(
         self,
-        view: _View,
+        view: View,
         zone: ZoneInfo,
         meta: CallMeta,
         on_text: TextCallback | None,
-        shrink: Callable[[], Awaitable[None]],
+        shrink: Shrink,
         conversation: ConversationRecord,
         user: UserRecord,
         turn: int,
@@ -481,31 +403,6 @@ def _assistant_message(completion: Completion, untrusted: bool) -> NewMessage:
 
 def _tool_names(calls: Sequence[ToolCall]) -> str:
     return ", ".join(dict.fromkeys(call.name for call in calls))
-
-
-def _visible(messages: list[StoredMessage], up_to_id: int | None) -> list[StoredMessage]:
-    """The messages a turn answering up to `up_to_id` sees (later ones wait their turn)."""
-    return [m for m in messages if m.turn is not None or up_to_id is None or m.id <= up_to_id]
-
-
-def _within(recalled: str, budget: Budget) -> str:
-    """The recall note cut, at whole lines, to a quarter of the conversation's share;
-    never inside an untrusted block (an open block would swallow what follows)."""
-    limit = budget.history // 4
-    if estimate_tokens(recalled) <= limit:
-        return recalled
-    kept: list[str] = []
-    used = 0
-    balanced = 0  # lines kept up to the last point outside any block
-    for line in recalled.splitlines():
-        used += len(line) // 4 + 1
-        if used > limit:
-            break
-        kept.append(line)
-        text = "\n".join(kept)
-        if text.count(OPEN_TAG) == text.count(CLOSE_TAG):
-            balanced = len(kept)
-    return "\n".join(kept[:balanced]) if balanced > 1 else ""
 
 
 def _join(*parts: str) -> str:
