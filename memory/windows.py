@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.db import reading, writing
@@ -47,6 +48,13 @@ class WindowStore:
         await self._save(base_url, model, token_ratio=ratio)
 
     async def _save(self, base_url: str, model: str, **values: object) -> None:
+        try:
+            await self._upsert(base_url, model, dict(values))
+        except IntegrityError:
+            # Another process inserted the row between our update and insert: update it.
+            await self._upsert(base_url, model, dict(values))
+
+    async def _upsert(self, base_url: str, model: str, values: dict[str, object]) -> None:
         where = (_windows.c.base_url == base_url) & (_windows.c.model == model)
         async with writing(self._engine) as connection:
             changed = await connection.execute(

@@ -11,10 +11,10 @@ import pytest
 from openai import AsyncOpenAI
 from pydantic import ValidationError
 
+from bot.errors import ConfigError
 from bot.llm.client import LLM, LLMError, make_client
 from bot.llm.failures import CONTEXT_OVERFLOW, REFUSED_REQUEST
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
-from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from memory import db
 from memory.windows import WindowStore
