@@ -133,9 +133,13 @@ class Fitting:
         the history is rebuilt from the store."""
         if self._windows is not None:
             model = self._models[-1]  # the failure is the last model's
+            estimated = estimate_request(request, view.budget.tool_estimate)
             if failure.window:
                 await self._windows.learn(model, failure.window)
-            estimated = estimate_request(request, view.budget.tool_estimate)
+            elif self._windows.source(model) == "default":
+                # Unstated, and never known: smaller than what was just sent.
+                sent = int(estimated * self._windows.ratio(model)) + view.budget.output
+                await self._windows.learn(model, max(512, int(0.8 * sent)))
             await self._windows.overflowed(model, estimated, view.budget.output)
         sent = estimate_request(view.history, 0)
         budget = await self.budget()

@@ -143,3 +143,16 @@ async def test_the_same_tool_list_when_the_window_is_large(
     assert request["tools"] == app.tools.schemas()
     assert "max_tokens" not in request  # the usual cap is the client's to send
     assert last_user_text(request) == "hello"
+
+
+async def test_an_overflow_that_states_no_window_still_recovers(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    app, channel = await make_app()
+    await chat(app, channel, f"first: {WORDS}")
+    fake_llm.add(Reply(status=400, error_code="context_length_exceeded", error_message="too long"))
+    assert await chat(app, channel, "second") == "echo: second"  # asked again, answered
+    [(model, tokens, source, _)] = await remembered(app)
+    assert (model, source) == ("fake-model", "error") and tokens is not None
+    assert tokens < 32_000  # smaller than what was sent
+    assert await chat(app, channel, "third") == "echo: third"
