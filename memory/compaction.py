@@ -155,7 +155,9 @@ class Compactor:
         room = max(budget // 4, budget - self._reserve - background)
         if total <= room:
             return messages
-        done = await self.compact(user, conversation, messages, keep_tokens=room // 2)
+        done = await self.compact(
+            user, conversation, messages, keep_tokens=room // 2, budget=budget
+        )
         if done is not None:
             return done.kept
         if total <= 2 * room:
@@ -177,8 +179,17 @@ class Compactor:
         messages: list[StoredMessage],
         *,
         keep_tokens: int,
+        budget: int | None = None,
     ) -> Compaction | None:
-        """Summarise the turns before the newest `keep_tokens`; None if summarising failed."""
+        """Summarise the turns before the newest `keep_tokens`; None if summarising failed.
+
+        With a `budget` (a small model window), each summarising call reads at most about
+        half of it and the summary keeps at most a quarter, so the summariser's own
+        requests fit the window too."""
+        chunk_chars, summary_chars = self._chunk_chars, self._summary_chars
+        if budget is not None:
+            chunk_chars = min(chunk_chars, max(1_000, 2 * budget))
+            summary_chars = min(summary_chars, max(400, budget))
         cut = self._cut(messages, keep_tokens)
         old = [m for m in messages if m.turn is not None and (cut is None or m.turn < cut)]
         if not old:
@@ -195,7 +206,7 @@ class Compactor:
         )
         facts = 0
         try:
-            for piece in _chunks(transcript(old), self._chunk_chars):
+            for piece in _chunks(transcript(old), chunk_chars):
                 result = await self._summarise(
                     SummaryRequest(
                         summary, piece, conversation.id, user.id, not conversation.is_direct
@@ -204,7 +215,7 @@ class Compactor:
                 facts += await self._save_facts(
                     user, conversation, old, result.facts, untrusted=untrusted
                 )
-                summary = result.summary.strip()[: self._summary_chars]
+                summary = result.summary.strip()[:summary_chars]
         except Exception:  # noqa: BLE001 - any summariser failure leaves history as it was
             log.exception("conversation %s: compaction failed", conversation.id)
             return None

@@ -2,6 +2,12 @@
 
 Each step is stored before the next begins, so a crash loses nothing and the
 history reloads in the order the model saw it.
+
+Every request is planned against the model's window (bot/agent/budget.py). When the
+endpoint still refuses one as too long (a window guessed wrong, a tokenizer counting
+more than estimated), the window it states is learnt, the conversation is compacted
+to half of what was sent, and the step is asked again once: a conversation never
+stays stuck over the window.
 """
 
 from __future__ import annotations
@@ -11,23 +17,25 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.agent.fitting import Compactor, Fitting, View, trim_recall, visible
 from bot.agent.prompt import (
     Chat,
     PromptBuilder,
     estimate_tokens,
-    render_history,
     render_message,
     time_note,
 )
 from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
 from bot.chat.channels import ReplyStream, ShowsActivity
-from bot.llm.client import LLM, CallMeta, Completion, TextCallback, ToolCall
+from bot.llm.client import LLM, CallMeta, Completion, LLMError, TextCallback, ToolCall
+from bot.llm.failures import CONTEXT_OVERFLOW, Failure
+from bot.llm.window import DEFAULT_OUTPUT_TOKENS, ModelWindows
 from bot.safety.untrusted import WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
 from memory import db
@@ -44,6 +52,8 @@ from memory.deliveries import OutgoingMessage
 log = logging.getLogger(__name__)
 
 REPEAT_LIMIT = 3
+# Rebuilds a turn's view after the endpoint refused `request` as too long.
+Shrink = Callable[[Chat, Failure], Awaitable[None]]
 # How long a step whose tools ran waits for a locked or unreachable database.
 RECORD_PATIENCE = 600.0
 
@@ -76,23 +86,13 @@ class ContextSource(Protocol):
     ) -> str: ...
 
 
-class Compactor(Protocol):
-    """Keeps a conversation's history within `budget` tokens (memory/compaction.py
-    summarises old turns); without one, the agent's window jump is used."""
-
-    async def fit(
-        self,
-        user: UserRecord,
-        conversation: ConversationRecord,
-        messages: list[StoredMessage],
-        budget: int,
-    ) -> list[StoredMessage]: ...
-
-
 @dataclass(frozen=True)
 class AgentLimits:
     max_steps: int = 12
+    # The window when no ModelWindows is given (it then decides per model).
     context_tokens: int = 32_000
+    # The reply's usual cap (max_tokens); small windows give it less.
+    output_tokens: int = DEFAULT_OUTPUT_TOKENS
 
 
 class Agent:
@@ -111,9 +111,20 @@ class Agent:
         files: FileKeeper,
         context_sources: Sequence[ContextSource] = (),
         compactor: Compactor | None = None,
+        windows: ModelWindows | None = None,
     ) -> None:
+        self._fitting = Fitting(
+            llm.models,
+            tools,
+            store,
+            prompt,
+            files,
+            context_tokens=limits.context_tokens,
+            output_tokens=limits.output_tokens,
+            compactor=compactor,
+            windows=windows,
+        )
         self._files = files
-        self._compactor = compactor
         self._sources = list(context_sources)
         self._llm = llm
         self._tools = tools
@@ -133,55 +144,49 @@ class Agent:
         """Answer the conversation's waiting messages (those up to `up_to_id`, when given:
         later ones belong to a later turn). None when nothing is waiting."""
         context = await self._store.load_context(conversation.id)
-        visible = [
-            m
-            for m in context.messages
-            if m.turn is not None or up_to_id is None or m.id <= up_to_id
-        ]
-        pending = [m.id for m in visible if m.turn is None and m.role == "user"]
+        shown = visible(context.messages, up_to_id)
+        pending = [m.id for m in shown if m.turn is None and m.role == "user"]
         if not pending:
             return None
-        too_large = self._too_large([m for m in visible if m.id in pending])
+        budget = await self._fitting.budget()
+        too_large = self._too_large([m for m in shown if m.id in pending], budget.history)
         if too_large is not None:
             return await self._set_aside(user, conversation, context.next_turn, pending, too_large)
-        if self._compactor is not None:
-            budget = self._limits.context_tokens
-            messages = await self._compactor.fit(user, conversation, visible, budget)
-        else:
-            messages = await self._fit_window(conversation, visible)
         turn = context.next_turn
         # Reload the person: /timezone may have changed since the session cached them.
         user = await self._store.get_user(user.id) or user
         zone = ZoneInfo(user.timezone or self._default_timezone)
         # In a group, messages of several people may be answered in one turn: then no
         # one's private memories are used (one could surface another's private facts).
-        senders = {m.user_id for m in visible if m.id in pending}
+        senders = {m.user_id for m in shown if m.id in pending}
         private = conversation.is_direct or senders <= {user.id}
-        query = "\n".join(m.content for m in visible if m.id in pending)
-        background, recalled = await self._gather_context(user, conversation, query, private)
+        query = "\n".join(m.content for m in shown if m.id in pending)
+        recalled = trim_recall(await self._recall(user, conversation, query, private), budget)
+        messages = await self._fitting.fit(user, conversation, shown, budget, recalled)
+        background = await self._background(user, conversation)
         state = TurnState(
             untrusted=untrusted_in_view(messages, background, recalled), private=private
         )
         tool_ctx = ToolContext(
             user=user, conversation=conversation, timezone=zone, now=self._now, turn=state
         )
-        history = render_history(
-            messages,
-            group=not conversation.is_direct,
-            images=self._files.image_part if self._files.limits.vision else None,
-        )
+        view = View(budget, self._fitting.render(conversation, messages), background, recalled)
         meta = CallMeta("turn", conversation.id, user.id, record_success=False)
         on_text = stream.update if stream is not None else None
         shows = stream.activity if isinstance(stream, ShowsActivity) else None
         seen_calls: Counter[tuple[str, str]] = Counter()
         consumed: list[int] = pending
 
-        for step in range(1, self._limits.max_steps + 1):
-            volatile = _join(time_note(self._now().astimezone(zone), zone.key), recalled)
-            request = self._prompt.build(history, background=background, volatile=volatile)
-            completion = await self._llm.complete(
-                request, self._tools.schemas() or None, meta=meta, on_text=on_text
+        async def background_now() -> str:
+            return await self._background(user, conversation)
+
+        async def shrink(request: Chat, failure: Failure) -> None:
+            await self._fitting.shrink(
+                view, request, failure, user, conversation, background_now, up_to_id
             )
+
+        for step in range(1, self._limits.max_steps + 1):
+            completion = await self._call(view, zone, meta, on_text, shrink)
             if not completion.tool_calls:
                 completion = _noticed(completion)
                 reply = _assistant_message(completion, bool(state.untrusted))
@@ -202,11 +207,47 @@ class Agent:
                 conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
-            history.extend(render_message(m) for m in (reply, *results))
+            view.history.extend(render_message(m) for m in (reply, *results))
 
         return await self._final_without_tools(
-            history, background, zone, meta, on_text, conversation, user, turn, state
+            view, zone, meta, on_text, shrink, conversation, user, turn, state
         )
+
+    async def _call(
+        self,
+        view: View,
+        zone: ZoneInfo,
+        meta: CallMeta,
+        on_text: TextCallback | None,
+        shrink: Shrink,
+        note: str = "",
+        tool_choice: str | None = None,
+    ) -> Completion:
+        """One model call; asked again once, from a compacted view, if it was too long."""
+        while True:
+            volatile = note or _join(
+                time_note(self._now().astimezone(zone), zone.key), view.recalled
+            )
+            request = self._prompt.build(
+                view.history, background=view.background, volatile=volatile
+            )
+            try:
+                completion = await self._llm.complete(
+                    request,
+                    view.budget.tools,
+                    meta=meta,
+                    on_text=on_text,
+                    tool_choice=tool_choice,
+                    max_tokens=view.budget.max_tokens,
+                )
+            except LLMError as exc:
+                if exc.failure.kind != CONTEXT_OVERFLOW or view.retried:
+                    raise
+                view.retried = True
+                await shrink(request, exc.failure)
+                continue
+            await self._fitting.observe(view, request, completion)
+            return completion
 
     async def _record(self, *args: Any, **kwargs: Any) -> None:
         """Store a step, waiting for the database while it is locked or away: its tool
@@ -224,11 +265,10 @@ class Agent:
                 await asyncio.sleep(wait)
                 wait = min(2 * wait, 10.0)
 
-    def _too_large(self, waiting: list[StoredMessage]) -> str | None:
+    def _too_large(self, waiting: list[StoredMessage], budget: int) -> str | None:
         """Why the waiting messages cannot be answered at all (alone they are more than the
-        whole CLAWLING_CONTEXT_TOKENS budget, which history is fitted to), or None."""
+        conversation's share of the model's window, which history is fitted to), or None."""
         size = sum(estimate_tokens(m.content) + IMAGE_TOKENS * len(m.attachments) for m in waiting)
-        budget = self._limits.context_tokens
         if size <= budget:
             return None
         return (
@@ -254,22 +294,24 @@ class Agent:
         )
         return TurnOutcome(text, 0, delivery_key=answer.key if answer else None)
 
-    async def _gather_context(
+    async def _background(self, user: UserRecord, conversation: ConversationRecord) -> str:
+        return _join(*[await s.background(user, conversation) for s in self._sources])
+
+    async def _recall(
         self, user: UserRecord, conversation: ConversationRecord, query: str, private: bool
-    ) -> tuple[str, str]:
-        backgrounds = [await s.background(user, conversation) for s in self._sources]
+    ) -> str:
         recalls = [
             await s.recall(user, conversation, query, private=private) for s in self._sources
         ]
-        return _join(*backgrounds), _join(*recalls)
+        return _join(*recalls)
 
     async def _final_without_tools(
         self,
-        history: Chat,
-        background: str,
+        view: View,
         zone: ZoneInfo,
         meta: CallMeta,
         on_text: TextCallback | None,
+        shrink: Shrink,
         conversation: ConversationRecord,
         user: UserRecord,
         turn: int,
@@ -281,10 +323,7 @@ class Agent:
             f"{time_note(self._now().astimezone(zone), zone.key)} The tool step budget "
             f"({self._limits.max_steps}) is used up: answer now with what you have."
         )
-        request = self._prompt.build(history, background=background, volatile=note)
-        completion = await self._llm.complete(
-            request, self._tools.schemas() or None, meta=meta, on_text=on_text, tool_choice="none"
-        )
+        completion = await self._call(view, zone, meta, on_text, shrink, note, "none")
         text = _noticed(completion).content or (
             f"I stopped after {self._limits.max_steps} tool steps without reaching an answer."
         )
@@ -299,40 +338,6 @@ class Agent:
         )
         key = answer.key if answer else None
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True, delivery_key=key)
-
-    async def _fit_window(
-        self, conversation: ConversationRecord, messages: list[StoredMessage]
-    ) -> list[StoredMessage]:
-        """Keep the history within the context budget.
-
-        Trimming one turn at a time would change the prompt's start on every
-        request and defeat prompt caching, so the window jumps: once over
-        budget, it restarts at the turn that leaves about half the budget.
-        """
-        budget = self._limits.context_tokens
-        sizes = [
-            estimate_tokens(m.content) + 4 * len(m.tool_calls) + IMAGE_TOKENS * len(m.attachments)
-            for m in messages
-        ]
-        if sum(sizes) <= budget:
-            return messages
-        keep_from = len(messages)
-        kept = 0
-        while keep_from > 0 and kept + sizes[keep_from - 1] <= budget // 2:
-            keep_from -= 1
-            kept += sizes[keep_from]
-        # Start at a turn boundary so tool calls and their results stay together.
-        start_turn = None
-        for message in messages[keep_from:]:
-            if message.turn is not None and message.role == "user":
-                start_turn = message.turn
-                break
-        if start_turn is None:
-            # The newest turn alone exceeds the budget: keep just the waiting messages.
-            return [m for m in messages if m.turn is None]
-        await self._store.set_context_start(conversation.id, start_turn)
-        log.info("conversation %s: context now starts at turn %s", conversation.id, start_turn)
-        return [m for m in messages if m.turn is None or m.turn >= start_turn]
 
 
 async def run_tool_calls(

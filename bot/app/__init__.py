@@ -33,6 +33,7 @@ from bot.commands.skills import skill_commands
 from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
+from bot.llm.window import DEFAULT_CONTEXT_TOKENS, DEFAULT_OUTPUT_TOKENS, ModelWindows
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -46,6 +47,7 @@ from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
 from memory.skills import UserSkillStore
 from memory.usage import UsageStore
+from memory.windows import WindowStore
 from skills.catalog import SkillCatalog
 
 if TYPE_CHECKING:
@@ -206,12 +208,24 @@ def build_app(
         tools,
         store,
         PromptBuilder(core.assistant_name, UNTRUSTED_RULE, catalog.index_text()),
-        limits=AgentLimits(max_steps=core.max_tool_steps, context_tokens=core.context_tokens),
+        limits=AgentLimits(
+            max_steps=core.max_tool_steps,
+            context_tokens=core.context_tokens or DEFAULT_CONTEXT_TOKENS,
+            # CLAWLING_MAX_OUTPUT_TOKENS, where the client's settings have it.
+            output_tokens=getattr(core, "max_output_tokens", None) or DEFAULT_OUTPUT_TOKENS,
+        ),
         now=now,
         default_timezone=core.timezone,
         files=files,
         context_sources=[memory.context, UserSkillsContext(catalog), background.waiting],
         compactor=memory.compactor,
+        windows=ModelWindows(
+            str(client.base_url),
+            llm.fetch_json,
+            WindowStore(engine),
+            override=core.context_tokens,
+            per_model=core.model_context_tokens,
+        ),
     )
     sessions = SessionManager(
         store,

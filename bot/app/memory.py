@@ -11,6 +11,7 @@ from bot.agent.recall import PROFILE_TOKENS, MemoryContext, RecallLimits
 from bot.agent.summarise import make_summariser
 from bot.llm.client import LLM
 from bot.llm.embeddings import SETTING, openai_embedder
+from bot.llm.window import DEFAULT_CONTEXT_TOKENS
 from bot.settings import Settings
 from memory.compaction import Compactor
 from memory.conversations import ConversationStore
@@ -20,9 +21,6 @@ from memory.privacy import PrivacyStore
 from memory.retrieval.embeddings import VectorStore
 from memory.retrieval.search import Searcher
 from memory.summaries import SummaryStore
-
-# Room for the system text and the time note in each request.
-SYSTEM_RESERVE_TOKENS = 300
 
 
 @dataclass
@@ -43,6 +41,7 @@ def build_memory(
     settings: Settings, engine: AsyncEngine, store: ConversationStore, llm: LLM, client: AsyncOpenAI
 ) -> MemoryParts:
     core = settings.core
+    context_tokens = core.context_tokens or DEFAULT_CONTEXT_TOKENS
     memories = MemoryStore(engine)
     summaries = SummaryStore(engine)
     vectors = None
@@ -53,8 +52,8 @@ def build_memory(
     # Recall and the profile share the request with the history: each gets at
     # most an eighth of the context budget.
     limits = RecallLimits(
-        tokens=min(core.recall_tokens, core.context_tokens // 8),
-        profile_tokens=min(PROFILE_TOKENS, core.context_tokens // 8),
+        tokens=min(core.recall_tokens, context_tokens // 8),
+        profile_tokens=min(PROFILE_TOKENS, context_tokens // 8),
     )
     context = MemoryContext(searcher, memories, summaries, limits, vectors)
     compactor = Compactor(
@@ -63,8 +62,9 @@ def build_memory(
         memories,
         make_summariser(llm),
         context.profile,
-        context_tokens=core.context_tokens,
-        reserve_tokens=limits.tokens + SYSTEM_RESERVE_TOKENS,
+        # The agent gives it the conversation's share of each request: the system
+        # message, tools, reply and recall note are already taken out (bot/agent/budget.py).
+        context_tokens=context_tokens,
     )
     return MemoryParts(
         memories,

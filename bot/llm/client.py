@@ -210,6 +210,18 @@ class LLM:
             return None
         return model_ids(listing) or None
 
+    async def fetch_json(self, url: str, body: dict[str, Any] | None = None) -> object | None:
+        """GET `url` (POST `body` when given) on the endpoint's server with our key, for
+        what it says about its models (bot/llm/window.py); None on an error status.
+        Raises when the server cannot be reached."""
+        options: Any = {"timeout": 10, "max_retries": 0}
+        try:
+            if body is None:
+                return await self._client.get(url, cast_to=object, options=options)
+            return await self._client.post(url, body=body, cast_to=object, options=options)
+        except openai.APIStatusError:
+            return None
+
     def _request(
         self,
         model: str,

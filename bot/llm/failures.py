@@ -2,8 +2,8 @@
 
 A person in the chat, `chat -m`, `doctor` and the log all see the same judgement: the
 service cannot be reached (refused, unknown host), it was too slow, it rejected the key,
-it has no such model, the account is out of quota or rate-limited, it broke (5xx), or it
-answered something unreadable. Each kind carries a sentence for the person and a fix
+it has no such model, the account is out of quota or rate-limited, the request was longer
+than the model's context window, it broke (5xx), or it answered something unreadable. Each kind carries a sentence for the person and a fix
 naming the setting to change; URLs are shown with their credentials masked.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -33,9 +34,25 @@ RATE_LIMITED = "rate limited"
 SERVER_ERROR = "server error"
 REFUSED_REQUEST = "request refused"
 BAD_ANSWER = "bad answer"
+CONTEXT_OVERFLOW = "context overflow"
 
 _QUOTA_WORDS = ("insufficient_quota", "current quota", "insufficient balance", "billing")
 _LOCAL_NAMES = {"localhost", "host.docker.internal", "ollama", "vllm"}
+# How servers say a request is longer than the model's window. OpenAI's code; llama.cpp's
+# server type (its body also carries `n_ctx`); the words of vLLM/OpenAI, llama-cpp-python's
+# server and llama.cpp's. Ollama truncates silently and says nothing.
+_OVERFLOW_CODES = ("context_length_exceeded", "exceed_context_size_error")
+_OVERFLOW_WORDS = (
+    "maximum context length",
+    "exceed context window",
+    "exceeds the available context size",
+    "context_length_exceeded",
+)
+# The window's size where the text gives it: "maximum context length is 4096 tokens"
+# (OpenAI, vLLM), "exceed context window of 2048" (llama-cpp-python).
+_WINDOW_IN_TEXT = re.compile(
+    r"(?:maximum context length is|context window of)\s*(\d+)", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,8 @@ class Failure:
     detail: str
     user_message: str
     fix: str
+    # CONTEXT_OVERFLOW only: the model's window in tokens, when the server said it.
+    window: int | None = None
 
 
 def is_local(url: str) -> bool:
@@ -101,6 +120,23 @@ def _model_missing(exc: openai.APIStatusError) -> bool:
     return (
         exc.status_code == 400 and "model" in words and ("not found" in words or "exist" in words)
     )
+
+
+def overflow_window(exc: openai.APIStatusError) -> tuple[bool, int | None]:
+    """Whether the server refused the request as longer than the model's context window,
+    and the window's size in tokens when the error gives it."""
+    if exc.status_code not in (400, 413):
+        return False, None
+    text = _error_text(exc)
+    codes = {str(exc.code), str(exc.type)}
+    body = exc.body if isinstance(exc.body, dict) else {}
+    if not codes & set(_OVERFLOW_CODES) and not any(w in text.lower() for w in _OVERFLOW_WORDS):
+        return False, None
+    window = body.get("n_ctx")
+    if isinstance(window, int) and window > 0:
+        return True, window
+    found = _WINDOW_IN_TEXT.search(text)
+    return True, int(found.group(1)) if found else None
 
 
 def judge(exc: BaseException, *, base_url: str, model: str, timeout: float) -> Failure:
@@ -179,6 +215,17 @@ def _status_failure(exc: openai.APIStatusError, *, url: str, model: str) -> Fail
             f"The model service at {url} rejected our API key (HTTP {status}), "
             "so I can't answer right now.",
             f"check OPENAI_API_KEY: it must be a valid key for {url}",
+        )
+    overflow, window = overflow_window(exc)
+    if overflow:
+        return Failure(
+            CONTEXT_OVERFLOW,
+            detail,
+            "This conversation grew longer than the model can read at once. I kept your "
+            "message; send it again and I will answer from a shorter context.",
+            "set CLAWLING_MODEL_CONTEXT_TOKENS (or CLAWLING_CONTEXT_TOKENS) to the model's "
+            "real window, or give the model server a larger one",
+            window,
         )
     if _model_missing(exc):
         return Failure(

@@ -4,11 +4,12 @@ are in tools.py, which `CoreSettings` inherits."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
 
 from bot.settings.fields import CommaList, split_commas
 from bot.settings.tools import ToolSettings
@@ -58,7 +59,11 @@ class CoreSettings(ToolSettings):
     max_output_tokens: int = Field(2_048, ge=16, le=1_000_000)
     # Whether answers stream: auto finds out per model whether tool calls can stream.
     stream: Literal["auto", "on", "off"] = "auto"
-    context_tokens: int = Field(32_000, ge=2_000)
+    # The model's context window for every model; unset: per model (below), else asked
+    # of the endpoint, else learnt from its errors, else 32,000 (bot/llm/window.py).
+    context_tokens: int | None = Field(None, ge=512)
+    # Per model: "qwen2.5:7b=8192,llama3.2=4096" (CLAWLING_MODEL_CONTEXT_TOKENS).
+    model_context_tokens: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     recall_tokens: int = Field(1_200, ge=0, le=100_000)
     embedding_model: str | None = None
     vision: bool = True
@@ -86,6 +91,23 @@ class CoreSettings(ToolSettings):
     task_progress_seconds: float = Field(5.0, ge=0.1)
 
     _split = field_validator("fallback_models", "owners", mode="before")(split_commas)
+
+    @field_validator("model_context_tokens", mode="before")
+    @classmethod
+    def _model_windows(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        windows: dict[str, int] = {}
+        for entry in (part.strip() for part in value.split(",")):
+            if not entry:
+                continue
+            model, _, tokens = entry.rpartition("=")
+            if not model.strip() or not tokens.strip().isdigit() or int(tokens) < 512:
+                raise ValueError(
+                    f"entries must look like model=8192 (at least 512 tokens), not {entry!r}"
+                )
+            windows[model.strip()] = int(tokens)
+        return windows
 
     @field_validator("owners")
     @classmethod
@@ -147,6 +169,10 @@ CORE_SETTING_FIXES: dict[str, str] = {
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",
     "CLAWLING_LOG_FORMAT": "use text (default) or json (one JSON object a line)",
     "CLAWLING_OWNERS": "list platform:id entries separated by commas, e.g. telegram:12345",
+    "CLAWLING_MODEL_CONTEXT_TOKENS": (
+        "list model=tokens entries separated by commas, e.g. qwen2.5:7b=8192,llama3.2=4096"
+    ),
+    "CLAWLING_CONTEXT_TOKENS": "use the model's window in tokens (at least 512), e.g. 8192",
     "CLAWLING_RECALL_TOKENS": "use a whole number of tokens, 0 to turn automatic recall off",
     "CLAWLING_PUBLIC_URL": "use the https address where this server is reachable",
     "CLAWLING_MAX_OUTPUT_TOKENS": (

@@ -353,3 +353,19 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ModelWindow(Base):
+    """What was learnt about one model at one endpoint: its context window and how its
+    tokenizer counts against our estimate (bot/llm/window.py)."""
+
+    __tablename__ = "model_windows"
+    __table_args__ = (UniqueConstraint("base_url", "model"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    base_url: Mapped[str] = mapped_column(String(500))
+    model: Mapped[str] = mapped_column(String(200))
+    context_tokens: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(32), default="")
+    token_ratio: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

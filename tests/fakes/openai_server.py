@@ -3,7 +3,10 @@
 It speaks the chat-completions API over real HTTP: JSON and SSE streaming,
 tool calls (streamed in fragments, as real providers do), usage with cached
 prompt tokens, and faults (HTTP errors with retry-after and error codes, delays, garbage), and the
-list of models (GET /models).
+list of models (GET /models). Small-window switches (`context_window`, `overflow_style`,
+`token_scale`, `models_fields`, `props`, `ollama_show`) make it behave like a local server
+with a small window: it refuses over-window requests the way each server does and
+describes its window where each server does.
 
 Scripted replies are served in order; when the script is empty a responder
 function answers (by default an echo of the last user message). The server runs
@@ -147,6 +150,15 @@ class FakeOpenAI:
         # What GET /v1/models lists; None answers it with 404 (as some servers do).
         self.models: list[str] | None = ["fake-model"]
         self.script: deque[Reply] = deque()
+        # Small windows; each switch alone, combine freely (tests/bot/llm/test_window.py):
+        self.context_window: int | None = None  # refuse requests over this many tokens
+        self.overflow_style = "openai"  # how: "openai", "vllm", "llama_cpp_python", "llama_cpp"
+        self.token_scale = 1.0  # tokens per (chars ÷ 4): a tokenizer counting more (German 1.5)
+        self.models_fields: dict[str, Any] = {}  # extras on /v1/models entries: max_model_len...
+        self.props: dict[str, Any] | None = None  # GET /props (llama.cpp's server); None: 404
+        self.ollama_show: dict[str, Any] | None = None  # POST /api/show (Ollama); None: 404
+        self.info_requests: list[str] = []  # paths asked of /v1/models, /props, /api/show
+        self.overflows = 0  # requests refused as over the window
         self._previous_prompt = ""
         # Behaviours of real servers that are not OpenAI (llama.cpp, Ollama, vLLM...);
         # each off by default, combined freely.
@@ -175,7 +187,6 @@ class FakeOpenAI:
         self.view: View | None = None  # what the model sees of a request (template, truncation)
         self.reshape: Reshape | None = None  # what the server makes of the model's reply
         self.seen: list[dict[str, Any]] = []  # requests as the model saw them (after `view`)
-        self.model_fields: dict[str, Any] = {}  # extra fields of each /v1/models entry
         self.routes: dict[tuple[str, str], Route] = {}  # other (METHOD, path) → handler(JSON)
         self.embedding_of: Callable[[str], Any] | None = None  # an input's embedding, any shape
 
@@ -218,6 +229,8 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
+        app.router.add_post("/api/show", self._show)
         app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
@@ -239,6 +252,9 @@ class FakeOpenAI:
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         sent = await request.json()
         self.requests.append(sent)
+        over = self._over_window(request, sent)
+        if over is not None:
+            return await over
         refused = self._refusal(sent)
         if refused is not None:
             return refused
@@ -345,11 +361,100 @@ class FakeOpenAI:
             pass  # the client gave up waiting
         return response
 
-    async def _models(self, _request: web.Request) -> web.Response:
+    def prompt_tokens(self, body: dict[str, Any]) -> int:
+        """The request's prompt in "tokens": characters ÷ 4 of its canonical form, times
+        `token_scale` (the same count its usage reports)."""
+        return int(len(canonical(body)) / 4 * self.token_scale)
+
+    def _over_window(self, request: web.Request, body: dict[str, Any]) -> Any:
+        """The refusal of a request longer than `context_window` (prompt plus max_tokens,
+        llama.cpp's server counts the prompt only), in `overflow_style`; None if it fits."""
+        if self.context_window is None:
+            return None
+        prompt = self.prompt_tokens(body)
+        style = self.overflow_style
+        asked = prompt + (0 if style == "llama_cpp" else int(body.get("max_tokens") or 0))
+        if asked <= self.context_window:
+            return None
+        self.overflows += 1
+        window = self.context_window
+        if style == "llama_cpp_python" and body.get("stream"):
+            return self._empty_stream(request)  # what it really does: 200, nothing
+        payload: dict[str, Any]
+        if style == "vllm":
+            payload = {
+                "object": "error",
+                "message": f"This model's maximum context length is {window} tokens. However, "
+                f"you requested {asked} tokens ({prompt} in the messages, {asked - prompt} in "
+                "the completion). Please reduce the length of the messages or completion.",
+                "type": "BadRequestError",
+                "param": None,
+                "code": 400,
+            }
+        elif style == "llama_cpp_python":
+            error = f"Requested tokens ({asked}) exceed context window of {window}"
+            payload = {
+                "error": {
+                    "message": error,
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            }
+        elif style == "llama_cpp":
+            payload = {
+                "error": {
+                    "code": 400,
+                    "type": "exceed_context_size_error",
+                    "message": "the request exceeds the available context size, try increasing it",
+                    "n_prompt_tokens": prompt,
+                    "n_ctx": window,
+                }
+            }
+        else:
+            error = (
+                f"This model's maximum context length is {window} tokens. However, your "
+                f"messages resulted in {asked} tokens. Please reduce the length of the messages."
+            )
+            payload = {
+                "error": {
+                    "message": error,
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            }
+        return self._json(payload, 400)
+
+    @staticmethod
+    async def _json(payload: dict[str, Any], status: int) -> web.Response:
+        return web.json_response(payload, status=status)
+
+    @staticmethod
+    async def _empty_stream(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+
+    async def _props(self, request: web.Request) -> web.Response:
+        self.info_requests.append(request.path)
+        if self.props is None:
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        return web.json_response(self.props)
+
+    async def _show(self, request: web.Request) -> web.Response:
+        self.info_requests.append(request.path)
+        if self.ollama_show is None:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response(self.ollama_show)
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self.info_requests.append(request.path)
         if self.models is None:
             return web.json_response({"error": {"message": "not found"}}, status=404)
         data = [
-            {"id": name, "object": "model", "created": 0, "owned_by": "fake", **self.model_fields}
+            {"id": name, "object": "model", "created": 0, "owned_by": "fake", **self.models_fields}
             for name in self.models
         ]
         return web.json_response({"object": "list", "data": data})
@@ -389,10 +494,11 @@ class FakeOpenAI:
         cached = common_prefix(prompt, self._previous_prompt) // 4
         self._previous_prompt = prompt
         completion_chars = len(reply.text) + sum(len(str(a)) for _, a in reply.tool_calls)
+        prompt_tokens = self.prompt_tokens(body)
         return {
-            "prompt_tokens": len(prompt) // 4,
+            "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_chars // 4 + 1,
-            "total_tokens": len(prompt) // 4 + completion_chars // 4 + 1,
+            "total_tokens": prompt_tokens + completion_chars // 4 + 1,
             "prompt_tokens_details": {"cached_tokens": cached},
         }
 

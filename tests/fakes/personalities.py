@@ -7,7 +7,7 @@ answers an over-long prompt with an empty stream, another cuts the prompt short
 without a word. A personality is a short, documented list of such habits, put on a
 `FakeOpenAI` through its hooks (`intercept`: the server's own answer before the
 model's; `view`: what the model sees of a request; `reshape`: what the server makes
-of the model's reply; `routes`, `model_fields`, `embedding_of`). Everything the
+of the model's reply; `routes`, `models_fields`, `embedding_of`). Everything the
 fake records as `requests` is what Clawling sent; `seen` is what the model saw.
 
 Sizes are counted crudely (`prompt_tokens`: four characters of the request's JSON
@@ -142,7 +142,7 @@ class VLLM(Personality):
     name: str = "vLLM"
 
     def apply(self, fake: FakeOpenAI) -> FakeOpenAI:
-        fake.model_fields = {"owned_by": "vllm", "max_model_len": self.window}
+        fake.models_fields = {"owned_by": "vllm", "max_model_len": self.window}
         fake.intercept = self._intercept
         return fake
 

@@ -37,7 +37,7 @@ def summariser(request: dict[str, Any]) -> Reply:
 @pytest.fixture
 async def small_app(fake_llm: FakeOpenAI, database_url: str, tmp_path: Path) -> AsyncIterator[App]:
     fake_llm.responder = summariser
-    app = build_app(make_settings(fake_llm, database_url, tmp_path / "data", context_tokens=2_000))
+    app = build_app(make_settings(fake_llm, database_url, tmp_path / "data", context_tokens=6_000))
     await app.prepare_database()
     try:
         yield app

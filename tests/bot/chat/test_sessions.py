@@ -253,7 +253,7 @@ async def test_files_are_read_or_described(
 async def test_the_context_window_jumps_instead_of_sliding(
     fake_llm: FakeOpenAI, sqlite_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(fake_llm, sqlite_url, tmp_path, context_tokens=2_000)
+    settings = make_settings(fake_llm, sqlite_url, tmp_path, context_tokens=4_000)
     app = build_app(settings)
     await app.prepare_database()
     channel = RecordingChannel()

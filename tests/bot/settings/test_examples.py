@@ -32,6 +32,8 @@ EXAMPLES = [
     ("CLAWLING_OWNERS", "slack:U0123"),
     ("CLAWLING_RECALL_TOKENS", "0"),
     ("CLAWLING_MAX_OUTPUT_TOKENS", "2048"),
+    ("CLAWLING_CONTEXT_TOKENS", "8192"),
+    ("CLAWLING_MODEL_CONTEXT_TOKENS", "qwen2.5:7b=8192,llama3.2=4096"),
     ("TELEGRAM_BOT_TOKEN", "123456789:AAH-your-token-from-BotFather"),
     ("TELEGRAM_MODE", "polling"),
     ("TELEGRAM_MODE", "webhook"),
@@ -77,6 +79,8 @@ BAD_VALUES = [
     ("CLAWLING_SHELL_ALLOWLIST", ""),
     ("CLAWLING_LOG_FORMAT", "xml"),
     ("CLAWLING_MAX_OUTPUT_TOKENS", "0"),
+    ("CLAWLING_MODEL_CONTEXT_TOKENS", "qwen=big"),
+    ("CLAWLING_CONTEXT_TOKENS", "lots"),
 ]
 
 
