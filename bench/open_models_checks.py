@@ -280,7 +280,9 @@ async def _app_turn(
 
 
 async def _app_overflow(app: App, chat: RecordingChannel, window: int) -> Row:
-    filler = "The river runs past the mill and the old stone bridge. " * max(1, window // 40)
+    filler = "".join(
+        f"{i}: the river runs past the mill and the bridge. " for i in range(max(1, window // 40))
+    )
     answered = 0
     for n in range(1, 5):
         await _say(app, chat, f"Part {n}, just say ok. {filler}")

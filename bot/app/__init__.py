@@ -212,7 +212,7 @@ def build_app(
             max_steps=core.max_tool_steps,
             context_tokens=core.context_tokens or DEFAULT_CONTEXT_TOKENS,
             # CLAWLING_MAX_OUTPUT_TOKENS, where the client's settings have it.
-            output_tokens=getattr(core, "max_output_tokens", None) or DEFAULT_OUTPUT_TOKENS,
+            output_tokens=core.max_output_tokens,
         ),
         now=now,
         default_timezone=core.timezone,

@@ -16,7 +16,7 @@ from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply, last_user_text, user_texts
 
-WORDS = "words " * 250  # about 380 tokens
+WORDS = " ".join(f"word{i}" for i in range(200))  # about 380 tokens, never repeating
 
 
 async def chat(app: App, channel: RecordingChannel, text: str) -> str:
@@ -141,7 +141,7 @@ async def test_the_same_tool_list_when_the_window_is_large(
     await chat(app, channel, "hello")
     [request] = fake_llm.requests
     assert request["tools"] == app.tools.schemas()
-    assert "max_tokens" not in request  # the usual cap is the client's to send
+    assert request["max_tokens"] == 2048  # the usual cap, sent by the client
     assert last_user_text(request) == "hello"
 
 

@@ -27,7 +27,9 @@ from tests.bot.open_models.model import (
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI
 
-FILLER = "The garden needs watering and the shed needs a coat of paint soon. " * 30  # ~500 tok
+FILLER = "".join(
+    f"{i}: the garden needs watering and the shed needs paint. " for i in range(30)
+)  # ~500 tok
 
 
 def tool_answer_ok(answer: str) -> bool:

@@ -16,7 +16,9 @@ from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI
 
 TURNS = 30
-CHATTER = "We also talked about the weather, the train times and the new bakery. " * 14
+CHATTER = "".join(
+    f"{i}: we talked about the weather, the trains and the bakery. " for i in range(14)
+)
 
 
 async def test_thirty_turns_with_tools_through_a_small_window(
