@@ -128,9 +128,9 @@ class Fitting:
         up_to_id: int | None,
     ) -> None:
         """The endpoint refused `request` as too long: learn the window it stated (and
-        that its tokenizer counts more than estimated), plan again and compact the stored
-        conversation to at most half of what was sent. This turn's steps are stored, so
-        the history is rebuilt from the store."""
+        that its tokenizer counts more than estimated) and plan again for it; when it
+        stated none, compact the stored conversation to at most half of what was sent.
+        This turn's steps are stored, so the history is rebuilt from the store."""
         if self._windows is not None:
             model = self._models[-1]  # the failure is the last model's
             estimated = estimate_request(request, view.budget.tool_estimate)
@@ -143,10 +143,16 @@ class Fitting:
             await self._windows.overflowed(model, estimated, view.budget.output)
         sent = estimate_request(view.history, 0)
         budget = await self.budget()
-        halved = replace(budget, history=min(budget.history, max(sent // 2, 1)))
+        if failure.window:
+            # The window is known now: planning for it is enough. Halving on top would
+            # cut into this turn's own steps when the reply's room, not the history, was
+            # what did not fit.
+            halved = budget
+        else:
+            halved = replace(budget, history=min(budget.history, max(sent // 2, 1)))
         log.info(
             "the model refused a request as too long (about %d tokens of history); "
-            "compacting to %d",
+            "fitting it to %d",
             sent,
             halved.history,
         )
