@@ -41,6 +41,8 @@ class SummaryRequest:
     conversation_id: int
     user_id: int
     group: bool
+    # The room for the summariser's answer in a small window (None: the usual cap).
+    reply_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,12 +186,14 @@ class Compactor:
         """Summarise the turns before the newest `keep_tokens`; None if summarising failed.
 
         With a `budget` (a small model window), each summarising call reads at most about
-        half of it and the summary keeps at most a quarter, so the summariser's own
-        requests fit the window too."""
+        half of it, may answer with about half of it, and the summary keeps at most a
+        quarter, so the summariser's own requests fit the window too."""
         chunk_chars, summary_chars = self._chunk_chars, self._summary_chars
+        reply_tokens = None
         if budget is not None:
             chunk_chars = min(chunk_chars, max(1_000, 2 * budget))
             summary_chars = min(summary_chars, max(400, budget))
+            reply_tokens = max(256, budget // 2)
         cut = self._cut(messages, keep_tokens)
         old = [m for m in messages if m.turn is not None and (cut is None or m.turn < cut)]
         if not old:
@@ -209,7 +213,12 @@ class Compactor:
             for piece in _chunks(transcript(old), chunk_chars):
                 result = await self._summarise(
                     SummaryRequest(
-                        summary, piece, conversation.id, user.id, not conversation.is_direct
+                        summary,
+                        piece,
+                        conversation.id,
+                        user.id,
+                        not conversation.is_direct,
+                        reply_tokens,
                     )
                 )
                 facts += await self._save_facts(

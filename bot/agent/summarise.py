@@ -68,6 +68,7 @@ def make_summariser(llm: LLM) -> Summarise:
         completion = await llm.complete(
             [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": prompt}],
             meta=CallMeta("compact", request.conversation_id, request.user_id),
+            max_tokens=request.reply_tokens,
         )
         return parse_reply(completion.content)
 
