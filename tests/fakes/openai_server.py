@@ -53,7 +53,6 @@ Embedder = Callable[[str], list[float]]
 Intercept = Callable[[dict[str, Any]], Reply | None]
 View = Callable[[dict[str, Any]], dict[str, Any]]
 Reshape = Callable[[dict[str, Any], Reply], Reply]
-Route = Callable[[dict[str, Any]], tuple[int, Any]]  # request JSON ({} for GET) → status, JSON
 EMBEDDING_SIZE = 64
 
 
@@ -187,7 +186,6 @@ class FakeOpenAI:
         self.view: View | None = None  # what the model sees of a request (template, truncation)
         self.reshape: Reshape | None = None  # what the server makes of the model's reply
         self.seen: list[dict[str, Any]] = []  # requests as the model saw them (after `view`)
-        self.routes: dict[tuple[str, str], Route] = {}  # other (METHOD, path) → handler(JSON)
         self.embedding_of: Callable[[str], Any] | None = None  # an input's embedding, any shape
 
     # -- control -------------------------------------------------------------
@@ -231,7 +229,6 @@ class FakeOpenAI:
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/props", self._props)
         app.router.add_post("/api/show", self._show)
-        app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -458,14 +455,6 @@ class FakeOpenAI:
             for name in self.models
         ]
         return web.json_response({"object": "list", "data": data})
-
-    async def _other(self, request: web.Request) -> web.Response:
-        route = self.routes.get((request.method, request.path))
-        if route is None:
-            return web.json_response({"error": {"message": "not found"}}, status=404)
-        body = await request.json() if request.can_read_body else {}
-        status, payload = route(body if isinstance(body, dict) else {})
-        return web.json_response(payload, status=status)
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -7,7 +7,7 @@ answers an over-long prompt with an empty stream, another cuts the prompt short
 without a word. A personality is a short, documented list of such habits, put on a
 `FakeOpenAI` through its hooks (`intercept`: the server's own answer before the
 model's; `view`: what the model sees of a request; `reshape`: what the server makes
-of the model's reply; `routes`, `models_fields`, `embedding_of`). Everything the
+of the model's reply; `props`, `ollama_show`, `models_fields`, `embedding_of`). Everything the
 fake records as `requests` is what Clawling sent; `seen` is what the model saw.
 
 Sizes are counted crudely (`prompt_tokens`: four characters of the request's JSON
@@ -84,10 +84,7 @@ class LlamaCpp(Personality):
         fake.reshape = _tools_need_a_choice
         fake.embedding_of = lambda text: [hashed_words(word) for word in text.split() or [""]]
         settings = {"n_ctx": self.window, "model": "model.gguf"}
-        fake.routes[("GET", "/props")] = lambda _body: (
-            200,
-            {"default_generation_settings": settings, "total_slots": 1},
-        )
+        fake.props = {"default_generation_settings": settings, "total_slots": 1}
         return fake
 
     def _intercept(self, request: dict[str, Any]) -> Reply | None:
@@ -176,10 +173,11 @@ class Ollama(Personality):
         fake.view = self._truncated
         fake.reshape = lambda _request, reply: replace(reply, whole_tool_calls=True)
         info = {"general.architecture": "llama", "llama.context_length": self.window}
-        fake.routes[("POST", "/api/show")] = lambda _body: (
-            200,
-            {"model_info": info, "parameters": f"num_ctx {self.window}", "details": {}},
-        )
+        fake.ollama_show = {
+            "model_info": info,
+            "parameters": f"num_ctx {self.window}",
+            "details": {},
+        }
         return fake
 
     def _truncated(self, request: dict[str, Any]) -> dict[str, Any]:
