@@ -33,7 +33,7 @@ from bot.commands.skills import skill_commands
 from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
-from bot.llm.window import DEFAULT_CONTEXT_TOKENS, DEFAULT_OUTPUT_TOKENS, ModelWindows
+from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings

@@ -8,7 +8,7 @@ are notes: the assistant still works without them, only less well. The one FAIL 
 setting that cannot work: embeddings configured but answered in the wrong shape.
 
 Each entry of FACTS is one line of the report, in order; a new fact about the endpoint
-(e.g. its context window) is one more function there.
+is one more function there.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.app import App
 from bot.cli.verdict import FAIL, NOTE, OK, Check
 from bot.llm.client import LLM
 from bot.llm.embeddings import SETTING
+from bot.llm.window import ModelWindows
 from memory.retrieval.vectorcheck import BadVectors
 
 PROBE_SECONDS = 20.0
@@ -194,7 +195,48 @@ async def embeddings(endpoint: Endpoint) -> Check | None:
 
 
 Fact = Callable[[Endpoint], Awaitable[Check | None]]
-FACTS: list[Fact] = [tool_calling, tool_calls_streamed, usage_in_streams, embeddings]
+
+
+async def context_window(endpoint: Endpoint) -> Check:
+    """The model's context window and where it comes from (a setting, or what the endpoint
+    says: /models, llama.cpp's /props, Ollama's /api/show); nothing is remembered here."""
+    core = endpoint.app.settings.core
+    llm = LLM(endpoint.app.client, endpoint.app.settings.models)
+    windows = ModelWindows(
+        str(endpoint.app.client.base_url),
+        llm.fetch_json,
+        None,
+        override=core.context_tokens,
+        per_model=core.model_context_tokens,
+    )
+    try:
+        async with asyncio.timeout(PROBE_SECONDS):
+            tokens = await windows.window(endpoint.model)
+    except TimeoutError:
+        return Check("context window", NOTE, "the endpoint did not say in time")
+    source = windows.source(endpoint.model)
+    if source == "default":
+        detail = (
+            f"the endpoint does not say; {tokens:,} tokens assumed until an overflow error "
+            "tells (set CLAWLING_MODEL_CONTEXT_TOKENS to be sure)"
+        )
+        return Check("context window", NOTE, detail)
+    where = {
+        "setting": "from the settings",
+        "models": "from GET /models",
+        "props": "from llama.cpp's GET /props",
+        "ollama": "from Ollama's /api/show",
+    }.get(source, f"from {source}")
+    return Check("context window", OK, f"{tokens:,} tokens ({where})")
+
+
+FACTS: list[Fact] = [
+    context_window,
+    tool_calling,
+    tool_calls_streamed,
+    usage_in_streams,
+    embeddings,
+]
 
 
 async def endpoint_facts(app: App, *, database_ok: bool) -> list[Check]:

@@ -62,13 +62,17 @@ def test_a_fresh_terminal_only_set_up_passes_with_notes_and_creates_nothing(
         f"{data}/clawling.db and its schema"
     )
     assert lines[2].startswith("ok   model endpoint: ")
-    assert lines[3].startswith("note tool calling: ")
-    assert lines[4].startswith("note tool calls streamed: ")
-    assert lines[5].startswith("note usage in streams: ")
+    assert lines[3] == (
+        "note context window: the endpoint does not say; 32,000 tokens assumed until an "
+        "overflow error tells (set CLAWLING_MODEL_CONTEXT_TOKENS to be sure)"
+    )
+    assert lines[4].startswith("note tool calling: ")
+    assert lines[5].startswith("note tool calls streamed: ")
+    assert lines[6].startswith("note usage in streams: ")
     # Piped, rich would wrap at 80 columns: each check stays one line, and no log line
     # is mixed into the report.
-    assert lines[6].startswith("note chat apps: none configured: `clawling chat` talks")
-    assert len(lines) == 7
+    assert lines[7].startswith("note chat apps: none configured: `clawling chat` talks")
+    assert len(lines) == 8
     assert not data.exists()
 
 
@@ -140,12 +144,14 @@ def test_doctor_reports_what_a_capable_endpoint_supports(
     env: dict[str, str], fake_llm: FakeOpenAI
 ) -> None:
     fake_llm.responder = _calls_offered_tool
+    fake_llm.models_fields = {"max_model_len": 8192}  # as vLLM says it
     assert run(["db", "upgrade"], env).returncode == 0
     result = run(["doctor"], {**env, "CLAWLING_EMBEDDING_MODEL": "toy"})
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     facts = lines[lines.index(next(x for x in lines if "model endpoint" in x)) + 1 :]
-    assert facts[:4] == [
+    assert facts[:5] == [
+        "ok   context window: 8,192 tokens (from GET /models)",
         'note tool calling: a tool call came back (tool_choice "auto")',
         "note tool calls streamed: the tool call arrived in the stream",
         "note usage in streams: streamed answers report their token usage",
