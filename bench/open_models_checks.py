@@ -31,7 +31,9 @@ ASK_WEATHER = [
     {"role": "user", "content": "What is the weather in Paris? Use the get_weather tool."}
 ]
 HELLO = [{"role": "user", "content": "Say hello in one short sentence."}]
-USAGE_LINE = re.compile(r"Today \(UTC\): (\d+) model calls, ([\d,]+) prompt \+ ([\d,]+) completion")
+USAGE_LINE = re.compile(
+    r"Today \(UTC\): (\d+) model calls, ~?([\d,]+) prompt \+ ~?([\d,]+) completion"
+)
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ async def app_checks(
             "data_dir": str(workdir / "data"),
             "http_port": 0,
             "llm_timeout": 600,
-            "llm_max_retries": 0,
+            "llm_max_retries": 2,  # the default: a stale keep-alive connection is retried
             "embedding_model": embedding_model,
         },
     )

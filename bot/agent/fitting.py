@@ -140,7 +140,9 @@ class Fitting:
                 # Unstated, and never known: smaller than what was just sent.
                 sent = int(estimated * self._windows.ratio(model)) + view.budget.output
                 await self._windows.learn(model, max(512, int(0.8 * sent)))
-            await self._windows.overflowed(model, estimated, view.budget.output)
+            await self._windows.overflowed(
+                model, estimated, view.budget.output, failure.prompt_tokens
+            )
         sent = estimate_request(view.history, 0)
         budget = await self.budget()
         if failure.window:

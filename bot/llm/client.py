@@ -293,7 +293,9 @@ class LLM:
             except NoData as silence:
                 log.info("model %s: %s; asking again without streaming", model, silence)
                 result = await self._answer(request, None)
-                if patient:
+                # Only silence, or a tool call the stream did not bring, says the server
+                # cannot stream tool calls (an overflow also ends a stream empty).
+                if patient and (silence.waited or result.tool_calls):
                     self._tools_unstreamed.add(model)
                     log.warning(
                         "model %s cannot stream tool calls; its requests with tools are "

@@ -66,6 +66,8 @@ class Failure:
     fix: str
     # CONTEXT_OVERFLOW only: the model's window in tokens, when the server said it.
     window: int | None = None
+    # CONTEXT_OVERFLOW only: the prompt's size by the server's own count, when it said.
+    prompt_tokens: int | None = None
 
 
 def is_local(url: str) -> bool:
@@ -120,6 +122,23 @@ def _model_missing(exc: openai.APIStatusError) -> bool:
     return (
         exc.status_code == 400 and "model" in words and ("not found" in words or "exist" in words)
     )
+
+
+# The prompt's size by the server's tokenizer where the text gives it: "(5663 in the
+# messages, ...)" (vLLM, llama-cpp-python), "your messages resulted in 4126 tokens" (OpenAI).
+_PROMPT_IN_TEXT = re.compile(
+    r"(?:\((\d+) in the messages|messages resulted in (\d+) tokens)", re.IGNORECASE
+)
+
+
+def overflow_prompt(exc: openai.APIStatusError) -> int | None:
+    """The refused prompt's size in the server's tokens, when its error says."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    stated = body.get("n_prompt_tokens")
+    if isinstance(stated, int) and stated > 0:
+        return stated
+    found = _PROMPT_IN_TEXT.search(_error_text(exc))
+    return int(found.group(1) or found.group(2)) if found else None
 
 
 def overflow_window(exc: openai.APIStatusError) -> tuple[bool, int | None]:
@@ -226,6 +245,7 @@ def _status_failure(exc: openai.APIStatusError, *, url: str, model: str) -> Fail
             "set CLAWLING_MODEL_CONTEXT_TOKENS (or CLAWLING_CONTEXT_TOKENS) to the model's "
             "real window, or give the model server a larger one",
             window,
+            overflow_prompt(exc),
         )
     if _model_missing(exc):
         return Failure(

@@ -5,7 +5,9 @@ again without streaming (bot/llm/client.py) and the real answer or error comes b
 through the plain path:
 
 - an empty stream: it ended with no text, no tool call and no finish (llama.cpp
-  answers a streamed request over its window so: 200 and nothing);
+  answers a streamed request over its window so: 200 and nothing), or the connection
+  closed before any data came (llama-cpp-python's server does that: 200, then it
+  raises the overflow inside the stream and drops the connection);
 - no data within the patience given: a server that cannot stream a tool choice sends
   only keep-alive comments (llama-cpp-python with `tool_choice: "auto"`).
 """
@@ -15,6 +17,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import aiohttp
+import httpx2
+import openai
 
 from bot.llm.completions import Completion, StreamAccumulator
 from bot.llm.repetition import RepetitionWatch, cut
@@ -37,6 +43,25 @@ async def read_stream(
     called with the whole text so far as it grows. A first chunk must come within
     `patience` seconds when given. The stream is closed on return."""
     acc = StreamAccumulator()
+    try:
+        return await _read(acc, stream, model, on_text, patience)
+    except _DROPPED as exc:
+        if not acc.empty:
+            raise
+        raise NoData(f"the connection closed before any data ({exc})", waited=False) from exc
+
+
+# A connection dropped mid-stream, as the HTTP stack reports it.
+_DROPPED = (openai.APIConnectionError, httpx2.TransportError, aiohttp.ClientError)
+
+
+async def _read(
+    acc: StreamAccumulator,
+    stream: Any,
+    model: str,
+    on_text: TextCallback,
+    patience: float | None,
+) -> Completion:
     watch = RepetitionWatch()
     async with stream:
         if patience is not None:

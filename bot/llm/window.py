@@ -158,15 +158,22 @@ class ModelWindows:
         if self._memory is not None:
             await self._memory.save_window(self.base_url, model, tokens, "error")
 
-    async def overflowed(self, model: str, estimated: int, output: int) -> None:
+    async def overflowed(
+        self, model: str, estimated: int, output: int, counted: int | None = None
+    ) -> None:
         """A request estimated at `estimated` tokens (plus `output` for the reply) was
         refused as over the window: the tokenizer counts at least window/estimate more
-        than we thought, so the ratio rises to just past that at once."""
+        than we thought, so the ratio rises to just past that at once. When the server
+        said how many tokens the prompt was (`counted`), the ratio is that, exactly: a
+        server that writes the tool schemas into the prompt in its own, longer form
+        (llama-cpp-python) counts several times what their JSON suggests."""
         known = self._models.get(model) or await self._load(model)
         if estimated <= 0:
             return
         low, high = RATIO_BOUNDS
         at_least = min(high, 1.1 * (known.window - output) / estimated)
+        if counted:
+            at_least = max(at_least, min(high, 1.05 * counted / estimated))
         if at_least > known.ratio:
             known.ratio = max(low, at_least)
 

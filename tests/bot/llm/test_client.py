@@ -276,6 +276,24 @@ async def test_request_bodies_carry_every_part_when_kept_parts_change(
         assert seen["model"] == "main"
 
 
+async def test_a_stream_dropped_before_any_data_is_asked_again_unstreamed(
+    app: App, fake_llm: FakeOpenAI
+) -> None:
+    """llama-cpp-python's server answers 200, then raises inside the stream (an overflow,
+    say) and drops the connection: asked again without streaming, the real answer (or
+    error) comes back through the plain path."""
+    fake_llm.add(Reply(text="never sent", cut_after=0), Reply(text="the whole answer"))
+    shown: list[str] = []
+
+    async def show(text: str) -> None:
+        shown.append(text)
+
+    result = await llm_for(fake_llm, app).complete(MESSAGES, on_text=show)
+    assert result.content == "the whole answer"
+    assert shown == ["the whole answer"]
+    assert [bool(r.get("stream")) for r in fake_llm.requests] == [True, False]
+
+
 async def test_a_connection_lost_mid_answer_is_a_model_failure(
     app: App, fake_llm: FakeOpenAI
 ) -> None:

@@ -51,6 +51,10 @@ async def test_each_servers_overflow_is_recognised_with_its_window(
         await llm_for(fake_llm).complete(LONG)
     failure = raised.value.failure
     assert (failure.kind, failure.window) == (CONTEXT_OVERFLOW, window)
+    # The prompt's size by the server's count, where its error says it (not in
+    # llama-cpp-python's "Requested tokens (N)", which adds the reply's room).
+    counted = fake_llm.prompt_tokens(fake_llm.requests[-1])
+    assert failure.prompt_tokens == (None if style == "llama_cpp_python" else counted)
     assert "longer than the model can read" in failure.user_message
     assert "CLAWLING_MODEL_CONTEXT_TOKENS" in failure.fix
 
@@ -172,3 +176,19 @@ def test_a_bad_per_model_window_is_refused_in_one_line(monkeypatch: pytest.Monke
     message = str(raised.value)
     assert "CLAWLING_MODEL_CONTEXT_TOKENS" in message and "qwen2.5:7b=8192" in message
     assert "\n" not in message.strip()
+
+
+async def test_a_prompt_size_the_server_states_sets_the_ratio_at_once() -> None:
+    """llama-cpp-python writes tool schemas into the prompt in a longer form of its own:
+    its error's count (5,663 tokens for what we estimated at 2,000) is taken as it is,
+    not approached step by step."""
+    from bot.llm.window import ModelWindows
+
+    async def nothing(url: str, body: dict[str, object] | None) -> None:
+        return None
+
+    windows = ModelWindows("http://server/v1", nothing, None, per_model={"m": 4096})
+    await windows.overflowed("m", 2000, 1024)
+    guessed = windows.ratio("m")
+    await windows.overflowed("m", 2000, 1024, counted=5663)
+    assert guessed < 2 and windows.ratio("m") == pytest.approx(1.05 * 5663 / 2000)
