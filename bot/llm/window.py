@@ -175,7 +175,9 @@ class ModelWindows:
         if counted:
             at_least = max(at_least, min(high, 1.05 * counted / estimated))
         if at_least > known.ratio:
-            known.ratio = max(low, at_least)
+            known.ratio = known.saved_ratio = max(low, at_least)
+            if self._memory is not None:  # a restart plans as this process now does
+                await self._memory.save_ratio(self.base_url, model, round(known.ratio, 4))
 
     async def observe(self, model: str, estimated: int, reported: int) -> None:
         """A call's estimated prompt size against the `prompt_tokens` the endpoint reported."""

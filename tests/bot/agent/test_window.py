@@ -74,7 +74,8 @@ async def test_the_learnt_window_survives_a_restart(
     sent = len(fake_llm.requests)
     assert await chat(again, channel, "and now?") == "echo: and now?"
     assert fake_llm.overflows == 1  # no request over the window after the restart
-    assert fake_llm.requests[sent]["max_tokens"] == 750
+    # The reply's room is planned in the learnt window: at most a quarter of it.
+    assert fake_llm.requests[sent]["max_tokens"] <= 750
 
 
 async def test_a_2k_window_with_all_tools_still_answers_and_uses_a_tool(
