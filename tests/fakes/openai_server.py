@@ -72,16 +72,23 @@ def without_note(text: str) -> str:
     return text.split(NOTE_START, 1)[0].rstrip()
 
 
-def note_of(request: dict[str, Any]) -> str:
-    """The volatile note of a request (time, recalled notes), or ""."""
+def _last_user_text_with_note(request: dict[str, Any]) -> str | None:
+    """The text of the request's last user message (text parts joined), or None."""
     for message in reversed(request["messages"]):
         if message["role"] == "user":
             content = message["content"]
             if isinstance(content, list):
-                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
-            if NOTE_START in content:
-                return content.split(NOTE_START, 1)[1].split("</clawling_note>")[0].strip()
-    return ""
+                return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return str(content)
+    return None
+
+
+def note_of(request: dict[str, Any]) -> str:
+    """The volatile note of a request (time, recalled notes), or ""."""
+    text = _last_user_text_with_note(request) or ""
+    if NOTE_START not in text:
+        return ""
+    return text.split(NOTE_START, 1)[1].split("</clawling_note>")[0].strip()
 
 
 def user_texts(request: dict[str, Any]) -> list[Any]:
@@ -95,13 +102,7 @@ def user_texts(request: dict[str, Any]) -> list[Any]:
 
 def last_user_text(request: dict[str, Any]) -> str:
     """What the person wrote last, without the note."""
-    for message in reversed(request["messages"]):
-        if message["role"] == "user":
-            content = message["content"]
-            if isinstance(content, list):
-                content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
-            return without_note(str(content))
-    return ""
+    return without_note(_last_user_text_with_note(request) or "")
 
 
 def echo(request: dict[str, Any]) -> Reply:

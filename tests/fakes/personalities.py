@@ -18,6 +18,7 @@ the fake's own figures, not with a real tokenizer's.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -48,14 +49,14 @@ def overflow(message: str, code: str | None = None) -> Reply:
 
 
 @dataclass(frozen=True)
-class Personality:
+class Personality(ABC):
     """A server's habits; `apply` puts them on a fake server."""
 
     name: str
     window: int = WINDOW
 
-    def apply(self, fake: FakeOpenAI) -> FakeOpenAI:
-        raise NotImplementedError
+    @abstractmethod
+    def apply(self, fake: FakeOpenAI) -> FakeOpenAI: ...
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import openai
 import pytest
 
 from bot.app import App
 from bot.llm.client import LLM, CallMeta, LLMError, make_client, read_usage
+from bot.llm.failures import judge
 from memory.usage import UsageStore
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -193,17 +195,22 @@ async def test_a_refused_connection_is_unreachable_not_slow(app: App) -> None:
     assert "OPENAI_BASE_URL" in failure.fix
 
 
-async def test_ollama_is_named_only_for_its_local_port(app: App) -> None:
-    client = make_client("http://localhost:11434/v1", None, timeout=30, max_retries=0)
-    with socket.socket() as sock:
-        try:
-            sock.connect(("127.0.0.1", 11434))
-            pytest.skip("something listens on Ollama's port here")
-        except OSError:
-            pass
-    with pytest.raises(LLMError) as caught:
-        await LLM(client, ["llama3"]).complete(MESSAGES)
-    assert caught.value.user_message.endswith("(connection refused). Is Ollama running?")
+async def test_ollama_is_named_only_for_its_local_port() -> None:
+    """A real refused connection (to a free port, so nothing on this machine can answer),
+    judged as a call to Ollama's usual address."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = make_client(f"http://127.0.0.1:{port}/v1", None, timeout=30, max_retries=0)
+    with pytest.raises(openai.APIConnectionError) as caught:
+        body = {"model": "llama3", "messages": MESSAGES}
+        await client.post("/chat/completions", body=body, cast_to=object)
+    refused = caught.value
+    await client.close()
+    as_ollama = judge(refused, base_url="http://localhost:11434/v1", model="llama3", timeout=30)
+    assert as_ollama.user_message.endswith("(connection refused). Is Ollama running?")
+    elsewhere = judge(refused, base_url="https://api.example.com/v1", model="m", timeout=30)
+    assert "running?" not in elsewhere.user_message
 
 
 async def test_an_unknown_host_names_dns_and_no_local_server() -> None:
