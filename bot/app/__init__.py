@@ -43,8 +43,10 @@ from bot.tools.skills import UserSkillsContext, skill_tools
 from bot.tools.web import Lookup, system_lookup
 from memory import db
 from memory.approvals import ApprovalStore
+from memory.audit import AuditStore
 from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
+from memory.people import PeopleStore
 from memory.skills import UserSkillStore
 from memory.usage import UsageStore
 from memory.windows import WindowStore
@@ -90,6 +92,8 @@ class App:
     skills: SkillCatalog
     memory: MemoryParts
     background: BackgroundParts
+    people: PeopleStore
+    audit: AuditStore
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -102,9 +106,11 @@ class App:
         return self.background.tasks
 
     async def prepare_database(self) -> None:
-        """Check the database answers, then bring its schema up to date."""
+        """Check the database answers, bring its schema up to date, and make the people
+        of CLAWLING_OWNERS owners."""
         await db.check_reachable(self.engine)
         await db.upgrade(self.engine)
+        await self.people.seed(self.settings.core.owners)
 
     def add_channel(self, adapter: ChatAdapter) -> None:
         self.outbox.register(adapter)
@@ -176,6 +182,8 @@ def build_app(
         max_output_tokens=core.max_output_tokens,
         stream=core.stream,
     )
+    people = PeopleStore(engine)
+    audit = AuditStore(engine)
     outbox = Outbox()
     commands = CommandRegistry()
     core_commands(commands, usage, core.assistant_name)
@@ -234,6 +242,7 @@ def build_app(
         commands,
         files,
         DeliveryStore(engine),
+        people,
         max_concurrent_turns=core.max_concurrent_turns,
         now=now,
         wake_deliverer=background.deliverer.notify,
@@ -259,6 +268,8 @@ def build_app(
         catalog,
         memory,
         background,
+        people,
+        audit,
         services=list(background.services),
     )
     if core.mcp_servers:

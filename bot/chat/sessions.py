@@ -33,6 +33,7 @@ from memory.conversations import (
     UserRecord,
 )
 from memory.deliveries import DeliveryStore
+from memory.people import PeopleStore
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ TYPING_EVERY = 4.0
 CACHE_SIZE = 10_000
 
 SAVED = "Your message is saved; send another message to try again."
+OWNERS_ONLY = "Only the assistant's owners can use /{name}."
 INTERNAL_ERROR = "Sorry, something went wrong on my side while answering. " + SAVED
 
 
@@ -67,6 +69,7 @@ class _CommandRequest:
     user: UserRecord
     args: str
     boundary_id: int  # the newest message stored before the command was sent
+    account: str = ""  # the sender's platform:id
 
 
 @dataclass
@@ -138,6 +141,7 @@ class SessionManager:
         commands: CommandRegistry,
         files: FileKeeper,
         deliveries: DeliveryStore,
+        people: PeopleStore,
         *,
         max_concurrent_turns: int,
         now: Callable[[], datetime],
@@ -150,6 +154,7 @@ class SessionManager:
         self._agent = agent
         self._outbox = outbox
         self._commands = commands
+        self._people = people
         self._files = files
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
@@ -181,7 +186,8 @@ class SessionManager:
         if parsed is not None:
             command, args = parsed
             boundary = await self.store.last_message_id(session.conversation.id)
-            request = _CommandRequest(command, user, args, boundary)
+            account = f"{inbound.channel}:{inbound.sender_id}"
+            request = _CommandRequest(command, user, args, boundary, account)
             if command.immediate:
                 self._spawn(self._run_command(session, request))
             else:
@@ -427,11 +433,16 @@ class SessionManager:
             args=request.args,
             session=_Control(self, session, request.boundary_id),
             now=self._now(),
+            account=request.account,
+            owner_check=lambda: self._is_owner(request.user.id),
         )
         # Commands of one conversation answer in the order they were sent.
         async with session.command_lock:
             try:
-                text = await request.command.handler(ctx)
+                if request.command.owner_only and not await ctx.is_owner():
+                    text = OWNERS_ONLY.format(name=request.command.name)
+                else:
+                    text = await request.command.handler(ctx)
             except Exception:
                 log.exception("command /%s failed", request.command.name)
                 text = f"/{request.command.name} failed on my side; the details were logged."
@@ -439,6 +450,14 @@ class SessionManager:
                 await self._outbox.send(session.chat, text)
             except TransportError as exc:
                 log.error("could not deliver the reply to /%s: %s", request.command.name, exc)
+
+    async def _is_owner(self, user_id: int) -> bool:
+        try:
+            person = await self._people.person(user_id)
+        except Exception:
+            log.exception("could not read the role of user %s", user_id)
+            return False  # fails closed: owners' commands are refused, others still run
+        return person is not None and person.is_owner
 
     async def _keep_typing(self, chat: ChatRef) -> None:
         with contextlib.suppress(TransportError):

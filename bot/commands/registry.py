@@ -40,6 +40,14 @@ class CommandContext:
     args: str
     session: SessionControl
     now: datetime
+    # The sender's platform account as `platform:id` (who did it, for the audit trail).
+    account: str = ""
+    # Whether the sender is an owner, read when asked (most commands never ask, and an
+    # immediate one like /stop must act before any awaited read).
+    owner_check: Callable[[], Awaitable[bool]] | None = None
+
+    async def is_owner(self) -> bool:
+        return self.owner_check is not None and await self.owner_check()
 
 
 CommandHandler = Callable[[CommandContext], Awaitable[str]]
@@ -53,6 +61,9 @@ class Command:
     # Runs at once, even while a turn is running (e.g. /stop); otherwise in order
     # with the conversation's messages.
     immediate: bool = False
+    # Changes the assistant for everyone (people, quotas, skills): refused to members
+    # by the session manager before the handler runs.
+    owner_only: bool = False
 
 
 # Turns a plain reply into a command while something waits for it in that conversation
@@ -110,8 +121,13 @@ class CommandRegistry:
         command = self._commands.get(name)
         return None if command is None else (command, rest.strip())
 
-    def help_text(self) -> str:
-        return "\n".join(f"/{c.name} — {c.description}" for c in self._commands.values())
+    def help_text(self, *, owner: bool = True) -> str:
+        """One line per command; owners' commands only for owners."""
+        return "\n".join(
+            f"/{c.name} — {c.description}"
+            for c in self._commands.values()
+            if owner or not c.owner_only
+        )
 
 
 def _format_usage(label: str, totals: UsageTotals) -> str:
@@ -142,11 +158,11 @@ def core_commands(registry: CommandRegistry, store: UsageStore, assistant_name: 
         return (
             f"Hi {ctx.user.name}! I'm {assistant_name}, your personal assistant. Ask me "
             "anything, or ask me to do something; I remember our conversation.\n\n"
-            + registry.help_text()
+            + registry.help_text(owner=await ctx.is_owner())
         )
 
     async def help_(ctx: CommandContext) -> str:
-        return "Commands:\n" + registry.help_text()
+        return "Commands:\n" + registry.help_text(owner=await ctx.is_owner())
 
     async def new(ctx: CommandContext) -> str:
         await ctx.session.new_context()

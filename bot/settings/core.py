@@ -89,6 +89,17 @@ class CoreSettings(ToolSettings):
     max_subtasks: int = Field(10, ge=1, le=100)
     task_goal_chars: int = Field(8_000, ge=200, le=1_000_000)
     task_progress_seconds: float = Field(5.0, ge=0.1)
+    # People (issue 17): strangers who write privately get a pairing code for an owner.
+    pairing: Literal["on", "off"] = "on"
+    # Default budgets per person, in tokens (0 = unlimited; owners are unlimited unless
+    # given their own): CLAWLING_DAILY_TOKENS, CLAWLING_MONTHLY_TOKENS.
+    daily_tokens: int = Field(0, ge=0)
+    monthly_tokens: int = Field(0, ge=0)
+    # Prices per million tokens, per model, for /usage and `clawling users list`:
+    # "gpt-4.1-mini=0.40/0.10/1.60" (input/cached input/output; CLAWLING_MODEL_PRICES).
+    model_prices: Annotated[dict[str, tuple[float, float, float]], NoDecode] = Field(
+        default_factory=dict
+    )
 
     _split = field_validator("fallback_models", "owners", mode="before")(split_commas)
 
@@ -108,6 +119,29 @@ class CoreSettings(ToolSettings):
                 )
             windows[model.strip()] = int(tokens)
         return windows
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _prices(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        prices: dict[str, tuple[float, float, float]] = {}
+        for entry in (part.strip() for part in value.split(",")):
+            if not entry:
+                continue
+            model, _, figures = entry.rpartition("=")
+            parts = figures.split("/")
+            try:
+                numbers = tuple(float(p) for p in parts)
+            except ValueError:
+                numbers = ()
+            if not model.strip() or len(numbers) != 3 or min(numbers) < 0:
+                raise ValueError(
+                    "entries must look like model=INPUT/CACHED/OUTPUT in dollars per million "
+                    f"tokens (gpt-4.1-mini=0.40/0.10/1.60), not {entry!r}"
+                )
+            prices[model.strip()] = (numbers[0], numbers[1], numbers[2])
+        return prices
 
     @field_validator("owners")
     @classmethod

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
@@ -44,12 +45,23 @@ def table(model: type[Base]) -> Table:
 
 
 class User(Base):
+    """A person. `role` is "owner" (administers) or "member"; `status` is "active",
+    "blocked" (no answer at all) or "removed" (access taken away, data kept).
+    Quotas are tokens per day and month: NULL takes the deployment's default
+    (CLAWLING_DAILY_TOKENS / CLAWLING_MONTHLY_TOKENS), 0 is unlimited."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    daily_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    monthly_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    # The budget period the person was last told about (80 %, 100 %), so they are told once.
+    quota_notice: Mapped[str | None] = mapped_column(String(64))
 
 
 class Identity(Base):
@@ -64,6 +76,10 @@ class Identity(Base):
     external_id: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The platform's @username when it has one (Telegram), for allowlists and listings.
+    username: Mapped[str | None] = mapped_column(String(200))
+    # Set when this account was joined to a person by /link (so /unlink knows it).
+    linked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Conversation(Base):
@@ -369,3 +385,86 @@ class ModelWindow(Base):
     source: Mapped[str] = mapped_column(String(32), default="")
     token_ratio: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class PairingRequest(Base):
+    """A stranger asking to talk to the assistant, with the code an owner approves.
+
+    Nothing else of a stranger is stored: no user row, no message, until approved.
+    `status`: "pending", "approved", "denied" or "expired".
+    """
+
+    __tablename__ = "pairing_requests"
+    __table_args__ = (
+        UniqueConstraint("code"),
+        Index("ix_pairing_requests_platform_external", "platform", "external_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(200))
+    # Where to tell them the answer: their private chat with the assistant.
+    chat_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class LinkCode(Base):
+    """A one-time code from /link: sent from another account, it joins that account to
+    `user_id`. Issued for the account `platform:external_id` that asked."""
+
+    __tablename__ = "link_codes"
+    __table_args__ = (UniqueConstraint("code"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit trail: who did what, to whom, when, from where.
+
+    People are kept as `platform:id` text as well as ids, so an entry still names them
+    after their rows are erased (/forget_me)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(200))  # platform:id, "cli" or "system"
+    platform: Mapped[str] = mapped_column(String(32))  # where it was done: telegram, cli...
+    subject_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    subject: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class TokenHold(Base):
+    """Tokens reserved for a model call in flight, so calls running at once for one person
+    cannot all pass a nearly spent budget. The call's `llm_calls` row replaces it (in one
+    transaction); a hold whose process died lapses at `expires_at`."""
+
+    __tablename__ = "token_holds"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
