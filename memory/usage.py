@@ -76,6 +76,14 @@ class UsageStore:
         async with writing(self._engine) as connection:
             await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
 
+    async def tokens_since(self, user_id: int, since: datetime) -> int:
+        """Prompt + completion tokens of the person's calls from `since` on (budgets)."""
+        query = select(
+            func.coalesce(func.sum(LLMCall.prompt_tokens + LLMCall.completion_tokens), 0)
+        ).where(LLMCall.user_id == user_id, LLMCall.created_at >= since)
+        async with reading(self._engine) as connection:
+            return int((await connection.execute(query)).scalar_one())
+
     async def usage(self, user_id: int, since: datetime | None = None) -> UsageTotals:
         """Token totals of one user's model calls, optionally from `since` on."""
         query = (

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bot.cli import background, chat, database, doctor, memory, serve, skills
+from bot.cli.users import users_cli
 from bot.cli.init import init
 
 cli = typer.Typer(
@@ -47,6 +48,7 @@ cli.add_typer(skills.skills_cli, name="skills")
 cli.add_typer(memory.memory_cli, name="memory")
 cli.add_typer(background.tasks_cli, name="tasks")
 cli.add_typer(background.jobs_cli, name="jobs")
+cli.add_typer(users_cli, name="users")
 
 
 def main() -> None:

@@ -1,0 +1,7 @@
+"""`clawling users …`: the people who may use the assistant, administered from the
+command line (the same rules as the owners' chat commands). The group is defined in
+`group.py`; each module here adds its commands to it."""
+
+from bot.cli.users.group import users_cli
+
+__all__ = ["users_cli"]
