@@ -172,23 +172,24 @@ def plan(
 
 
 def estimate_request(messages: Sequence[dict[str, Any]], tool_tokens: int) -> int:
-    """Our estimate (characters ÷ 4) of a request as sent: its messages plus the tool
-    schemas' estimate. Cheap: lengths only, no encoding."""
+    """Our estimate (characters weighed by script, see `estimate_tokens`) of a request
+    as sent: its messages plus the tool schemas' estimate. Cheap: no encoding."""
     total = tool_tokens
     for message in messages:
         content = message.get("content")
         if isinstance(content, str):
-            chars = len(content)
+            total += estimate_tokens(content)
         elif isinstance(content, list):
-            chars = sum(len(part.get("text", "")) for part in content if isinstance(part, dict))
+            total += sum(
+                estimate_tokens(part.get("text", "")) for part in content if isinstance(part, dict)
+            )
             total += IMAGE_TOKENS * sum(
                 1 for part in content if isinstance(part, dict) and part.get("type") != "text"
             )
-        else:
-            chars = 0
         for call in message.get("tool_calls") or ():
-            chars += len(call["function"]["arguments"]) + len(call["function"]["name"]) + 20
-        total += chars // 4 + MESSAGE_OVERHEAD
+            function = call["function"]
+            total += estimate_tokens(function["arguments"] + function["name"]) + 5
+        total += MESSAGE_OVERHEAD
     return total
 
 

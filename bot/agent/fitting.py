@@ -182,7 +182,7 @@ def trim_recall(recalled: str, budget: Budget) -> str:
     used = 0
     balanced = 0  # lines kept up to the last point outside any block
     for line in recalled.splitlines():
-        used += len(line) // 4 + 1
+        used += estimate_tokens(line)
         if used > limit:
             break
         kept.append(line)

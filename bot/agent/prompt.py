@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from memory.conversations import SavedFile, StoredMessage, ToolCallRecord
+from memory.retrieval.text import estimate_tokens as estimate_text
 
 Chat = list[dict[str, Any]]
 
@@ -36,9 +37,10 @@ INTERRUPTED_RESULT = "Error: this tool call was interrupted before it returned a
 
 
 def estimate_tokens(payload: Any) -> int:
-    """A rough token count (about four characters per token) for budgeting only."""
+    """A rough token count for budgeting only: characters weighed by script (about four
+    Latin characters, or one Chinese character, to a token; memory/retrieval/text.py)."""
     text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-    return len(text) // 4 + 1
+    return estimate_text(text)
 
 
 class MessageLike(Protocol):

@@ -28,6 +28,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from memory.retrieval.cjk import SQL_FUNCTION, index_text
+
 LOCK_WAIT_MS = 10_000
 
 
@@ -211,6 +213,8 @@ def inline_connector(path: str) -> Callable[[], Any]:
         # Used only from the loop's thread, and from a worker while the loop awaits it.
         connection = sqlite3.connect(path, check_same_thread=False)
         connection.execute("PRAGMA busy_timeout=0")
+        # The full-text triggers read CJK text through it (migration 0010_cjk_search).
+        connection.create_function(SQL_FUNCTION, 1, index_text, deterministic=True)
         return InlineConnection(connection)
 
     return connect

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from memory.retrieval.cjk import CJK_RANGES, CJK_SPLIT, has_cjk, query_grams
+
 # Letters and digits only: the same split as SQLite's unicode61 tokenizer and
 # PostgreSQL's parser, so a term never carries search syntax.
 WORD = re.compile(r"[^\W_]+")
@@ -36,11 +38,15 @@ STOPWORDS = frozenset(
 
 
 def terms(text: str, *, limit: int = MAX_TERMS) -> list[str]:
-    """The distinct content words of `text`, lower-cased, in order of appearance."""
+    """The distinct content words of `text`, lower-cased, in order of appearance.
+
+    Chinese, Japanese and Korean runs become their character pairs (a lone character
+    itself), as the index holds them (memory/retrieval/cjk.py): "上海开会" asks for
+    上海, 海开 and 开会.
+    """
     found: list[str] = []
     seen: set[str] = set()
-    for match in WORD.finditer(text[:MAX_QUERY_CHARS].lower()):
-        word = match.group()
+    for word in _words(text[:MAX_QUERY_CHARS].lower()):
         if word in STOPWORDS or word in seen or len(word) > MAX_TERM_CHARS:
             continue
         seen.add(word)
@@ -48,6 +54,21 @@ def terms(text: str, *, limit: int = MAX_TERMS) -> list[str]:
         if len(found) >= limit:
             break
     return found
+
+
+def _words(text: str) -> list[str]:
+    words = []
+    for match in WORD.finditer(text):
+        word = match.group()
+        if not has_cjk(word):
+            words.append(word)
+            continue
+        for i, part in enumerate(CJK_SPLIT.split(word)):
+            if i % 2:
+                words.extend(query_grams(part))
+            elif part:
+                words.append(part)
+    return words
 
 
 def fts5_query(words: list[str], scope_token: str) -> str:
@@ -60,6 +81,30 @@ def fts5_query(words: list[str], scope_token: str) -> str:
     return f'scope : "{scope_token}" AND {{content label}} : ({anyof})'
 
 
+# Tokens per character by script, for what tokenizers of the models people use make of
+# it (cl100k/o200k, Qwen, DeepSeek, Llama): about four Latin characters to a token,
+# three of Cyrillic, Greek, Arabic or Hebrew, two of Indic scripts or Thai, and about a
+# token for each Chinese, Japanese or Korean character or emoji. Estimates err high
+# rather than low, and the per-model calibration (bot/llm/window.py) corrects them
+# against the `prompt_tokens` the endpoint reports.
+_SCRIPTS = re.compile(
+    f"([{CJK_RANGES}\U00020000-\U0003134f\U0001f000-\U0001faff]+)"
+    "|([\u0900-\u0dff\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]+)"
+    "|([\u0370-\u058f\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\u10a0-\u10ff]+)"
+)
+_RATES = (1.0, 0.5, 1 / 3)
+LATIN_RATE = 0.25
+
+
 def estimate_tokens(text: str) -> int:
-    """A rough token count (about four characters per token) for budgeting."""
-    return len(text) // 4 + 1
+    """A rough token count for budgeting: characters weighed by their script's rate
+    (four Latin characters to a token, one Chinese character to a token)."""
+    if text.isascii():
+        return len(text) // 4 + 1
+    counted = [0, 0, 0]
+    for match in _SCRIPTS.finditer(text):
+        group = match.lastindex or 1
+        counted[group - 1] += match.end() - match.start()
+    rest = len(text) - sum(counted)
+    weighed = sum(n * rate for n, rate in zip(counted, _RATES, strict=True))
+    return int(rest * LATIN_RATE + weighed) + 1
