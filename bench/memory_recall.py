@@ -1,4 +1,6 @@
-"""Retrieval quality on LoCoMo: recall@1/5/10 per question category, and search latency.
+"""Retrieval quality on LoCoMo (recall@1/5/10 per question category, search latency), and
+on a small multilingual set of our own (`--set multilingual`, bench/multilingual_set.py):
+the same facts in Chinese and English, a few in Japanese and Korean, asked in other words.
 
 Each conversation is imported as one user's history through the same code as
 `clawling memory import`; every question is asked through the same code as
@@ -6,6 +8,7 @@ Each conversation is imported as one user's history through the same code as
 the share of a question's evidence turns found in the top k, averaged.
 
     python -m bench.memory_recall [--data PATH] [--db sqlite postgresql] [--database-url URL]
+                                  [--set locomo|multilingual]
 
 Data: LoCoMo (Maharana et al., ACL 2024), CC BY-NC 4.0 — see ../shared/bench/README.md.
 """
@@ -29,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._common import database, percentile  # noqa: E402
+from bench.multilingual_set import conversations  # noqa: E402
 from memory import db  # noqa: E402
 from memory.history import History, parse_lines  # noqa: E402
 from memory.retrieval.search import Searcher  # noqa: E402
@@ -122,12 +126,57 @@ async def run(samples: list[dict[str, Any]], data: Path, url: str) -> None:
     )
 
 
+async def run_multilingual(url: str) -> None:
+    """Each language's conversation imported for its own person, every question asked."""
+    engine = db.create_engine(url)
+    await db.upgrade(engine)
+    history = History(engine, Searcher(engine))
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    print(f"Multilingual set, backend: {db.safe_url(url).split(':')[0]}.")
+    print(f"{'language':<13}{'n':>5}" + "".join(f"{'R@' + str(k):>8}" for k in KS) + "     p50")
+    for language, (turns, questions) in conversations().items():
+        user = await history.ensure_user(f"bench:{language}")
+        raw = [
+            json.dumps(
+                {
+                    "ref": ref,
+                    "speaker": "assistant" if i % 5 == 4 else "me",
+                    "text": text,
+                    "at": (start + timedelta(minutes=10 * i)).isoformat(),
+                }
+            )
+            for i, (ref, text) in enumerate(turns)
+        ]
+        lines, bad = parse_lines(raw)
+        if bad:
+            raise SystemExit(f"{language}: bad lines {bad[:3]}")
+        await history.import_lines(user, lines)
+        found: dict[int, list[float]] = defaultdict(list)
+        latencies = []
+        for question, ref in questions:
+            started = time.perf_counter()
+            refs = [r["ref"] for r in await history.search(user, question, max(KS))]
+            latencies.append(time.perf_counter() - started)
+            for k in KS:
+                found[k].append(float(ref in refs[:k]))
+        cells = "".join(f"{100 * statistics.fmean(found[k]):8.1f}" for k in KS)
+        p50 = percentile(latencies, 0.5) * 1000
+        print(f"{language:<13}{len(questions):>5}{cells}{p50:6.1f} ms")
+    await engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="locomo JSON file")
     parser.add_argument("--db", nargs="+", default=["sqlite"], help="sqlite and/or postgresql")
     parser.add_argument("--database-url", help="use this (empty) database instead")
+    parser.add_argument("--set", choices=["locomo", "multilingual"], default="locomo")
     args = parser.parse_args()
+    if args.set == "multilingual":
+        for kind in args.db:
+            with tempfile.TemporaryDirectory() as tmp, database(kind, Path(tmp)) as url:
+                asyncio.run(run_multilingual(url))
+        return
     if not args.data.exists():
         raise SystemExit(f"{args.data} not found; pass --data PATH (see ../shared/bench/README.md)")
     samples = json.loads(args.data.read_text())

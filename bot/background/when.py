@@ -19,6 +19,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.background import spoken
+
 MIN_INTERVAL = timedelta(minutes=1)
 MAX_AHEAD = timedelta(days=5 * 366)
 MAX_TEXT = 200
@@ -102,7 +104,14 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> Schedule:
     lowered = raw.lower().removeprefix("cron:").strip()
     if lowered.startswith("every "):
         return _every(lowered, zone, now)
-    if len(lowered.split()) == 5 and re.fullmatch(r"[\d*/,\-a-z ]+", lowered):
+    fields = lowered.split()
+    # A cron line starts with its minute ("0 8 * * 1-5"), never with a word ("el
+    # viernes a las 10" has five words too).
+    if (
+        len(fields) == 5
+        and re.fullmatch(r"[\d*/,\-a-z ]+", lowered)
+        and fields[0][0] in "0123456789*"
+    ):
         return _cron(lowered, zone, now)
     return _once(raw, zone, now)
 
@@ -132,14 +141,29 @@ def _iso(raw: str, zone: ZoneInfo) -> datetime | None:
 
 
 def _natural(raw: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """English first (as fast as it always was), then the person's own language:
+    Chinese, Japanese and Korean read by bot/background/spoken.py, other scripts by
+    dateparser in that script's languages."""
     # dateparser ignores a bare hour ("tomorrow at 9"), so spell it as a clock time.
-    text = _BARE_HOUR.sub(lambda m: f"at {m.group(1)}:00", raw.lower())
+    english = _dateparsed(
+        _BARE_HOUR.sub(lambda m: f"at {m.group(1)}:00", raw.lower()), ("en",), zone, now
+    )
+    if english is not None:
+        return english
+    if spoken.is_cjk(raw):
+        return spoken.read_cjk(raw, zone, now)
+    return _dateparsed(spoken.for_dateparser(raw.lower()), spoken.languages_for(raw), zone, now)
+
+
+def _dateparsed(
+    text: str, languages: tuple[str, ...], zone: ZoneInfo, now: datetime
+) -> datetime | None:
     for hour, minute in _WRITTEN_CLOCK.findall(text):
         if int(hour) > 23 or int(minute) > 59:
             raise WhenError(f"{hour}:{minute} is not a time of day")
     parsed = dateparser.parse(
         text,
-        languages=["en"],
+        languages=list(languages),
         settings={
             "TIMEZONE": zone.key,
             "RETURN_AS_TIMEZONE_AWARE": True,
@@ -153,7 +177,7 @@ def _natural(raw: str, zone: ZoneInfo, now: datetime) -> datetime | None:
         # dateparser drops parts it cannot place; never schedule a time nobody asked for.
         local = parsed.astimezone(zone)
         if (local.hour, local.minute) != (int(hour), int(minute)):
-            raise WhenError(f"I could not read {raw!r} reliably; {EXAMPLES}")
+            raise WhenError(f"I could not read {text!r} reliably; {EXAMPLES}")
     return parsed
 
 

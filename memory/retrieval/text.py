@@ -40,9 +40,9 @@ STOPWORDS = frozenset(
 def terms(text: str, *, limit: int = MAX_TERMS) -> list[str]:
     """The distinct content words of `text`, lower-cased, in order of appearance.
 
-    Chinese, Japanese and Korean runs become their character pairs (a lone character
-    itself), as the index holds them (memory/retrieval/cjk.py): "上海开会" asks for
-    上海, 海开 and 开会.
+    Chinese, Japanese and Korean runs become their character pairs and characters, as
+    the index holds them (memory/retrieval/cjk.py): "上海开会" asks for 上海, 海开, 开会,
+    上, 海, 开 and 会.
     """
     found: list[str] = []
     seen: set[str] = set()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import pickle
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -35,6 +36,26 @@ async def test_reminder_fires_once_into_its_conversation(
         assert channel.texts() == ["⏰ Reminder: call Ana"]
         assert channel.sent[0].chat.chat_id == "c1"
         assert fake_llm.requests == []
+
+
+async def test_reminder_set_in_chinese_fires_on_time_in_the_persons_zone(
+    fake_llm: FakeOpenAI, database_url: str, tmp_path: Path
+) -> None:
+    async with running_app(fake_llm, database_url, tmp_path / "data") as (app, channel):
+        user, conversation = await person(app)
+        await app.store.set_timezone(user.id, "Asia/Shanghai")
+        user = await app.store.get_user(user.id) or user
+        tomorrow = await app.jobs.schedule(user, conversation, "reminder", "交房租", "明天上午十点")
+        due = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+        assert tomorrow.next_run_at == due
+        asked = datetime.now(UTC)
+        await app.jobs.schedule(user, conversation, "reminder", "给妈妈打电话", "3秒后")
+        await poll(lambda: channel.texts())
+        fired = datetime.now(UTC)
+        assert channel.texts() == ["⏰ Reminder: 给妈妈打电话"]
+        assert timedelta(seconds=3) <= fired - asked < timedelta(seconds=15)
 
 
 async def test_reminder_set_before_a_restart_fires_after_it(

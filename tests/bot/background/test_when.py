@@ -72,3 +72,55 @@ def test_fire_times_between_lists_missed_runs() -> None:
     spec = {"every": 60, "start": "2026-11-29T06:00:00+00:00"}
     times = fire_times_between(spec, datetime(2026, 11, 29, 6, 0, tzinfo=UTC), NOW)
     assert len(times) == 31 and times[-1] == NOW
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Saturday 5 December 2026, 12:00 in Shanghai, 05:00 in Berlin.
+SATURDAY = datetime(2026, 12, 5, 4, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected_local"),
+    [
+        ("明天上午十点", SHANGHAI, "2026-12-06 10:00"),
+        ("明天下午3点半", SHANGHAI, "2026-12-06 15:30"),
+        ("下周三", SHANGHAI, "2026-12-09 12:00"),
+        ("下个星期一早上7点", SHANGHAI, "2026-12-07 07:00"),
+        ("周五晚上八点", SHANGHAI, "2026-12-11 20:00"),
+        ("后天中午", SHANGHAI, "2026-12-07 12:00"),
+        ("两小时后", SHANGHAI, "2026-12-05 14:00"),
+        ("10分钟后", SHANGHAI, "2026-12-05 12:10"),
+        ("十点", SHANGHAI, "2026-12-06 10:00"),
+        ("明日の午前10時", SHANGHAI, "2026-12-06 10:00"),
+        ("来週の水曜日 15:00", SHANGHAI, "2026-12-09 15:00"),
+        ("내일 오전 10시", SHANGHAI, "2026-12-06 10:00"),
+        ("다음 주 수요일 오후 3시 반", SHANGHAI, "2026-12-09 15:30"),
+        ("nächsten Montag um 9 Uhr", BERLIN, "2026-12-07 09:00"),
+        ("morgen 9 Uhr", BERLIN, "2026-12-06 09:00"),
+        ("nächsten Montag", BERLIN, "2026-12-07 00:00"),
+        ("el viernes", BERLIN, "2026-12-11 00:00"),
+        ("el viernes a las 10", BERLIN, "2026-12-11 10:00"),
+        ("el próximo viernes a las 10:30", BERLIN, "2026-12-11 10:30"),
+        ("mañana a las 8:15", BERLIN, "2026-12-06 08:15"),
+        ("vendredi prochain à 9h", BERLIN, "2026-12-11 09:00"),
+        ("завтра в 10:00", BERLIN, "2026-12-06 10:00"),
+    ],
+)
+def test_times_in_the_persons_language(text: str, zone: ZoneInfo, expected_local: str) -> None:
+    schedule = parse_when(text, zone, SATURDAY)
+    at = datetime.fromisoformat(schedule.spec["at"]).astimezone(zone)
+    assert f"{at:%Y-%m-%d %H:%M}" == expected_local
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("这周五", "is in the past"),  # Friday was yesterday
+        ("明天去买菜", "could not read"),  # a time and something else: never half-read
+        ("明天二十五点", "could not read"),
+        ("下周", "could not read"),
+    ],
+)
+def test_bad_times_in_other_languages_are_refused(text: str, message: str) -> None:
+    with pytest.raises(WhenError, match=message):
+        parse_when(text, SHANGHAI, SATURDAY)

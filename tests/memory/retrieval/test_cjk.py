@@ -32,12 +32,12 @@ TEXT = st.text(
 )
 
 
-def test_queries_ask_for_pairs_and_a_lone_character_for_itself() -> None:
-    assert terms("上海开会") == ["上海", "海开", "开会"]
+def test_queries_ask_for_pairs_and_characters() -> None:
+    assert terms("上海开会") == ["上海", "海开", "开会", "上", "海", "开", "会"]
     assert terms("猫") == ["猫"]
-    assert terms("Where is 上海?") == ["上海"]
-    assert terms("iPhone15手机") == ["iphone15", "手机"]
-    assert terms("서울에서") == ["서울", "울에", "에서"]
+    assert terms("Where is 上海?") == ["上海", "上", "海"]
+    assert terms("iPhone15手机") == ["iphone15", "手机", "手", "机"]
+    assert terms("서울에서") == ["서울", "울에", "에서", "서", "울", "에"]
 
 
 def test_the_index_keeps_other_text_and_adds_characters_and_pairs() -> None:
