@@ -121,3 +121,20 @@ async def test_cjk_search_stays_inside_the_scope(engine: AsyncEngine) -> None:
     await bo.says("我喜欢熊猫。", reply="好")
     assert set(await _search(engine, ana, "熊猫")) == {"我的密码提示是熊猫。", "好"}
     assert set(await _search(engine, bo, "熊猫")) == {"我喜欢熊猫。", "好"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["我5月8日吃了什么饺子？", "5月8日のギョーザは？", "5월 8일에 만두 먹었어요?", "Welche Knödel am 8. Mai?",
+     "¿Qué dumplings el 8 de mayo?"],
+)  # fmt: skip
+async def test_a_date_in_the_persons_language_ranks_messages_from_then_first(
+    engine: AsyncEngine, query: str
+) -> None:
+    ana = await person(engine, "ana")
+    # May first: the middle message gets the most from its neighbours without a date.
+    for month, end in ((5, "!"), (3, "."), (7, "?")):
+        lunch = f"Lunch: 饺子 dumplings ギョーザ 만두 Knödel{end}"
+        await ana.says(lunch, at=T0.replace(month=month, day=8))
+    hits = await Searcher(engine).search_messages(Scope(ana.user.id), query)
+    assert hits[0].at == T0.replace(month=5, day=8)
