@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 import zlib
@@ -113,6 +114,9 @@ def echo(request: dict[str, Any]) -> Reply:
     return Reply(text=f"echo: {last_user_text(request)}")
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]")
+
+
 def canonical(request: dict[str, Any]) -> str:
     """The prompt as a provider would see it: tool schemas, then messages."""
     return json.dumps(
@@ -154,6 +158,9 @@ class FakeOpenAI:
         self.context_window: int | None = None  # refuse requests over this many tokens
         self.overflow_style = "openai"  # how: "openai", "vllm", "llama_cpp_python", "llama_cpp"
         self.token_scale = 1.0  # tokens per (chars ÷ 4): a tokenizer counting more (German 1.5)
+        # Count each Chinese, Japanese or Korean character as a token, as real tokenizers
+        # do (about one per character), instead of a quarter.
+        self.cjk_tokens = False
         self.models_fields: dict[str, Any] = {}  # extras on /v1/models entries: max_model_len...
         self.props: dict[str, Any] | None = None  # GET /props (llama.cpp's server); None: 404
         self.ollama_show: dict[str, Any] | None = None  # POST /api/show (Ollama); None: 404
@@ -362,7 +369,9 @@ class FakeOpenAI:
     def prompt_tokens(self, body: dict[str, Any]) -> int:
         """The request's prompt in "tokens": characters ÷ 4 of its canonical form, times
         `token_scale` (the same count its usage reports)."""
-        return int(len(canonical(body)) / 4 * self.token_scale)
+        text = canonical(body)
+        cjk = len(_CJK.findall(text)) if self.cjk_tokens else 0
+        return int(((len(text) - cjk) / 4 + cjk) * self.token_scale)
 
     def _over_window(self, request: web.Request, body: dict[str, Any]) -> Any:
         """The refusal of a request longer than `context_window` (prompt plus max_tokens,

@@ -14,7 +14,7 @@ from bot.app import App
 from memory.db.models import ModelWindow
 from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, Reply, last_user_text, user_texts
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo, last_user_text, user_texts
 
 WORDS = " ".join(f"word{i}" for i in range(200))  # about 380 tokens, never repeating
 
@@ -159,3 +159,30 @@ async def test_an_overflow_that_states_no_window_still_recovers(
     assert (model, source) == ("fake-model", "error") and tokens is not None
     assert tokens < 32_000  # smaller than what was sent
     assert await chat(app, channel, "third") == "echo: third"
+
+
+# About 300 Chinese characters, never repeating: about 300 tokens to a real tokenizer,
+# which characters ÷ 4 took for 75.
+CHINESE = "".join(chr(0x4E00 + 37 * i) for i in range(300))
+
+
+async def test_a_chinese_conversation_is_budgeted_at_its_real_size(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    """The server counts a token per Chinese character, as real tokenizers do; estimates
+    of a quarter token per character sent requests over the window until an overflow
+    taught a ratio. Weighed by script, every request fits from the first."""
+    fake_llm.context_window, fake_llm.cjk_tokens = 4096, True
+    # Summaries as short as a model makes them (the fake's echo would repeat everything).
+    fake_llm.responder = lambda request: (
+        echo(request) if request.get("tools") else Reply(text='{"summary": "聊了很多。"}')
+    )
+    app, channel = await make_app(model_context_tokens={"fake-model": 4096})
+    for i in range(12):
+        text = f"第{i}条：{CHINESE}"
+        assert await chat(app, channel, text) == f"echo: {text}"
+    assert fake_llm.overflows == 0
+    # The oldest turns were compacted to make room.
+    last = turn_requests(fake_llm)[-1]
+    assert not any("第0条" in str(text) for text in user_texts(last))
+    assert "聊了很多。" in last["messages"][0]["content"]

@@ -141,3 +141,31 @@ def test_list_names_the_person_by_account_and_name(run: CliRunner) -> None:
     ]
     gone = run.invoke(cli, ["memory", "forget", "--user", "telegram:42", "--everything", "--yes"])
     assert gone.stdout.startswith("telegram:42 (Ann): deleted 2 memories")
+
+
+# The report: six Chinese and Japanese messages imported, then a search for
+# words that are literally in them found nothing.
+CJK_LINES = [
+    {"ref": "z1", "speaker": "小林", "text": "下周我要去上海出差", "at": "2026-03-01T09:00:00Z"},
+    {"ref": "z2", "speaker": "小林", "text": "我的生日是三月十二号", "at": "2026-03-01T09:01:00Z"},
+    {"ref": "z3", "speaker": "小林", "text": "我对花生过敏，不能吃", "at": "2026-03-01T09:02:00Z"},
+    {"ref": "z4", "speaker": "小林", "text": "明天上午十点开会", "at": "2026-03-01T09:03:00Z"},
+    {"ref": "z5", "speaker": "田中", "text": "来月東京に引っ越します", "at": "2026-03-01T09:04:00Z"},
+    {"ref": "z6", "speaker": "田中", "text": "昨日は寿司を食べました", "at": "2026-03-01T09:05:00Z"},
+]
+
+
+@pytest.mark.parametrize(
+    ("word", "ref"),
+    [("上海", "z1"), ("生日", "z2"), ("过敏", "z3"), ("开会", "z4"), ("東京", "z5"), ("寿司", "z6")],
+)
+def test_chinese_and_japanese_words_are_found_after_an_import(
+    run: CliRunner, tmp_path: Path, word: str, ref: str
+) -> None:
+    history = _write(tmp_path / "cjk.jsonl", CJK_LINES)
+    imported = run.invoke(cli, ["memory", "import", "--user", "telegram:7", str(history)])
+    assert imported.exit_code == 0 and "imported 6 messages" in imported.stdout
+    found = run.invoke(cli, ["memory", "search", "--user", "telegram:7", "--json", word])
+    assert found.exit_code == 0, found.output
+    results = json.loads(found.stdout)
+    assert results[0]["ref"] == ref and word in results[0]["text"]

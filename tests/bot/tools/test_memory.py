@@ -117,3 +117,22 @@ async def test_in_a_group_only_the_group_and_the_speaker(
         app, channel, fake_llm, "recall", {"query": "hay fever"}, sender="alice", **group
     )
     assert "Has hay fever" in out
+
+
+async def test_search_history_and_recall_in_chinese_japanese_and_korean(
+    app: App, channel: RecordingChannel, fake_llm: FakeOpenAI
+) -> None:
+    await say(app, channel, "我下周三要去上海开会，住在外滩旁边。")
+    await say(app, channel, "昨日は東京で寿司を食べました")
+    await say(app, channel, "Lunch was great")
+    out = await use_tool(app, channel, fake_llm, "search_history", {"query": "什么时候去上海？"})
+    assert "我下周三要去上海开会" in out.splitlines()[0]
+    out = await use_tool(app, channel, fake_llm, "search_history", {"query": "寿司"})
+    assert "東京で寿司を食べました" in out.splitlines()[0]
+
+    await use_tool(app, channel, fake_llm, "remember", {"text": "对花生过敏", "key": "过敏"})
+    await use_tool(app, channel, fake_llm, "remember", {"text": "강아지 이름은 초코"})
+    out = await use_tool(app, channel, fake_llm, "recall", {"query": "我对什么过敏？"})
+    assert "对花生过敏" in out and "초코" not in out
+    out = await use_tool(app, channel, fake_llm, "recall", {"query": "강아지 이름"})
+    assert "강아지 이름은 초코" in out and "花生" not in out

@@ -164,3 +164,37 @@ async def test_full_text_search_still_finds_new_rows_after_every_migration(
         assert [hit.memory.content for hit in memories] == ["Keeps a pet zebra"]
     finally:
         await engine.dispose()
+
+
+async def test_cjk_search_reindexes_what_was_stored_before_it_and_goes_down_cleanly(
+    database_url: str,
+) -> None:
+    engine = db.create_engine(database_url)
+    try:
+        await db.upgrade(engine, "0009_people")
+        store = ConversationStore(engine)
+        user = await store.resolve_identity("test", "u1", "Ana")
+        conversation = await store.open_conversation(
+            "test", "c1", "", is_direct=True, owner_id=user.id
+        )
+        await store.add_user_message(conversation.id, user.id, "我明天去上海开会 with the zebra")
+        await MemoryStore(engine).remember(user.id, "对花生过敏", key="过敏")
+        searcher = Searcher(engine)
+        assert await searcher.search_messages(Scope(user.id), "上海") == []
+
+        await db.upgrade(engine, "0010_cjk_search")
+        searcher = Searcher(engine)
+        [found] = await searcher.search_messages(Scope(user.id), "上海", limit=5)
+        assert found.text == "我明天去上海开会 with the zebra"
+        [memory] = await searcher.search_memories(user.id, "过敏", limit=5)
+        assert memory.memory.content == "对花生过敏"
+
+        await db.downgrade(engine, "0009_people")
+        searcher = Searcher(engine)
+        assert await searcher.search_messages(Scope(user.id), "上海") == []
+        [found] = await searcher.search_messages(Scope(user.id), "zebra", limit=5)
+        assert found.text == "我明天去上海开会 with the zebra"
+        await store.add_user_message(conversation.id, user.id, "a second zebra")
+        assert len(await searcher.search_messages(Scope(user.id), "zebra", limit=5)) == 2
+    finally:
+        await engine.dispose()
