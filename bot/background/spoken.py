@@ -1,11 +1,11 @@
 """Times written in the person's language: "明天上午十点", "下周三", "nächsten Montag",
 "el viernes", "내일 오후 3시 반".
 
-dateparser knows many languages but, measured (docs/design.md, Reminders), misses
-exactly the everyday forms: Chinese numerals and 点 ("上午十点"), "下周三", "nächsten
-Montag", "el viernes", and it drops the hour of "明日の午前10時" and "9 Uhr" (scheduling
-noon instead). Letting it detect the language costs ~100 ms per language on first use
-and guesses wrong on short phrases. So:
+dateparser knows many languages but, measured (docs/design.md, "Reminders in the
+person's language"), misses exactly the everyday forms: Chinese numerals and 点
+("上午十点"), "下周三", "nächsten Montag", "el viernes", and it drops the hour of
+"明日の午前10時" and "9 Uhr" (scheduling noon instead). Letting it detect the language
+costs ~100 ms per language on first use and guesses wrong on short phrases. So:
 
 - Chinese, Japanese and Korean (told apart by their script) are read here: a day
   (today/tomorrow/the day after, a weekday of this or next week, N days/hours/minutes

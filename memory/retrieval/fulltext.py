@@ -19,6 +19,7 @@ from sqlalchemy import Float, Integer, TextualSelect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import TypeEngine
 
+from memory.retrieval.cjk import has_cjk
 from memory.retrieval.text import fts5_query
 
 LABEL_WEIGHT = 0.25
@@ -64,14 +65,23 @@ class FullText(Protocol):
     async def counts(
         self, connection: AsyncConnection, table: Table, words: Sequence[str], cap: int
     ) -> dict[str, int]:
-        """In how many rows of the scope each word occurs (counting stops at `cap`)."""
+        """In how many rows of the scope each word occurs (counting stops at the word's
+        `cap_for`)."""
         ...
+
+
+def cap_for(word: str, cap: int) -> int:
+    """How often `word` may occur and still pick candidates. A single Chinese, Japanese
+    or Korean character is a quarter as selective as a word: a question of ten characters
+    asks nineteen terms (memory/retrieval/text.py), and each character's matches would
+    all become candidates, read and scored one by one (~40 µs each on PostgreSQL)."""
+    return cap // 4 if len(word) == 1 and has_cjk(word) else cap
 
 
 def only_frequent(counts: dict[str, int], cap: int) -> bool:
     """No asked word is rare, and some are frequent: every match would be a candidate."""
-    values = counts.values()
-    return any(c >= cap for c in values) and not any(0 < c < cap for c in values)
+    frequent = any(c >= cap_for(w, cap) for w, c in counts.items())
+    return frequent and not any(0 < c < cap_for(w, cap) for w, c in counts.items())
 
 
 def select_words(words: Sequence[str], counts: dict[str, int], cap: int) -> list[str]:
@@ -80,7 +90,7 @@ def select_words(words: Sequence[str], counts: dict[str, int], cap: int) -> list
     A word in thousands of a person's messages tells the ranking almost nothing
     (BM25 weighs it near zero) yet would make every one of them a candidate.
     """
-    rare = [word for word in words if 0 < counts.get(word, 0) < cap]
+    rare = [word for word in words if 0 < counts.get(word, 0) < cap_for(word, cap)]
     return rare or list(words)
 
 
@@ -111,10 +121,10 @@ class SqliteFullText:
     ) -> dict[str, int]:
         fts = f"{table.name}_fts"
         counts = [
-            f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :m{i} LIMIT :cap))"
+            f"(SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH :m{i} LIMIT :cap{i}))"
             for i in range(len(words))
         ]
-        params: dict[str, Any] = {"cap": cap}
+        params: dict[str, Any] = {f"cap{i}": cap_for(w, cap) for i, w in enumerate(words)}
         params.update({f"m{i}": fts5_query([w], table.token) for i, w in enumerate(words)})
         row = (await connection.execute(text(f"SELECT {', '.join(counts)}"), params)).one()
         return {word: int(count) for word, count in zip(words, row, strict=True)}
@@ -129,13 +139,17 @@ class PostgresFullText:
         if not words:
             return []
         params: dict[str, Any] = {**table.params, "scope_token": table.token, "limit": limit}
-        flags, counts, parts = [], [], []
+        queries, flags, counts, parts = [], [], [], []
         for i, word in enumerate(words):
             params[f"a{i}"] = f"{word}:A"
             params[f"b{i}"] = f"{word}:B"
+            # Parsed once in `q`: in a generic plan (asyncpg prepares statements) a
+            # to_tsquery() here would run for every matching row, twice per word.
+            queries.append(
+                f"to_tsquery('english', :a{i}) AS a{i}, to_tsquery('english', :b{i}) AS b{i}"
+            )
             flags.append(
-                f"(t.search_vector @@ to_tsquery('english', :a{i}))::int AS a{i}, "
-                f"(t.search_vector @@ to_tsquery('english', :b{i}))::int AS b{i}"
+                f"(t.search_vector @@ q.a{i})::int AS a{i}, (t.search_vector @@ q.b{i})::int AS b{i}"
             )
             counts.append(f"count(*) FILTER (WHERE a{i} + b{i} > 0) AS n{i}")
             parts.append(
@@ -152,9 +166,10 @@ class PostgresFullText:
         k1, b = BM25_K1, BM25_B
         selected = ", ".join(f"h.{c.split('.')[-1]}" for c in table.columns.split(", "))
         sql = f"""
-            WITH hits AS (
+            WITH q AS MATERIALIZED (SELECT {", ".join(queries)}),
+            hits AS (
                 SELECT {table.columns}, length(t.search_vector) AS dl, {", ".join(flags)}
-                FROM {source}
+                FROM {source} CROSS JOIN q
                 WHERE t.search_vector @@ (to_tsquery('simple', :scope_token)
                                           && to_tsquery('english', :anyof))
                   AND numnode(to_tsquery('english', :anyof)) > 0
@@ -178,10 +193,11 @@ class PostgresFullText:
         counts = [
             f"(SELECT count(*) FROM (SELECT 1 FROM {table.name} t WHERE t.search_vector @@ "
             f"(to_tsquery('simple', :scope_token) && to_tsquery('english', :w{i})) "
-            f"LIMIT :cap) AS s{i})"
+            f"LIMIT :cap{i}) AS s{i})"
             for i in range(len(words))
         ]
-        params: dict[str, Any] = {"scope_token": table.token, "cap": cap}
+        params: dict[str, Any] = {"scope_token": table.token}
+        params.update({f"cap{i}": cap_for(w, cap) for i, w in enumerate(words)})
         params.update({f"w{i}": f"{word}:AB" for i, word in enumerate(words)})
         row = (await connection.execute(text(f"SELECT {', '.join(counts)}"), params)).one()
         return {word: int(count) for word, count in zip(words, row, strict=True)}

@@ -33,7 +33,13 @@ from memory.db.models import MemoryItem, Message, User
 from memory.db.sqltypes import UtcDateTime, utcnow
 from memory.memories import MemoryRecord, record
 from memory.retrieval.dates import DateHint, closeness, date_hints
-from memory.retrieval.fulltext import Table, full_text_for, only_frequent, select_words
+from memory.retrieval.fulltext import (
+    Table,
+    cap_for,
+    full_text_for,
+    only_frequent,
+    select_words,
+)
 from memory.retrieval.scopes import OUTSIDE_LIVE, Candidate, MessageFilter, Scope, filter_conditions
 from memory.retrieval.text import terms
 
@@ -264,13 +270,13 @@ class Searcher:
         for word in words:
             cached = self._frequent.get((table.token, word))
             if cached is not None and cached > now:
-                known[word] = FREQUENT
+                known[word] = cap_for(word, FREQUENT)
         missing = [word for word in words if word not in known]
         if missing:
             counts = await self._full_text.counts(connection, table, missing, FREQUENT)
             for word, count in counts.items():
                 known[word] = count
-                if count >= FREQUENT:
+                if count >= cap_for(word, FREQUENT):
                     self._frequent[(table.token, word)] = now + FREQUENT_FOR
                     self._frequent.move_to_end((table.token, word))
             while len(self._frequent) > FREQUENT_CACHE:

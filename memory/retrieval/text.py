@@ -37,17 +37,30 @@ STOPWORDS = frozenset(
 )
 
 
+# Chinese, Japanese and Korean function characters (pronouns, particles, question
+# words): asked alone, or paired with each other ("什么", "我的"), they say nothing about
+# what a message is about, like the English stop words, and each matches most messages.
+CJK_STOP = frozenset(
+    "的了是我你他她它们們在有和就也都不吗嗎呢吧啊呀么麼什怎哪谁誰这這那个個说說过過会會"
+    "要能到着著给給对對把被让讓从從还還很"
+    "のはがをにでとももたてしいかなよねだ"
+    "이가은는을를에의도요고다"
+)
+
+
 def terms(text: str, *, limit: int = MAX_TERMS) -> list[str]:
     """The distinct content words of `text`, lower-cased, in order of appearance.
 
     Chinese, Japanese and Korean runs become their character pairs and characters, as
     the index holds them (memory/retrieval/cjk.py): "上海开会" asks for 上海, 海开, 开会,
-    上, 海, 开 and 会.
+    上, 海, 开 and 会; function characters alone or paired (`CJK_STOP`) are dropped.
     """
     found: list[str] = []
     seen: set[str] = set()
     for word in _words(text[:MAX_QUERY_CHARS].lower()):
         if word in STOPWORDS or word in seen or len(word) > MAX_TERM_CHARS:
+            continue
+        if len(word) <= 2 and all(c in CJK_STOP for c in word):
             continue
         seen.add(word)
         found.append(word)

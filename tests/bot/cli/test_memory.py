@@ -150,14 +150,31 @@ CJK_LINES = [
     {"ref": "z2", "speaker": "小林", "text": "我的生日是三月十二号", "at": "2026-03-01T09:01:00Z"},
     {"ref": "z3", "speaker": "小林", "text": "我对花生过敏，不能吃", "at": "2026-03-01T09:02:00Z"},
     {"ref": "z4", "speaker": "小林", "text": "明天上午十点开会", "at": "2026-03-01T09:03:00Z"},
-    {"ref": "z5", "speaker": "田中", "text": "来月東京に引っ越します", "at": "2026-03-01T09:04:00Z"},
-    {"ref": "z6", "speaker": "田中", "text": "昨日は寿司を食べました", "at": "2026-03-01T09:05:00Z"},
+    {
+        "ref": "z5",
+        "speaker": "田中",
+        "text": "来月東京に引っ越します",
+        "at": "2026-03-01T09:04:00Z",
+    },
+    {
+        "ref": "z6",
+        "speaker": "田中",
+        "text": "昨日は寿司を食べました",
+        "at": "2026-03-01T09:05:00Z",
+    },
 ]
 
 
 @pytest.mark.parametrize(
     ("word", "ref"),
-    [("上海", "z1"), ("生日", "z2"), ("过敏", "z3"), ("开会", "z4"), ("東京", "z5"), ("寿司", "z6")],
+    [
+        ("上海", "z1"),
+        ("生日", "z2"),
+        ("过敏", "z3"),
+        ("开会", "z4"),
+        ("東京", "z5"),
+        ("寿司", "z6"),
+    ],
 )
 def test_chinese_and_japanese_words_are_found_after_an_import(
     run: CliRunner, tmp_path: Path, word: str, ref: str

@@ -4,6 +4,7 @@ making the same tokens from any text."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from memory.retrieval.cjk import SEARCH_TEXT_FUNCTION, SQL_FUNCTION, index_text
+from memory.retrieval.fulltext import only_frequent, select_words
 from memory.retrieval.text import terms
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -33,11 +35,23 @@ TEXT = st.text(
 
 
 def test_queries_ask_for_pairs_and_characters() -> None:
-    assert terms("上海开会") == ["上海", "海开", "开会", "上", "海", "开", "会"]
+    assert terms("上海开会") == ["上海", "海开", "开会", "上", "海", "开"]  # 会 alone: "will"
     assert terms("猫") == ["猫"]
     assert terms("Where is 上海?") == ["上海", "上", "海"]
     assert terms("iPhone15手机") == ["iphone15", "手机", "手", "机"]
-    assert terms("서울에서") == ["서울", "울에", "에서", "서", "울", "에"]
+    assert terms("서울에서") == ["서울", "울에", "에서", "서", "울"]
+
+
+def test_function_characters_alone_or_paired_are_not_asked() -> None:
+    assert terms("我对什么过敏？") == ["过敏", "敏"]
+    assert terms("什么") == [] and terms("的") == []
+
+
+def test_a_single_character_needs_to_be_rarer_than_a_word_to_pick_candidates() -> None:
+    counts = {"过敏": 40, "敏": 700, "海": 300}
+    assert select_words(["过敏", "敏", "海"], counts, 2_000) == ["过敏", "海"]
+    assert not only_frequent({"敏": 700, "海": 300}, 2_000)
+    assert only_frequent({"敏": 700, "的": 600}, 2_000)
 
 
 def test_the_index_keeps_other_text_and_adds_characters_and_pairs() -> None:
@@ -49,7 +63,7 @@ def test_the_index_keeps_other_text_and_adds_characters_and_pairs() -> None:
 
 
 @pytest.fixture(scope="module")
-def postgres() -> psycopg.Connection:
+def postgres() -> Iterator[psycopg.Connection]:
     connection = psycopg.connect(PG_URL)
     connection.execute("BEGIN")
     connection.execute(SEARCH_TEXT_FUNCTION)
