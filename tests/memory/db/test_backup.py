@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 
 from bot.settings import Settings
 from memory import db
+from memory.retrieval.scopes import Scope
+from memory.retrieval.search import Searcher
 from tests.bot.app.test_lifecycle import started
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
@@ -64,7 +66,7 @@ async def test_backup_wipe_restore_round_trips_every_table(
 ) -> None:
     app, channel = await started(settings)
     fake_llm.add(Reply(tool_calls=[("current_time", {})]))
-    for text_ in ("hello", "what time is it?", "thanks ✨"):
+    for text_ in ("hello", "what time is it?", "谢谢，上海见 ✨"):
         await app.sessions.handle(channel.inbound(text_))
         await app.sessions.drain()
     await app.close()
@@ -84,6 +86,16 @@ async def test_backup_wipe_restore_round_trips_every_table(
     result = _cli(settings, "restore", "--yes", str(backup_file))
     assert result.returncode == 0, result.stderr
     assert await _tables(settings) == before
+    # The full-text index came back too, Chinese grams included.
+    engine = db.create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            found = text("SELECT DISTINCT user_id FROM messages WHERE role = 'user'")
+            [user_id] = (await connection.execute(found)).scalars().all()
+        hits = await Searcher(engine).search_messages(Scope(user_id), "上海")
+        assert hits and hits[0].text == "谢谢，上海见 ✨"
+    finally:
+        await engine.dispose()
 
 
 def test_restore_refuses_a_backup_of_the_other_kind(settings: Settings, tmp_path: Path) -> None:
