@@ -22,7 +22,7 @@ English text never comes here unless English failed, so its speed is unchanged.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 # Latin-script languages tried after English, in order. Short on purpose: each
@@ -127,24 +127,57 @@ def read_cjk(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     the text is not understood (the caller then says what works)."""
     local = now.astimezone(zone)
     rest = _number(text)
-    day = local.date()
-    clock: tuple[int, int] | None = None
-    moved = False
+    after = _AFTER.search(rest)
+    if after and after.group(2) not in _DAY_UNITS:  # seconds, minutes, hours: an instant
+        rest = rest.replace(after.group(), " ")
+        return None if _FILLER.sub("", rest) else local + _amount(after)
+    day, rest, moved, yearless = _day(rest, local)
+    clock, rest = _clock(rest)
+    if _FILLER.sub("", rest) or not (moved or clock):
+        return None
+    # A day without a time keeps the time of day, as dateparser reads "tomorrow".
+    hour, minute = clock or (local.hour, local.minute)
+    if hour > 23 or minute > 59:
+        return None
+    at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+    if at <= local and not moved:
+        at += timedelta(days=1)  # "上午十点" once ten has passed: tomorrow's
+    elif at <= local and yearless:
+        at = at.replace(year=at.year + 1)  # "1月5日" in December: next January's
+    return at
+
+
+_DAY_UNITS = ("天", "日", "일")
+_DATE = re.compile(r"(?:(\d{4})\s*[年년]\s*)?(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日号號일]")
+
+
+def _amount(after: re.Match[str]) -> timedelta:
+    amount, unit = int(after.group(1)), after.group(2)
+    if unit in ("秒钟", "秒鐘", "秒", "초"):
+        return timedelta(seconds=amount)
+    if unit in ("分钟", "分鐘", "分", "분"):
+        return timedelta(minutes=amount)
+    if unit in _DAY_UNITS:
+        return timedelta(days=amount)
+    return timedelta(hours=amount)
+
+
+def _day(rest: str, local: datetime) -> tuple[date, str, bool, bool]:
+    """The day `rest` names (today when none), `rest` without it, whether a day was
+    named, and whether it was a date without its year."""
+    day, moved, yearless = local.date(), False, False
     after = _AFTER.search(rest)
     if after:
-        amount, unit = int(after.group(1)), after.group(2)
-        if unit in ("秒钟", "秒鐘", "秒", "초"):
-            delta = timedelta(seconds=amount)
-        elif unit in ("分钟", "分鐘", "分", "분"):
-            delta = timedelta(minutes=amount)
-        elif unit in ("天", "日", "일"):
-            delta = timedelta(days=amount)
-        else:
-            delta = timedelta(hours=amount)
+        day, moved = (local + _amount(after)).date(), True
         rest = rest.replace(after.group(), " ")
-        if unit not in ("天", "日", "일"):
-            return None if _FILLER.sub("", rest) else local + delta
-        day, moved = (local + delta).date(), True
+    dated = _DATE.search(rest)
+    if dated:
+        year = int(dated.group(1)) if dated.group(1) else day.year
+        try:
+            day = date(year, int(dated.group(2)), int(dated.group(3)))
+        except ValueError:
+            return day, rest, False, False  # the date stays in `rest`: not read
+        rest, moved, yearless = rest.replace(dated.group(), " "), True, not dated.group(1)
     weekday = _WEEKDAY_WORD.search(rest)
     if weekday:
         wanted = _WEEKDAY[next(g for g in weekday.groups()[2:] if g)]
@@ -154,15 +187,20 @@ def read_cjk(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
         elif weekday.group(2):
             day = monday + timedelta(days=wanted)
         else:
-            ahead = (wanted - day.weekday()) % 7
-            day = day + timedelta(days=ahead)
+            day += timedelta(days=(wanted - day.weekday()) % 7)
         rest, moved = rest.replace(weekday.group(), " "), True
     named = _DAY_WORD.search(rest)
     if named:
-        day = day + timedelta(days=_DAYS[named.group()])
+        day += timedelta(days=_DAYS[named.group()])
         rest, moved = rest.replace(named.group(), " "), True
+    return day, rest, moved, yearless
+
+
+def _clock(rest: str) -> tuple[tuple[int, int] | None, str]:
+    """The time of day `rest` names (上午十点, 午後3時, 오후 3시 반, 15:00) and `rest` without it."""
     period = _PERIOD.search(rest)
     found = _CLOCK.search(rest)
+    clock = None
     if found:
         hour = int(found.group(1))
         minute = int(found.group(2) or found.group(3) or 0) + (30 if found.group(4) else 0)
@@ -176,16 +214,7 @@ def read_cjk(text: str, zone: ZoneInfo, now: datetime) -> datetime | None:
         clock = (12, 0)
     if period:
         rest = rest.replace(period.group(), " ", 1)
-    if _FILLER.sub("", rest) or not (moved or clock):
-        return None
-    # A day without a time keeps the time of day, as dateparser reads "tomorrow".
-    hour, minute = clock or (local.hour, local.minute)
-    if hour > 23 or minute > 59:
-        return None
-    at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-    if not moved and at <= local:
-        at += timedelta(days=1)  # "上午十点" once ten has passed: tomorrow's
-    return at
+    return clock, rest
 
 
 def for_dateparser(text: str) -> str:

@@ -91,6 +91,10 @@ SATURDAY = datetime(2026, 12, 5, 4, 0, tzinfo=UTC)
         ("两小时后", SHANGHAI, "2026-12-05 14:00"),
         ("10分钟后", SHANGHAI, "2026-12-05 12:10"),
         ("十点", SHANGHAI, "2026-12-06 10:00"),
+        ("12月24日晚上8点", SHANGHAI, "2026-12-24 20:00"),
+        ("1月5号上午9点", SHANGHAI, "2027-01-05 09:00"),
+        ("2027年3月1日", SHANGHAI, "2027-03-01 12:00"),
+        ("3월 1일 오후 2시", SHANGHAI, "2027-03-01 14:00"),
         ("明日の午前10時", SHANGHAI, "2026-12-06 10:00"),
         ("来週の水曜日 15:00", SHANGHAI, "2026-12-09 15:00"),
         ("내일 오전 10시", SHANGHAI, "2026-12-06 10:00"),
@@ -119,6 +123,7 @@ def test_times_in_the_persons_language(text: str, zone: ZoneInfo, expected_local
         ("明天去买菜", "could not read"),  # a time and something else: never half-read
         ("明天二十五点", "could not read"),
         ("下周", "could not read"),
+        ("2月30日", "could not read"),
     ],
 )
 def test_bad_times_in_other_languages_are_refused(text: str, message: str) -> None:
