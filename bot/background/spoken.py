@@ -8,8 +8,8 @@ person's language"), misses exactly the everyday forms: Chinese numerals and 点
 costs ~100 ms per language on first use and guesses wrong on short phrases. So:
 
 - Chinese, Japanese and Korean (told apart by their script) are read here: a day
-  (today/tomorrow/the day after, a weekday of this or next week, N days/hours/minutes
-  from now) and a clock time (上午/下午, 午前/午後, 오전/오후, 点/時/시, 半/반, 分/분).
+  (today/tomorrow/the day after, a date 12月24日 / 3월 1일, a weekday of this or next
+  week, N days from now) or N seconds/minutes/hours from now, and a clock time (上午/下午, 午前/午後, 오전/오후, 点/時/시, 半/반, 分/분).
 - Other scripts go to dateparser with the languages of that script (Latin: the short
   list `LATIN_LANGUAGES`, English first), after rewriting the forms it misses: "next"
   words before a weekday and articles ("nächsten Montag" → "Montag", "el viernes" →
