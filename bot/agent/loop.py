@@ -8,6 +8,11 @@ endpoint still refuses one as too long (a window guessed wrong, a tokenizer coun
 more than estimated), the window it states is learnt, the conversation is compacted
 to half of what was sent, and the step is asked again once: a conversation never
 stays stuck over the window.
+
+A person whose token budget is spent gets no turn at all (`Allowance.check` raises
+before recall or the model cost anything; their messages stay waiting), and the
+answer that takes them past 80 % of it says so once (`Allowance.notice`, shown, not
+stored: the model does not need it).
 """
 
 from __future__ import annotations
@@ -86,6 +91,18 @@ class ContextSource(Protocol):
     ) -> str: ...
 
 
+class Allowance(Protocol):
+    """The person's token budget, as a turn sees it (bot/people/quota.py)."""
+
+    async def check(self, user_id: int) -> None:
+        """Raise QuotaExceeded (bot/llm/quota.py) when the budget is spent."""
+        ...
+
+    async def notice(self, user_id: int) -> str:
+        """A line to add to the answer when a budget is nearly spent, else ""."""
+        ...
+
+
 @dataclass(frozen=True)
 class AgentLimits:
     max_steps: int = 12
@@ -112,7 +129,9 @@ class Agent:
         context_sources: Sequence[ContextSource] = (),
         compactor: Compactor | None = None,
         windows: ModelWindows | None = None,
+        allowance: Allowance | None = None,
     ) -> None:
+        self._allowance = allowance
         self._fitting = Fitting(
             llm.models,
             tools,
@@ -152,6 +171,8 @@ class Agent:
         too_large = self._too_large([m for m in shown if m.id in pending], budget.history)
         if too_large is not None:
             return await self._set_aside(user, conversation, context.next_turn, pending, too_large)
+        if self._allowance is not None:
+            await self._allowance.check(user.id)  # spent: nothing below runs
         turn = context.next_turn
         # Reload the person: /timezone may have changed since the session cached them.
         user = await self._store.get_user(user.id) or user
@@ -195,7 +216,9 @@ class Agent:
                     conversation.id, user.id, turn, [reply], consumed, completion.record, answer
                 )
                 key = answer.key if answer else None
-                return TurnOutcome(completion.content, step, delivery_key=key)
+                return TurnOutcome(
+                    await self._with_notice(user, completion.content), step, delivery_key=key
+                )
             if shows is not None:
                 await shows(f"running {_tool_names(completion.tool_calls)}…")
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
@@ -337,7 +360,18 @@ class Agent:
             answer=answer,
         )
         key = answer.key if answer else None
-        return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True, delivery_key=key)
+        return TurnOutcome(
+            await self._with_notice(user, text),
+            self._limits.max_steps + 1,
+            hit_step_budget=True,
+            delivery_key=key,
+        )
+
+    async def _with_notice(self, user: UserRecord, text: str) -> str:
+        """The answer as shown, with the budget notice when one is due."""
+        if self._allowance is None:
+            return text
+        return _join(text, await self._allowance.notice(user.id))
 
 
 async def run_tool_calls(
