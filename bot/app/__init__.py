@@ -222,6 +222,7 @@ def build_app(
     background = build_background(
         settings, engine, store, llm, tools, outbox, commands, now, quota.allows
     )
+    quota.listeners.append(background.tasks.budget_changed)
 
     files = FileKeeper(
         core.data_dir,

@@ -63,6 +63,7 @@ class TaskRunner:
     ) -> None:
         self._quota = quota
         self._quota_recheck = quota_recheck
+        self._recheck_at = 0.0  # when paused tasks' budgets are looked at next
         self._store = store
         self._users = users
         self._stepper = stepper
@@ -75,6 +76,11 @@ class TaskRunner:
         self._stopping = False
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def recheck_budgets(self) -> None:
+        """A budget changed: look at tasks paused for theirs now, not at the next round."""
+        self._recheck_at = 0.0
         self._wake.set()
 
     def interrupt(self, task_id: int) -> None:
@@ -101,11 +107,10 @@ class TaskRunner:
         self._loop_task = None
 
     async def _claim_loop(self) -> None:
-        recheck_at = 0.0
         while True:
             try:
-                if self._quota is not None and time.monotonic() >= recheck_at:
-                    recheck_at = time.monotonic() + self._quota_recheck
+                if self._quota is not None and time.monotonic() >= self._recheck_at:
+                    self._recheck_at = time.monotonic() + self._quota_recheck
                     await self._quota.resume_due()
                 free = self.limits.concurrency - len(self._workers)
                 for task_id in await self._store.claim_queued(free, self.limits.per_user):

@@ -70,6 +70,8 @@ class QuotaGate:
         self._now = now
         self._cache_seconds = cache_seconds
         self._cache: dict[int, tuple[float, _Budget | None]] = {}
+        # Told the person's id after an owner changed their budget (paused tasks look again).
+        self.listeners: list[Callable[[int], None]] = []
 
     async def reserve(self, user_id: int, tokens: Callable[[], int]) -> int | None:
         budget = await self._limited(user_id)
@@ -146,6 +148,8 @@ class QuotaGate:
                 raise ValueError("a budget is a number of tokens, 0 or more (0: unlimited)")
         await self._store.set_limits(person.id, *after)
         self.forget(person.id)
+        for listener in self.listeners:
+            listener(person.id)
         await self._audit.record(
             "quota.changed",
             actor,
