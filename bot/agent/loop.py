@@ -9,10 +9,7 @@ more than estimated), the window it states is learnt, the conversation is compac
 to half of what was sent, and the step is asked again once: a conversation never
 stays stuck over the window.
 
-A person whose token budget is spent gets no turn at all (`Allowance.check` raises
-before recall or the model cost anything; their messages stay waiting), and the
-answer that takes them past 80 % of it says so once (`Allowance.notice`, shown, not
-stored: the model does not need it).
+Token budgets: see bot/agent/allowance.py.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.agent.allowance import Allowance, stopped, with_notice
 from bot.agent.fitting import Compactor, Fitting, View, trim_recall, visible
 from bot.agent.prompt import (
     Chat,
@@ -40,6 +38,7 @@ from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
 from bot.chat.channels import ReplyStream, ShowsActivity
 from bot.llm.client import LLM, CallMeta, Completion, LLMError, TextCallback, ToolCall
 from bot.llm.failures import CONTEXT_OVERFLOW, Failure
+from bot.llm.quota import QuotaExceeded
 from bot.llm.window import DEFAULT_OUTPUT_TOKENS, ModelWindows
 from bot.safety.untrusted import WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
@@ -89,18 +88,6 @@ class ContextSource(Protocol):
     async def recall(
         self, user: UserRecord, conversation: ConversationRecord, query: str, *, private: bool
     ) -> str: ...
-
-
-class Allowance(Protocol):
-    """The person's token budget, as a turn sees it (bot/people/quota.py)."""
-
-    async def check(self, user_id: int) -> None:
-        """Raise QuotaExceeded (bot/llm/quota.py) when the budget is spent."""
-        ...
-
-    async def notice(self, user_id: int) -> str:
-        """A line to add to the answer when a budget is nearly spent, else ""."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -207,7 +194,17 @@ class Agent:
             )
 
         for step in range(1, self._limits.max_steps + 1):
-            completion = await self._call(view, zone, meta, on_text, shrink)
+            try:
+                completion = await self._call(view, zone, meta, on_text, shrink)
+            except QuotaExceeded as refused:
+                if consumed:
+                    raise  # nothing answered yet: the messages wait (the session says so)
+                # Between two steps: the tools' work is stored; the turn ends saying why.
+                text = stopped(refused)
+                answer = _answer(conversation, turn, text)
+                stop = NewMessage("assistant", text, untrusted=bool(state.untrusted))
+                await self._record(conversation.id, user.id, turn, [stop], answer=answer)
+                return TurnOutcome(text, step, delivery_key=answer.key if answer else None)
             if not completion.tool_calls:
                 completion = _noticed(completion)
                 reply = _assistant_message(completion, bool(state.untrusted))
@@ -216,9 +213,8 @@ class Agent:
                     conversation.id, user.id, turn, [reply], consumed, completion.record, answer
                 )
                 key = answer.key if answer else None
-                return TurnOutcome(
-                    await self._with_notice(user, completion.content), step, delivery_key=key
-                )
+                said = await with_notice(self._allowance, user.id, completion.content)
+                return TurnOutcome(said, step, delivery_key=key)
             if shows is not None:
                 await shows(f"running {_tool_names(completion.tool_calls)}…")
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
@@ -360,18 +356,8 @@ class Agent:
             answer=answer,
         )
         key = answer.key if answer else None
-        return TurnOutcome(
-            await self._with_notice(user, text),
-            self._limits.max_steps + 1,
-            hit_step_budget=True,
-            delivery_key=key,
-        )
-
-    async def _with_notice(self, user: UserRecord, text: str) -> str:
-        """The answer as shown, with the budget notice when one is due."""
-        if self._allowance is None:
-            return text
-        return _join(text, await self._allowance.notice(user.id))
+        text = await with_notice(self._allowance, user.id, text)
+        return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True, delivery_key=key)
 
 
 async def run_tool_calls(

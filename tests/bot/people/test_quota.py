@@ -16,7 +16,8 @@ from memory.db.models import LLMCall
 from memory.usage import ModelUsage
 from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, user_texts
+from tests.bot.agent.test_open_servers import count_words
+from tests.fakes.openai_server import FakeOpenAI, Reply, user_texts
 
 
 class Clock:
@@ -81,6 +82,24 @@ async def test_a_spent_budget_stops_model_calls_commands_answer_and_it_resets_ne
     answer = await say(app, channel, "fourth")
     assert answer.startswith("echo: fourth")
     assert user_texts(fake_llm.requests[-1])[-3:] == ["second", "third", "fourth"]
+    assert await app.store.unanswered(conversation.id) == 0
+
+
+async def test_a_budget_spent_between_two_steps_ends_the_turn_saying_so(
+    make_app: AppMaker, fake_llm: FakeOpenAI
+) -> None:
+    app, channel = await make_app(daily_tokens=1)
+    app.tools.add(count_words)
+    fake_llm.add(Reply(tool_calls=[("count_words", {"text": "one two three"})]))
+    answer = await say(app, channel, "count these")
+    assert answer.startswith("I had to stop here: your daily token budget (1 tokens) is used up")
+    assert len(fake_llm.requests) == 1, "the step after the tool was not asked"
+    conversation = await app.store.open_conversation(
+        "test", "c1", "", is_direct=True, owner_id=None
+    )
+    stored = (await app.store.load_context(conversation.id)).messages
+    assert [m.role for m in stored] == ["user", "assistant", "tool", "assistant"]
+    assert stored[2].content == "3 words" and stored[3].content == answer
     assert await app.store.unanswered(conversation.id) == 0
 
 
