@@ -46,7 +46,9 @@ class QuotaPauses:
             "the budget allows again (or when an owner raises it)."
         )
         key = f"quota-paused:{task.step}:{time.time_ns()}"
-        messages = [] if task.quiet else [to_chat(task, key, text)]
+        # Said for quiet tasks too (scheduled prompts, heartbeats): else they would just
+        # not happen, unexplained.
+        messages = [to_chat(task, key, text)]
         moved = await self._store.move(
             task.id, (RUNNING,), PAUSED, event=QUOTA_PAUSED, text=refused.budget, messages=messages
         )
@@ -67,7 +69,7 @@ class QuotaPauses:
                 continue
             key = f"quota-resumed:{task.step}:{time.time_ns()}"
             text = f"▶️ Task #{task.id} continues: your token budget allows it again."
-            messages = [] if task.quiet else [to_chat(task, key, text)]
+            messages = [to_chat(task, key, text)]
             moved = await self._store.move(
                 task.id,
                 (PAUSED,),
