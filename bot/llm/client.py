@@ -28,6 +28,7 @@ import httpx2
 import openai
 from openai import AsyncOpenAI, AsyncStream
 
+from bot.agent.budget import estimate_request
 from bot.agent.prompt import estimate_tokens
 from bot.errors import TransportError
 from bot.llm.completions import (
@@ -150,7 +151,7 @@ class LLM:
         self._encoder = RequestEncoder()
         self.models = list(models)
         self._recorder = recorder
-        self.quota = quota  # set by the wiring once the people's budgets exist
+        self.quota = quota  # people's budgets (public: the embedder reserves through it too)
         self.stats = LLMStats()
         self.max_output_tokens = max_output_tokens
         self._stream = stream
@@ -216,9 +217,11 @@ class LLM:
             return None
 
         def estimate() -> int:
+            # As the agent budgets a request (an image counts IMAGE_TOKENS, not its bytes).
             cap = request.get("max_tokens") or request.get("max_completion_tokens")
-            sent = json.dumps(request["messages"]) + json.dumps(request.get("tools") or [])
-            return estimate_tokens(sent) + int(cap or DEFAULT_OUTPUT_TOKENS)
+            tools = estimate_tokens(request["tools"]) if request.get("tools") else 0
+            sent = estimate_request(request["messages"], tools)
+            return sent + int(cap or DEFAULT_OUTPUT_TOKENS)
 
         return await self.quota.reserve(meta.user_id, estimate)
 
