@@ -7,8 +7,8 @@ text for this search, and memory's breaker decides when to ask again.
 
 Embeddings count against the person they are made for, like every model call: the
 person is the one whose turn or task is running (bot/logcontext.py carries their id
-into every call the turn makes, recall and search tools alike). Each request is
-recorded (purpose "embedding") and, for a person with a budget, reserved first; a
+into every call the turn makes, recall and search tools alike). Each request made for
+a person is recorded (purpose "embedding") and, when they have a budget, reserved first; a
 spent budget declines the request (memory's `Declined`: full text only, no breaker).
 """
 
@@ -70,11 +70,12 @@ def openai_embedder(
     async def record(
         started: float, hold: int | None, tokens: int, estimated: bool, error: str | None = None
     ) -> None:
-        if recorder is None:
+        ids = current_ids()
+        if recorder is None or "user_id" not in ids:
+            # For no one (`clawling doctor`'s probe, an import): nothing to count.
             if hold is not None and quota is not None:
                 await quota.release(hold)
             return
-        ids = current_ids()
         await recorder.record_llm_call(
             LLMCallRecord(
                 purpose="embedding",

@@ -14,9 +14,9 @@ from bot.people.cost import Cost, cost, dollars
 from memory.audit import Actor
 from memory.db.models import LLMCall
 from memory.usage import ModelUsage
+from tests.bot.agent.test_open_servers import count_words
 from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
-from tests.bot.agent.test_open_servers import count_words
 from tests.fakes.openai_server import FakeOpenAI, Reply, user_texts
 
 
