@@ -28,7 +28,6 @@ import httpx2
 import openai
 from openai import AsyncOpenAI, AsyncStream
 
-from bot.agent.budget import estimate_request
 from bot.agent.prompt import estimate_tokens
 from bot.errors import TransportError
 from bot.llm.completions import (
@@ -49,12 +48,11 @@ from bot.llm.failures import (
     model_ids,
     with_models,
 )
-from bot.llm.quota import Quota, QuotaExceeded
+from bot.llm.quota import Quota, QuotaExceeded, estimate
 from bot.llm.repair import error_text, rejected_as_invalid, repaired
 from bot.llm.repetition import cut, repeating_from
 from bot.llm.streaming import NoData, TextCallback, read_stream
 from bot.llm.transport import make_client
-from bot.llm.window import DEFAULT_OUTPUT_TOKENS
 from memory.usage import LLMCallRecord
 
 log = logging.getLogger(__name__)
@@ -215,15 +213,7 @@ class LLM:
         """Hold the request's estimate (prompt + its cap) against the person's budget."""
         if self.quota is None or meta.user_id is None:
             return None
-
-        def estimate() -> int:
-            # As the agent budgets a request (an image counts IMAGE_TOKENS, not its bytes).
-            cap = request.get("max_tokens") or request.get("max_completion_tokens")
-            tools = estimate_tokens(request["tools"]) if request.get("tools") else 0
-            sent = estimate_request(request["messages"], tools)
-            return sent + int(cap or DEFAULT_OUTPUT_TOKENS)
-
-        return await self.quota.reserve(meta.user_id, estimate)
+        return await self.quota.reserve(meta.user_id, lambda: estimate(request))
 
     def judge(self, exc: BaseException, model: str) -> Failure:
         """What a failed call to `model` means (see bot/llm/failures.py)."""

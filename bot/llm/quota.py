@@ -10,7 +10,11 @@ hold's id on in the call's usage record, whose row replaces the hold
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from bot.agent.budget import estimate_request
+from bot.agent.prompt import estimate_tokens
+from bot.llm.window import DEFAULT_OUTPUT_TOKENS
 
 
 class QuotaExceeded(Exception):
@@ -33,3 +37,11 @@ class Quota(Protocol):
     async def release(self, hold_id: int) -> None:
         """Drop the hold of a call that ended without a usage record (cancelled)."""
         ...
+
+
+def estimate(request: dict[str, Any]) -> int:
+    """What a chat request may cost at most: its prompt, estimated as the agent budgets
+    one (an image counts as an image, not its bytes), plus the reply's cap."""
+    cap = request.get("max_tokens") or request.get("max_completion_tokens")
+    tools = estimate_tokens(request["tools"]) if request.get("tools") else 0
+    return estimate_request(request["messages"], tools) + int(cap or DEFAULT_OUTPUT_TOKENS)
