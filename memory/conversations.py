@@ -19,7 +19,7 @@ from memory.db import reading, writing
 from memory.db.models import Conversation, Identity, Message, User, table
 from memory.db.sqltypes import utcnow
 from memory.deliveries import INSERT_CLAIMED, OutgoingMessage, claimed_row
-from memory.usage import INSERT_LLM_CALL, LLMCallRecord, llm_call_row
+from memory.usage import LLMCallRecord, settle
 
 # Another process changing a person (their time zone) is seen within this long.
 USER_CACHE_SECONDS = 60.0
@@ -407,7 +407,7 @@ class ConversationStore:
                 await connection.execute(_STAMP_ANSWERED, stamp)
             await connection.execute(_INSERT_MESSAGE, rows)
             if call is not None:
-                await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
+                await settle(connection, call)  # its row replaces its token hold
             if answer is not None:
                 await connection.execute(INSERT_CLAIMED, claimed_row(answer))
 

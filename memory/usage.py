@@ -3,6 +3,11 @@
 A row is `estimated` when the endpoint reported no usage (some servers ignore
 `stream_options`) and the client counted the tokens itself: still counted in totals and
 quotas, and shown as an estimate.
+
+A call made for a person with a budget first holds an estimate of its tokens
+(`token_holds`, memory/quotas.py); its row replaces the hold in the same transaction
+(`settle`), wherever the row is written — here, or in the agent's step
+(memory/conversations.py).
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import bindparam, case, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.db import reading, writing
-from memory.db.models import LLMCall, table
+from memory.db.models import LLMCall, TokenHold, table
 from memory.db.sqltypes import utcnow
 
 
@@ -32,6 +37,17 @@ class LLMCallRecord:
     conversation_id: int | None = None
     user_id: int | None = None
     estimated: bool = False
+    hold_id: int | None = None  # the token hold this call's row replaces
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """One model's share of a person's usage (prices are per model)."""
+
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,9 +59,19 @@ class UsageTotals:
     cached_tokens: int = 0
     by_model: dict[str, int] = field(default_factory=dict)
     estimated_calls: int = 0  # calls whose tokens were estimated, not reported
+    models: tuple[ModelUsage, ...] = ()
 
 
 INSERT_LLM_CALL = insert(table(LLMCall))  # built once; also run inside a turn step
+_holds = table(TokenHold)
+DELETE_HOLD = delete(_holds).where(_holds.c.id == bindparam("hold"))
+
+
+async def settle(connection: AsyncConnection, call: LLMCallRecord) -> None:
+    """Write the call's row and drop the hold it replaces, in the caller's transaction."""
+    await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
+    if call.hold_id is not None:
+        await connection.execute(DELETE_HOLD, {"hold": call.hold_id})
 
 
 def llm_call_row(call: LLMCallRecord) -> dict[str, Any]:
@@ -74,7 +100,7 @@ class UsageStore:
 
     async def record_llm_call(self, call: LLMCallRecord) -> None:
         async with writing(self._engine) as connection:
-            await connection.execute(INSERT_LLM_CALL, llm_call_row(call))
+            await settle(connection, call)
 
     async def tokens_since(self, user_id: int, since: datetime) -> int:
         """Prompt + completion tokens of the person's calls from `since` on (budgets)."""
@@ -111,4 +137,5 @@ class UsageStore:
             cached_tokens=sum(r[5] for r in rows),
             by_model={r[0]: r[3] + r[4] for r in rows},
             estimated_calls=sum(int(r[6] or 0) for r in rows),
+            models=tuple(ModelUsage(r[0], r[3], r[4], r[5]) for r in rows),
         )

@@ -8,6 +8,8 @@ endpoint still refuses one as too long (a window guessed wrong, a tokenizer coun
 more than estimated), the window it states is learnt, the conversation is compacted
 to half of what was sent, and the step is asked again once: a conversation never
 stays stuck over the window.
+
+Token budgets: see bot/agent/allowance.py.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.agent.allowance import Allowance, stopped, with_notice
 from bot.agent.fitting import Compactor, Fitting, View, trim_recall, visible
 from bot.agent.prompt import (
     Chat,
@@ -35,6 +38,7 @@ from bot.chat.attachments import IMAGE_TOKENS, FileKeeper
 from bot.chat.channels import ReplyStream, ShowsActivity
 from bot.llm.client import LLM, CallMeta, Completion, LLMError, TextCallback, ToolCall
 from bot.llm.failures import CONTEXT_OVERFLOW, Failure
+from bot.llm.quota import QuotaExceeded
 from bot.llm.window import DEFAULT_OUTPUT_TOKENS, ModelWindows
 from bot.safety.untrusted import WRITTEN_AFTER, sources_in
 from bot.tools import ToolContext, ToolRegistry, TurnState
@@ -112,7 +116,9 @@ class Agent:
         context_sources: Sequence[ContextSource] = (),
         compactor: Compactor | None = None,
         windows: ModelWindows | None = None,
+        allowance: Allowance | None = None,
     ) -> None:
+        self._allowance = allowance
         self._fitting = Fitting(
             llm.models,
             tools,
@@ -152,6 +158,8 @@ class Agent:
         too_large = self._too_large([m for m in shown if m.id in pending], budget.history)
         if too_large is not None:
             return await self._set_aside(user, conversation, context.next_turn, pending, too_large)
+        if self._allowance is not None:
+            await self._allowance.check(user.id)  # spent: nothing below runs
         turn = context.next_turn
         # Reload the person: /timezone may have changed since the session cached them.
         user = await self._store.get_user(user.id) or user
@@ -186,7 +194,17 @@ class Agent:
             )
 
         for step in range(1, self._limits.max_steps + 1):
-            completion = await self._call(view, zone, meta, on_text, shrink)
+            try:
+                completion = await self._call(view, zone, meta, on_text, shrink)
+            except QuotaExceeded as refused:
+                if consumed:
+                    raise  # nothing answered yet: the messages wait (the session says so)
+                # Between two steps: the tools' work is stored; the turn ends saying why.
+                text = stopped(refused)
+                answer = _answer(conversation, turn, text)
+                stop = NewMessage("assistant", text, untrusted=bool(state.untrusted))
+                await self._record(conversation.id, user.id, turn, [stop], answer=answer)
+                return TurnOutcome(text, step, delivery_key=answer.key if answer else None)
             if not completion.tool_calls:
                 completion = _noticed(completion)
                 reply = _assistant_message(completion, bool(state.untrusted))
@@ -195,7 +213,8 @@ class Agent:
                     conversation.id, user.id, turn, [reply], consumed, completion.record, answer
                 )
                 key = answer.key if answer else None
-                return TurnOutcome(completion.content, step, delivery_key=key)
+                said = await with_notice(self._allowance, user.id, completion.content)
+                return TurnOutcome(said, step, delivery_key=key)
             if shows is not None:
                 await shows(f"running {_tool_names(completion.tool_calls)}…")
             results = await run_tool_calls(self._tools, tool_ctx, completion.tool_calls, seen_calls)
@@ -337,6 +356,7 @@ class Agent:
             answer=answer,
         )
         key = answer.key if answer else None
+        text = await with_notice(self._allowance, user.id, text)
         return TurnOutcome(text, self._limits.max_steps + 1, hit_step_budget=True, delivery_key=key)
 
 

@@ -28,12 +28,15 @@ from bot.chat.channels import ChatAdapter
 from bot.chat.outbox import Outbox
 from bot.chat.sessions import SessionManager
 from bot.commands.memory import MemoryCommands
+from bot.commands.quota import QuotaCommands
 from bot.commands.registry import CommandRegistry, core_commands
 from bot.commands.skills import skill_commands
 from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
+from bot.people.budget import Budgets
+from bot.people.quota import QuotaGate
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -47,6 +50,7 @@ from memory.audit import AuditStore
 from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
 from memory.people import PeopleStore
+from memory.quotas import QuotaStore
 from memory.skills import UserSkillStore
 from memory.usage import UsageStore
 from memory.windows import WindowStore
@@ -94,6 +98,8 @@ class App:
     background: BackgroundParts
     people: PeopleStore
     audit: AuditStore
+    # People's token budgets: the model client's Quota, /quota, `clawling users quota`.
+    quota: QuotaGate = field(kw_only=True)
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -127,6 +133,7 @@ class App:
         # every conversation for ~100 ms; bench/turn_overhead.py).
         gc.collect()
         gc.freeze()
+        await self.quota.prune()
         await self.sessions.resume(RESUME_WINDOW)
 
     async def start_services(self) -> None:
@@ -175,18 +182,25 @@ def build_app(
             max_retries=core.llm_max_retries,
         )
     usage = UsageStore(engine)
+    people = PeopleStore(engine)
+    audit = AuditStore(engine)
+    budgets = Budgets(
+        usage, daily=core.daily_tokens, monthly=core.monthly_tokens, timezone=core.timezone
+    )
+    quota = QuotaGate(people, budgets, QuotaStore(engine), audit, now=now)
     llm = LLM(
         client,
         settings.models,
         recorder=usage,
         max_output_tokens=core.max_output_tokens,
         stream=core.stream,
+        quota=quota,
     )
-    people = PeopleStore(engine)
-    audit = AuditStore(engine)
     outbox = Outbox()
     commands = CommandRegistry()
-    core_commands(commands, usage, core.assistant_name)
+    quota_commands = QuotaCommands(people, quota, usage, core.model_prices)
+    core_commands(commands, usage, core.assistant_name, quota_commands.usage_extra())
+    quota_commands.register(commands)
 
     approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
     approvals.register(commands)
@@ -205,7 +219,10 @@ def build_app(
         tools.add(item)
     skill_commands(commands, catalog, skill_store)
 
-    background = build_background(settings, engine, store, llm, tools, outbox, commands, now)
+    background = build_background(
+        settings, engine, store, llm, tools, outbox, commands, now, quota.allows
+    )
+    quota.listeners.append(background.tasks.budget_changed)
 
     files = FileKeeper(
         core.data_dir,
@@ -227,6 +244,7 @@ def build_app(
         files=files,
         context_sources=[memory.context, UserSkillsContext(catalog), background.waiting],
         compactor=memory.compactor,
+        allowance=quota,
         windows=ModelWindows(
             str(client.base_url),
             llm.fetch_json,
@@ -270,6 +288,7 @@ def build_app(
         background,
         people,
         audit,
+        quota=quota,
         services=list(background.services),
     )
     if core.mcp_servers:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.background.jobs import Jobs
+from bot.background.quota import Allows, QuotaPauses
 from bot.background.runner import TaskRunner
 from bot.background.scheduler import Background
 from bot.background.step import Stepper, TaskLimits
@@ -79,10 +80,12 @@ def build_background(
     outbox: Outbox,
     commands: CommandRegistry,
     now: Callable[[], datetime],
+    allows: Allows | None = None,
 ) -> BackgroundParts:
     """Tasks get the app's general tools, including those registered later (MCP);
     the scheduling and task tools added here (which start more work) are for
-    conversations only."""
+    conversations only. `allows`: whether a person's budget admits calls (tasks paused
+    for it resume)."""
     core = settings.core
     conversation_only: set[str] = set()
 
@@ -103,7 +106,8 @@ def build_background(
         now=now,
         default_timezone=core.timezone,
     )
-    runner = TaskRunner(task_store, store, stepper, outbox, deliverer)
+    pauses = None if allows is None else QuotaPauses(task_store, deliverer, allows)
+    runner = TaskRunner(task_store, store, stepper, outbox, deliverer, pauses)
     tasks = Tasks(task_store, runner, deliverer, limits)
     jobs = Jobs(
         JobStore(engine),

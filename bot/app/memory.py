@@ -21,6 +21,7 @@ from memory.privacy import PrivacyStore
 from memory.retrieval.embeddings import VectorStore
 from memory.retrieval.search import Searcher
 from memory.summaries import SummaryStore
+from memory.usage import UsageStore
 
 
 @dataclass
@@ -46,7 +47,10 @@ def build_memory(
     summaries = SummaryStore(engine)
     vectors = None
     if core.embedding_model:
-        embed = openai_embedder(client, core.embedding_model)
+        # Embeddings are recorded and count against the person, like every model call.
+        embed = openai_embedder(
+            client, core.embedding_model, recorder=UsageStore(engine), quota=llm.quota
+        )
         vectors = VectorStore(engine, embed, core.embedding_model, setting=SETTING)
     searcher = Searcher(engine, vectors)
     # Recall and the profile share the request with the history: each gets at

@@ -4,6 +4,10 @@ Each step (bot/background/step.py) is one model call plus its tool calls over a 
 context and ends in a checkpoint; a restarted runner resumes every `running` task
 from its last checkpoint. Sub-tasks run inside their parent's worker under
 CLAWLING_SUBTASK_CONCURRENCY, and the parent collects every result.
+
+A step refused because the person's token budget is spent pauses the whole task
+(bot/background/quota.py), sub-tasks included, and the loop that claims queued tasks
+also resumes such tasks once the budget allows.
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 
 from bot.background.context import RECENT_STEPS
 from bot.background.progress import StatusMessage, status_line, to_chat
+from bot.background.quota import RECHECK_SECONDS, QuotaPauses
 from bot.background.step import MAX_SOURCES, Stepper, TaskLimits
 from bot.chat.channels import ChatRef
 from bot.chat.delivery import Deliverer
 from bot.chat.outbox import Outbox
+from bot.llm.quota import QuotaExceeded
+from bot.logcontext import turn_context
 from bot.tools import TurnState
 from memory.conversations import ConversationStore, UserRecord
 from memory.tasks import (
@@ -49,7 +57,13 @@ class TaskRunner:
         stepper: Stepper,
         outbox: Outbox,
         deliverer: Deliverer,
+        quota: QuotaPauses | None = None,
+        *,
+        quota_recheck: float = RECHECK_SECONDS,
     ) -> None:
+        self._quota = quota
+        self._quota_recheck = quota_recheck
+        self._recheck_at = 0.0  # when paused tasks' budgets are looked at next
         self._store = store
         self._users = users
         self._stepper = stepper
@@ -62,6 +76,11 @@ class TaskRunner:
         self._stopping = False
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def recheck_budgets(self) -> None:
+        """A budget changed: look at tasks paused for theirs now, not at the next round."""
+        self._recheck_at = 0.0
         self._wake.set()
 
     def interrupt(self, task_id: int) -> None:
@@ -90,6 +109,9 @@ class TaskRunner:
     async def _claim_loop(self) -> None:
         while True:
             try:
+                if self._quota is not None and time.monotonic() >= self._recheck_at:
+                    self._recheck_at = time.monotonic() + self._quota_recheck
+                    await self._quota.resume_due()
                 free = self.limits.concurrency - len(self._workers)
                 for task_id in await self._store.claim_queued(free, self.limits.per_user):
                     self._launch(task_id)
@@ -112,6 +134,12 @@ class TaskRunner:
                 raise  # shutting down: the task resumes on the next start
             log.info("task %s interrupted (paused or cancelled)", task_id)
             await self._show_final(task_id)
+        except QuotaExceeded as refused:
+            if self._quota is None:
+                await self._stepper.fail(task_id, refused.budget or str(refused))
+            else:
+                await self._quota.pause(task_id, refused)
+                await self._show_final(task_id)
         except Exception:
             log.exception("task %s failed on our side", task_id)
             await self._stepper.fail(task_id, "it failed on my side; the details were logged.")
@@ -123,12 +151,19 @@ class TaskRunner:
         task = await self._store.get(task_id)
         if task is None:
             return
-        status = self._status_message(task)
-        user = await self._users.get_user(task.user_id) or UserRecord(task.user_id, "", None)
-        conversation = await self._users.get_conversation(task.conversation_id)
+        # Its log lines, and the calls its tools make (embeddings), are the person's.
+        with turn_context(user_id=task.user_id, conversation_id=task.conversation_id):
+            await self._drive_task(task)
+
+    async def _drive_task(self, found: TaskRecord) -> None:
+        task_id = found.id
+        task: TaskRecord | None = found
+        status = self._status_message(found)
+        user = await self._users.get_user(found.user_id) or UserRecord(found.user_id, "", None)
+        conversation = await self._users.get_conversation(found.conversation_id)
         seen: Counter[tuple[str, str]] = Counter()
         # What the task read before (an earlier run, its parent) is still in its context.
-        turn = TurnState(untrusted=list(task.checkpoint.get(UNTRUSTED, [])))
+        turn = TurnState(untrusted=list(found.checkpoint.get(UNTRUSTED, [])))
         while task is not None and task.status == RUNNING:
             if task.checkpoint.get("waiting_children"):
                 task = await self._run_children(task)
@@ -178,14 +213,22 @@ class TaskRunner:
     async def _run_children(self, task: TaskRecord) -> TaskRecord | None:
         children = await self._store.find(parent_id=task.id, limit=10_000)
         gate = asyncio.Semaphore(self.limits.subtask_concurrency)
+        refused: list[QuotaExceeded] = []
 
         async def run(child: TaskRecord) -> None:
             async with gate:
+                if refused:
+                    return  # the budget is spent: the parent pauses, the rest wait with it
                 if child.status == QUEUED:
                     await self._store.move(child.id, (QUEUED,), RUNNING, event="started")
-                await self._drive(child.id)
+                try:
+                    await self._drive(child.id)
+                except QuotaExceeded as exc:
+                    refused.append(exc)
 
         await asyncio.gather(*(run(c) for c in children if c.status not in FINISHED))
+        if refused:
+            raise refused[0]
         children = sorted(
             await self._store.find(parent_id=task.id, limit=10_000), key=lambda c: c.id
         )

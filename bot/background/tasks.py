@@ -49,6 +49,10 @@ class Tasks:
         """New work was queued: let the runner look now."""
         self._runner.wake()
 
+    def budget_changed(self, user_id: int) -> None:
+        """An owner changed someone's token budget: tasks paused for it may go on."""
+        self._runner.recheck_budgets()
+
     def budget(self, max_steps: int | None = None) -> Budget:
         steps = self.limits.max_steps if max_steps is None else max_steps
         if steps < 1:

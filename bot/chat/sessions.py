@@ -25,6 +25,7 @@ from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.llm.client import LLMError
+from bot.llm.quota import QuotaExceeded
 from bot.logcontext import turn_context
 from memory.conversations import (
     ConversationRecord,
@@ -385,6 +386,10 @@ class SessionManager:
             log.warning("turn failed in conversation %s: %s", session.conversation.id, exc)
             self.stats.failed_turns += 1
             text = f"{exc.user_message} {SAVED}"
+        except QuotaExceeded as exc:
+            # No model call was made; the message waits for the budget (bot/people/quota.py).
+            log.info("turn refused in conversation %s: %s", session.conversation.id, exc)
+            text = exc.user_message
         except Exception:
             log.exception("turn failed in conversation %s", session.conversation.id)
             self.stats.failed_turns += 1

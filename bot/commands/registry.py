@@ -151,8 +151,14 @@ def _estimates_note(totals: UsageTotals) -> str:
     )
 
 
-def core_commands(registry: CommandRegistry, store: UsageStore, assistant_name: str) -> None:
-    """Register /start, /help, /new, /stop and /usage."""
+def core_commands(
+    registry: CommandRegistry,
+    store: UsageStore,
+    assistant_name: str,
+    usage_extra: Callable[[CommandContext], Awaitable[list[str]]] | None = None,
+) -> None:
+    """Register /start, /help, /new, /stop and /usage (`usage_extra`: lines /usage adds,
+    the person's budgets and costs, bot/commands/quota.py)."""
 
     async def start(ctx: CommandContext) -> str:
         return (
@@ -184,6 +190,8 @@ def core_commands(registry: CommandRegistry, store: UsageStore, assistant_name: 
         ]
         if all_time.estimated_calls:
             lines.append(_estimates_note(all_time))
+        if usage_extra is not None:
+            lines.extend(await usage_extra(ctx))
         return "\n".join(lines)
 
     registry.add(Command("start", "what I can do", start, immediate=True))

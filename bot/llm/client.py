@@ -9,6 +9,10 @@ Open-model servers differ from OpenAI's, and the client meets them halfway: tool
 with `tool_choice: "auto"`, replies are capped (`max_tokens`), a stream that brings
 nothing is asked again without streaming (streaming.py), an answer that loops is cut
 off (repetition.py), and a request refused as invalid is repaired once (repair.py).
+
+A call made for a person reserves its estimate against their token budget first
+(quota.py: the `Quota` seam); the hold travels in the call's record, whose row
+replaces it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from bot.llm.failures import (
     model_ids,
     with_models,
 )
+from bot.llm.quota import Quota, QuotaExceeded, estimate
 from bot.llm.repair import error_text, rejected_as_invalid, repaired
 from bot.llm.repetition import cut, repeating_from
 from bot.llm.streaming import NoData, TextCallback, read_stream
@@ -57,6 +62,7 @@ __all__ = [
     "CallMeta",
     "Completion",
     "LLMError",
+    "QuotaExceeded",
     "TextCallback",
     "ToolCall",
     "Usage",
@@ -135,6 +141,7 @@ class LLM:
         max_output_tokens: int | None = None,
         stream: str = "auto",
         stream_patience: float = STREAM_PATIENCE,
+        quota: Quota | None = None,
     ) -> None:
         if not models:
             raise ValueError("at least one model is needed")
@@ -142,6 +149,7 @@ class LLM:
         self._encoder = RequestEncoder()
         self.models = list(models)
         self._recorder = recorder
+        self.quota = quota  # people's budgets (public: the embedder reserves through it too)
         self.stats = LLMStats()
         self.max_output_tokens = max_output_tokens
         self._stream = stream
@@ -160,7 +168,9 @@ class LLM:
         max_tokens: int | None = None,
     ) -> Completion:
         """One completion; tries each model in turn until one answers. A request the
-        model refuses as invalid is adapted once and sent again (see `_adapted`)."""
+        model refuses as invalid is adapted once and sent again (see `_adapted`).
+        Each attempt for a person is first reserved against their budget: raises
+        QuotaExceeded, before any request, when it is spent."""
         meta = meta or CallMeta()
         failure: Failure | None = None
         for model in self.models:
@@ -168,6 +178,7 @@ class LLM:
             adapted: set[str] = set()
             notice = ""
             while True:
+                hold = await self._reserve(meta, request)
                 started = time.perf_counter()
                 try:
                     result = await self._answer(request, on_text)
@@ -176,14 +187,19 @@ class LLM:
                     self.stats.failed_calls += 1
                     failure = self.judge(exc, model)
                     log.warning("model %s failed (%s): %s", model, failure.kind, failure.detail)
-                    await self._record(_call_record(meta, model, started, error=failure.detail))
+                    failed = _call_record(meta, model, started, error=failure.detail, hold=hold)
+                    await self._record(failed)
                     retry = self._adapted(request, exc, failure, adapted)
                     if retry is None:
                         break
                     request, notice = retry[0], notice or retry[1]
                     continue
+                except BaseException:
+                    if hold is not None and self.quota is not None:
+                        await self.quota.release(hold)  # cancelled: no record replaces it
+                    raise
                 self._count(result.usage)
-                record = _call_record(meta, model, started, usage=result.usage)
+                record = _call_record(meta, model, started, usage=result.usage, hold=hold)
                 if meta.record_success:
                     await self._record(record)
                 return replace(result, record=record, notice=notice)
@@ -192,6 +208,12 @@ class LLM:
         if failure.kind == MODEL_NOT_FOUND:
             failure = with_models(failure, await self.offered_models())
         raise LLMError(f"all models failed; last error: {failure.detail}", failure)
+
+    async def _reserve(self, meta: CallMeta, request: dict[str, Any]) -> int | None:
+        """Hold the request's estimate (prompt + its cap) against the person's budget."""
+        if self.quota is None or meta.user_id is None:
+            return None
+        return await self.quota.reserve(meta.user_id, lambda: estimate(request))
 
     def judge(self, exc: BaseException, model: str) -> Failure:
         """What a failed call to `model` means (see bot/llm/failures.py)."""
@@ -364,6 +386,7 @@ def _call_record(
     *,
     usage: Usage | None = None,
     error: str | None = None,
+    hold: int | None = None,
 ) -> LLMCallRecord:
     usage = usage or Usage()
     return LLMCallRecord(
@@ -378,4 +401,5 @@ def _call_record(
         duration_ms=int((time.perf_counter() - started) * 1000),
         conversation_id=meta.conversation_id,
         user_id=meta.user_id,
+        hold_id=hold,
     )

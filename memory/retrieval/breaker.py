@@ -38,6 +38,10 @@ class Breaker:
         self._trial = True
         return True
 
+    def skipped(self) -> None:
+        """A call allowed by `allows` did not go out after all: the trial is given back."""
+        self._trial = False
+
     def succeeded(self) -> bool:
         """Close the breaker; True when it was open (the endpoint is back)."""
         was_open = self._open_until is not None

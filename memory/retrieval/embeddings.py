@@ -36,6 +36,12 @@ log = logging.getLogger(__name__)
 # One entry per text, as the endpoint sent it: checked (vectorcheck.checked) before use.
 Embed = Callable[[list[str]], Awaitable[list[Any]]]
 
+
+class Declined(Exception):
+    """The `embed` callback would not ask the endpoint (the person's token budget is
+    spent): no failure of the endpoint, so the breaker is left as it was."""
+
+
 BATCH = 64
 # Without a vector index, each query compares against at most this many of the
 # scope's newest messages (about 120 MB of float32 at 1,536 dimensions).
@@ -106,6 +112,9 @@ class VectorStore:
         try:
             answer = await self._embed([t[:MAX_TEXT_CHARS] for t in texts])
             vectors = checked(answer, len(texts), self._dimension, setting=self.setting)
+        except Declined:
+            self.breaker.skipped()
+            return None
         except Exception as exc:  # noqa: BLE001 - any endpoint failure means "full text only"
             if self.breaker.failed():
                 log.warning(
