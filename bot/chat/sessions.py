@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.agent.loop import Agent
-from bot.chat.attachments import FileKeeper
+from bot.chat.attachments import Absorbed, FileKeeper
 from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream, ShowsActivity
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
@@ -30,6 +31,8 @@ from memory.conversations import (
     ConversationRecord,
     ConversationStore,
     NewMessage,
+    PersonGone,
+    StoredMessage,
     UserRecord,
 )
 from memory.deliveries import DeliveryStore
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.0
 CACHE_SIZE = 10_000
+# An account's person is looked up again after this long, so a link or unlink made by
+# another process sharing the database is followed within seconds (bot/people/linking.py).
+ACCOUNT_CACHE_SECONDS = 5.0
 
 SAVED = "Your message is saved; send another message to try again."
 OWNERS_ONLY = "Only the assistant's owners can use /{name}."
@@ -124,6 +130,14 @@ class _Control:
         )
 
 
+@dataclass(frozen=True)
+class _Known:
+    """An account's person, and when it was looked up."""
+
+    user: UserRecord
+    at: float
+
+
 class _LRU(OrderedDict[tuple[str, ...], object]):
     def remember(self, key: tuple[str, ...], value: object) -> None:
         self[key] = value
@@ -194,15 +208,7 @@ class SessionManager:
                 self._enqueue(session, request)
             return True
         absorbed = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
-        stored = await self.store.add_user_message(
-            session.conversation.id,
-            user.id,
-            absorbed.text,
-            platform_message_id=inbound.platform_message_id,
-            sent_at=inbound.sent_at,
-            attachments=absorbed.saved,
-            untrusted=absorbed.untrusted,
-        )
+        user, stored = await self._store_message(inbound, session, user, absorbed)
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
             return False
@@ -292,13 +298,48 @@ class SessionManager:
     async def _user(self, inbound: Inbound) -> UserRecord:
         key = (inbound.channel, inbound.sender_id)
         cached = self._users.get(key)
-        if isinstance(cached, UserRecord):
-            return cached
+        if isinstance(cached, _Known) and time.monotonic() - cached.at < ACCOUNT_CACHE_SECONDS:
+            return cached.user
         user = await self.store.resolve_identity(
             inbound.channel, inbound.sender_id, inbound.sender_name
         )
-        self._users.remember(key, user)
+        self._users.remember(key, _Known(user, time.monotonic()))
         return user
+
+    async def _store_message(
+        self, inbound: Inbound, session: _Session, user: UserRecord, absorbed: Absorbed
+    ) -> tuple[UserRecord, StoredMessage | None]:
+        """Store the message as said by `user`; when that person was merged into another
+        meanwhile (by another process), as said by the person the account now belongs to."""
+
+        async def add(by: UserRecord) -> StoredMessage | None:
+            return await self.store.add_user_message(
+                session.conversation.id,
+                by.id,
+                absorbed.text,
+                platform_message_id=inbound.platform_message_id,
+                sent_at=inbound.sent_at,
+                attachments=absorbed.saved,
+                untrusted=absorbed.untrusted,
+            )
+
+        try:
+            return user, await add(user)
+        except PersonGone:
+            self._users.pop((inbound.channel, inbound.sender_id), None)
+            user = await self._user(inbound)
+        return user, await add(user)
+
+    def forget_people(self, user_ids: tuple[int, ...]) -> None:
+        """These people changed (accounts linked or unlinked): their accounts are looked
+        up again on their next message."""
+        stale = [
+            key
+            for key, known in self._users.items()
+            if isinstance(known, _Known) and known.user.id in user_ids
+        ]
+        for key in stale:
+            del self._users[key]
 
     async def _session(self, inbound: Inbound, user: UserRecord) -> _Session:
         key = inbound.conversation_key
