@@ -45,6 +45,7 @@ from memory.merge import move_person
 from memory.people import ACTIVE, OWNER
 from memory.skills import ACTIVE as SKILL_ACTIVE
 from memory.skills import PENDING, REPLACED
+from memory.tasks import RUNNING
 
 _codes = table(LinkCode)
 _users = table(User)
@@ -53,6 +54,7 @@ _memories = table(MemoryItem)
 _skills = table(UserSkill)
 _conversations = table(Conversation)
 _messages = table(Message)
+_tasks = table(Task)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,12 @@ class LinkStore:
             survivor, merged = await _both(connection, survivor_id, merged_id)
             if await _account_count(connection, merged_id) != 1:
                 raise LinkRefused("This account was linked with another meanwhile.")
+            running = await _running_tasks(connection, merged_id)
+            if running:
+                raise LinkRefused(
+                    f"Your background task #{running[0]} is running on this account: wait "
+                    f"until it ends (or /pause {running[0]}), then send the code again."
+                )
             arriving = select(_identities.c.id).where(_identities.c.user_id == merged_id)
             accounts = [row[0] for row in await connection.execute(arriving)]
             moved = await move_person(connection, merged_id, survivor_id)
@@ -208,6 +216,12 @@ class LinkStore:
                 .values(user_id=new_id, linked_at=None)
             )
             leaving = await _conversations_of(connection, user_id, platform, external_id)
+            running = await _running_tasks(connection, user_id, leaving)
+            if running:
+                raise LinkRefused(
+                    f"Background task #{running[0]} is running in this account's chat: wait "
+                    f"until it ends (or /pause {running[0]}), then /unlink again."
+                )
             await _move_conversations(connection, leaving, user_id, new_id)
             await connection.execute(
                 update(_codes)
@@ -232,6 +246,20 @@ async def _both(
     if survivor["status"] != ACTIVE or merged["status"] != ACTIVE:
         raise LinkRefused("One of the two people was blocked or removed meanwhile.")
     return survivor, merged
+
+
+async def _running_tasks(
+    connection: AsyncConnection, user_id: int, conversations: list[int] | None = None
+) -> list[int]:
+    """The person's running tasks (in these conversations). A running task holds its
+    person in memory for its whole run (bot/background/runner.py): were that person
+    merged away, its next write would fail and end it; were it moved to an unlinked
+    account, its steps would go on saving for the old person. Queued, paused and
+    waiting tasks are read afresh when they go on, so they move freely."""
+    query = select(_tasks.c.id).where(_tasks.c.user_id == user_id, _tasks.c.status == RUNNING)
+    if conversations is not None:
+        query = query.where(_tasks.c.conversation_id.in_(conversations))
+    return [row[0] for row in await connection.execute(query.order_by(_tasks.c.id))]
 
 
 async def _account_count(connection: AsyncConnection, user_id: int) -> int:

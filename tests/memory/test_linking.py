@@ -119,7 +119,7 @@ async def _fill(engine: AsyncEngine, someone: Person, word: str) -> None:
         user_id=uid,
         conversation_id=chat,
         goal=f"plan {word}",
-        status="running",
+        status="paused",
         max_steps=5,
         max_tokens=100,
         max_seconds=60,
