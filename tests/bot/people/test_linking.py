@@ -91,6 +91,11 @@ async def test_two_accounts_become_one_person_and_separate_again(
     assert "only account" in await say(app, slack, "/unlink")
     assert "not one of your accounts" in await say(app, slack, "/unlink telegram:ann")
 
+    # Linked again, one account can separate another of the same person by name.
+    await say(app, slack, f"/link {code_in(await say(app, telegram, '/link'))}")
+    assert "slack:ann is a person of its own" in await say(app, telegram, "/unlink slack:ann")
+    assert await _person_id(app, "slack:ann") != ann
+
 
 async def test_codes_that_cannot_be_used_are_refused_and_audited(make_app: AppMaker) -> None:
     app, telegram, slack, clock = await _setup(make_app)
