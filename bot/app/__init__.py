@@ -253,7 +253,7 @@ def build_app(
     linking = Linking(LinkStore(engine), people, audit)
     link_commands(commands, linking)
     # Everything that caches a person by id forgets the people a link or unlink changed.
-    linking.listeners += [sessions.forget_people, store.forget_users, skill_store.forget]
+    linking.listeners += [sessions.accounts.forget_people, store.forget_users, skill_store.forget]
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.gauge_sources.append(background.task_counts)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.agent.loop import Agent
+from bot.chat.accounts import Accounts
 from bot.chat.attachments import Absorbed, FileKeeper
 from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream, ShowsActivity
 from bot.chat.delivery import SentMarks
@@ -42,9 +42,6 @@ log = logging.getLogger(__name__)
 
 TYPING_EVERY = 4.0
 CACHE_SIZE = 10_000
-# An account's person is looked up again after this long, so a link or unlink made by
-# another process sharing the database is followed within seconds (bot/people/linking.py).
-ACCOUNT_CACHE_SECONDS = 5.0
 
 SAVED = "Your message is saved; send another message to try again."
 OWNERS_ONLY = "Only the assistant's owners can use /{name}."
@@ -130,14 +127,6 @@ class _Control:
         )
 
 
-@dataclass(frozen=True)
-class _Known:
-    """An account's person, and when it was looked up."""
-
-    user: UserRecord
-    at: float
-
-
 class _LRU(OrderedDict[tuple[str, ...], object]):
     def remember(self, key: tuple[str, ...], value: object) -> None:
         self[key] = value
@@ -173,7 +162,7 @@ class SessionManager:
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
-        self._users = _LRU()
+        self.accounts = Accounts(store)
         self._conversations = _LRU()
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -296,15 +285,7 @@ class SessionManager:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _user(self, inbound: Inbound) -> UserRecord:
-        key = (inbound.channel, inbound.sender_id)
-        cached = self._users.get(key)
-        if isinstance(cached, _Known) and time.monotonic() - cached.at < ACCOUNT_CACHE_SECONDS:
-            return cached.user
-        user = await self.store.resolve_identity(
-            inbound.channel, inbound.sender_id, inbound.sender_name
-        )
-        self._users.remember(key, _Known(user, time.monotonic()))
-        return user
+        return await self.accounts.person(inbound.channel, inbound.sender_id, inbound.sender_name)
 
     async def _store_message(
         self, inbound: Inbound, session: _Session, user: UserRecord, absorbed: Absorbed
@@ -326,20 +307,9 @@ class SessionManager:
         try:
             return user, await add(user)
         except PersonGone:
-            self._users.pop((inbound.channel, inbound.sender_id), None)
+            self.accounts.forget(inbound.channel, inbound.sender_id)
             user = await self._user(inbound)
         return user, await add(user)
-
-    def forget_people(self, user_ids: tuple[int, ...]) -> None:
-        """These people changed (accounts linked or unlinked): their accounts are looked
-        up again on their next message."""
-        stale = [
-            key
-            for key, known in self._users.items()
-            if isinstance(known, _Known) and known.user.id in user_ids
-        ]
-        for key in stale:
-            del self._users[key]
 
     async def _session(self, inbound: Inbound, user: UserRecord) -> _Session:
         key = inbound.conversation_key
