@@ -30,6 +30,7 @@ from memory.db.models import (
     Approval,
     Conversation,
     ConversationSummary,
+    Delivery,
     Embedding,
     Identity,
     Job,
@@ -55,6 +56,7 @@ _skills = table(UserSkill)
 _conversations = table(Conversation)
 _messages = table(Message)
 _tasks = table(Task)
+_deliveries = table(Delivery)
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,12 @@ class LinkStore:
             used_at=row["used_at"],
         )
 
-    async def merge(self, code: IssuedCode, merged_id: int, now: datetime) -> Merged:
-        """Join `merged_id` (the sender's person) into the code's person, using the code."""
+    async def merge(
+        self, code: IssuedCode, merged_id: int, now: datetime, notice: str = ""
+    ) -> Merged:
+        """Join `merged_id` (the sender's person) into the code's person, using the code.
+        `notice` is queued for the private chat the code was asked for in, in the same
+        transaction (sent once by the deliverer, from whichever process runs that app)."""
         survivor_id = code.user_id
         async with writing(self._engine) as connection:
             claimed = await connection.execute(
@@ -144,6 +150,8 @@ class LinkStore:
                     f"Your background task #{running[0]} is running on this account: wait "
                     f"until it ends (or /pause {running[0]}), then send the code again."
                 )
+            if notice:
+                await _queue_notice(connection, code, notice, now)
             arriving = select(_identities.c.id).where(_identities.c.user_id == merged_id)
             accounts = [row[0] for row in await connection.execute(arriving)]
             moved = await move_person(connection, merged_id, survivor_id)
@@ -246,6 +254,41 @@ async def _both(
     if survivor["status"] != ACTIVE or merged["status"] != ACTIVE:
         raise LinkRefused("One of the two people was blocked or removed meanwhile.")
     return survivor, merged
+
+
+async def _queue_notice(
+    connection: AsyncConnection, code: IssuedCode, text: str, now: datetime
+) -> None:
+    """Tell the account that asked for the code, in its private chat: the survivor's own
+    direct conversation on that platform (read before the merge brings the other
+    side's), the one named after the account when there are several (Telegram's is)."""
+    platform, _, external_id = code.account.partition(":")
+    query = (
+        select(_conversations.c.chat_id)
+        .where(
+            _conversations.c.owner_id == code.user_id,
+            _conversations.c.channel == platform,
+            _conversations.c.is_direct.is_(True),
+            _conversations.c.thread_id == "",
+        )
+        .order_by((_conversations.c.chat_id == external_id).desc(), _conversations.c.id.desc())
+        .limit(1)
+    )
+    chat_id = (await connection.execute(query)).scalar_one_or_none()
+    if chat_id is None:
+        return
+    await connection.execute(
+        _deliveries.insert().values(
+            key=f"link-{code.id}",
+            channel=platform,
+            chat_id=chat_id,
+            thread_id="",
+            text=text,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
 
 
 async def _running_tasks(

@@ -250,7 +250,7 @@ def build_app(
         now=now,
         wake_deliverer=background.deliverer.notify,
     )
-    linking = Linking(LinkStore(engine), people, audit)
+    linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)
     # Everything that caches a person by id forgets the people a link or unlink changed.
     linking.listeners += [sessions.accounts.forget_people, store.forget_users, skill_store.forget]

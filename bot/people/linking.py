@@ -46,6 +46,11 @@ TOO_MANY = (
     "Too many wrong codes from this account. Wait 10 minutes, then ask for a new code "
     "with /link in your other app."
 )
+# To the account that asked for the code: a stolen code is noticed at once.
+LINKED_NOTICE = (
+    "🔗 {account} was linked to you with your /link code: it now shares your memory, "
+    "tasks, reminders and usage. Not you? Send /unlink {account} at once."
+)
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 # Told of the ids of people who changed (merged away, joined, split) after each change.
@@ -80,6 +85,8 @@ class Linking:
     people: PeopleStore
     audit: AuditStore
     listeners: list[Listener] = field(default_factory=list)
+    # Wakes the deliverer, which sends the issuer's notice (queued with the merge).
+    wake: Callable[[], None] = lambda: None
 
     async def issue(self, sender: Sender, now: datetime) -> str:
         """`/link`: a code for the sender's person, and what to do with it."""
@@ -167,7 +174,9 @@ class Linking:
         if refusal is not None or issuer is None:
             return refusal or ""
         try:
-            merged = await self.links.merge(code, sender.user_id, now)
+            merged = await self.links.merge(
+                code, sender.user_id, now, notice=LINKED_NOTICE.format(account=sender.account)
+            )
         except LinkRefused as late:
             return str(late)
         survivor = await self.people.person(merged.survivor_id)
@@ -181,6 +190,7 @@ class Linking:
             issued_by=code.account,
         )
         self._changed(sender.user_id, merged.survivor_id)
+        self.wake()
         return (
             f"Linked: {', '.join(accounts)} are now one person — one memory, one set of "
             "tasks, reminders and usage. /unlink separates this account again."

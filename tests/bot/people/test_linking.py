@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.app import App
 from bot.people.linking import ALPHABET, CODE_LENGTH
+from memory.deliveries import DeliveryStore
 from tests.bot.conftest import AppMaker
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, note_of
@@ -72,6 +73,10 @@ async def test_two_accounts_become_one_person_and_separate_again(
 
     ann = await _person_id(app, "telegram:ann")
     assert await _person_id(app, "slack:ann") == ann
+    # The account that asked for the code is told, in its private chat (queued with the link).
+    notice = await DeliveryStore(app.engine).by_key("link-1")
+    assert notice is not None and (notice.channel, notice.chat_id) == ("telegram", "dm-ann")
+    assert "slack:ann was linked to you" in notice.text and "/unlink slack:ann" in notice.text
     # At once, the Slack account acts as the joined person (no cache answers as the old one).
     assert "Your link code" in await say(app, slack, "/link")
     # The next Slack message is the same person's: what was said on Telegram is recalled.

@@ -103,6 +103,10 @@ async def test_what_was_said_on_telegram_is_found_from_slack_after_linking(
     linked = await slack.command(f"link {code.group(1)}", channel=SLACK_DM, user=ALICE)
     await slack.settle()
     assert "Linked: telegram:111, slack:UALICE" in slack.fake.texts(SLACK_DM)[-1], linked
+    # Telegram, where the code was asked for, is told which account used it.
+    await telegram.wait_for(
+        lambda: any("slack:UALICE was linked to you" in t for t in telegram.texts(OWNER))
+    )
 
     await on_slack(slack, "and which locker is mine again?")
     assert "4471" in note_of(fake_llm.requests[-1])  # recall, in the model's request
