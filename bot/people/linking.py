@@ -126,7 +126,7 @@ class Linking:
             left = MAX_FAILURES - failures - 1
             tries = f" ({left} more {'try' if left == 1 else 'tries'} in the next 10 minutes)"
             return f"{text}{tries if left else ''}"
-        return await self._join(found, sender, actor, now)
+        return await self._join(found, sender, now)
 
     async def unlink(self, sender: Sender, target: str, now: datetime) -> str:
         """`/unlink [platform:id]`: make that account (default: this one) a person again."""
@@ -156,17 +156,21 @@ class Linking:
             conversations=split.conversations,
         )
         self._changed(person.id, split.user_id)
-        chats = "its private chats go with it" if split.conversations else "it had no chats"
+        chats = (
+            "its private chats go with it, with the reminders and tasks that report there"
+            if split.conversations
+            else "it had no private chats"
+        )
         return (
-            f"{account} is a person of its own again ({chats}). Memories, tasks, reminders, "
-            f"skills and usage stay with {', '.join(remaining)}."
+            f"{account} is a person of its own again ({chats}). Memories, skills, usage and "
+            f"everything else stay with {', '.join(remaining)}."
         )
 
-    async def _join(self, code: IssuedCode, sender: Sender, actor: Actor, now: datetime) -> str:
+    async def _join(self, code: IssuedCode, sender: Sender, now: datetime) -> str:
         if code.user_id == sender.user_id:
             return (
-                "That code is this account's own: send it from your other app "
-                "(the account you want to link), not from here."
+                "That code is yours, and this account is already yours: send it from the "
+                "account you want to link."
             )
         issuer = await self.people.person(code.user_id)
         joining = await self.people.person(sender.user_id)

@@ -107,7 +107,7 @@ async def test_codes_that_cannot_be_used_are_refused_and_audited(make_app: AppMa
     assert "private chat" in await say(app, telegram, "/link", direct=False)
 
     code = code_in(await say(app, telegram, "/link"))
-    assert "own" in await say(app, telegram, f"/link {code}")  # the issuer's own account
+    assert "already yours" in await say(app, telegram, f"/link {code}")  # the issuer
     newer = code_in(await say(app, telegram, "/link"))
     assert "don't know that code" in await say(app, slack, f"/link {code}")  # replaced
     assert "don't know that code" in await say(app, slack, "/link hello")  # malformed
