@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from memory.db import reading, writing
@@ -35,24 +35,18 @@ from memory.db.models import (
     Identity,
     Job,
     LinkCode,
-    MemoryItem,
     Message,
     Task,
     User,
-    UserSkill,
     table,
 )
-from memory.merge import move_person
+from memory.merge import move_person, one_current_memory_per_key, one_skill_per_name
 from memory.people import ACTIVE, OWNER
-from memory.skills import ACTIVE as SKILL_ACTIVE
-from memory.skills import PENDING, REPLACED
 from memory.tasks import RUNNING
 
 _codes = table(LinkCode)
 _users = table(User)
 _identities = table(Identity)
-_memories = table(MemoryItem)
-_skills = table(UserSkill)
 _conversations = table(Conversation)
 _messages = table(Message)
 _tasks = table(Task)
@@ -158,8 +152,8 @@ class LinkStore:
             await connection.execute(
                 update(_identities).where(_identities.c.id.in_(accounts)).values(linked_at=now)
             )
-            await _one_current_memory_per_key(connection, survivor_id)
-            await _one_skill_per_name(connection, survivor_id, now)
+            await one_current_memory_per_key(connection, survivor_id)
+            await one_skill_per_name(connection, survivor_id, now)
             await connection.execute(
                 update(_users)
                 .where(_users.c.id == survivor_id)
@@ -308,55 +302,6 @@ async def _running_tasks(
 async def _account_count(connection: AsyncConnection, user_id: int) -> int:
     query = select(func.count()).where(_identities.c.user_id == user_id)
     return int((await connection.execute(query)).scalar_one())
-
-
-async def _one_current_memory_per_key(connection: AsyncConnection, user_id: int) -> None:
-    """Both people may have had a current memory under one key: the newer stays current,
-    the older becomes its history (what `MemoryStore.remember` does with a restated key)."""
-    current = and_(
-        _memories.c.user_id == user_id,
-        _memories.c.key != "",
-        _memories.c.superseded_by_id.is_(None),
-    )
-    rows = await connection.execute(
-        select(_memories.c.id, _memories.c.key)
-        .where(current)
-        .order_by(_memories.c.key, _memories.c.updated_at.desc(), _memories.c.id.desc())
-    )
-    newest: dict[str, int] = {}
-    for memory_id, key in rows.all():
-        if key not in newest:
-            newest[key] = memory_id
-            continue
-        await connection.execute(
-            update(_memories)
-            .where(_memories.c.id == memory_id)
-            .values(superseded_by_id=newest[key])
-        )
-
-
-async def _one_skill_per_name(connection: AsyncConnection, user_id: int, now: datetime) -> None:
-    """At most one active and one pending version per name (the store's rule): the most
-    recently decided (or drafted) stays, the other is "replaced" and kept."""
-    for status in (SKILL_ACTIVE, PENDING):
-        rows = await connection.execute(
-            select(_skills.c.id, _skills.c.name)
-            .where(_skills.c.user_id == user_id, _skills.c.status == status)
-            .order_by(
-                _skills.c.name,
-                func.coalesce(_skills.c.decided_at, _skills.c.created_at).desc(),
-                _skills.c.id.desc(),
-            )
-        )
-        seen: set[str] = set()
-        for skill_id, name in rows.all():
-            if name in seen:
-                await connection.execute(
-                    update(_skills)
-                    .where(_skills.c.id == skill_id)
-                    .values(status=REPLACED, decided_at=now)
-                )
-            seen.add(name)
 
 
 async def _conversations_of(

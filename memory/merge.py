@@ -10,12 +10,17 @@ move fail. Both rows are kept: the moved one's name gets a suffix ("notes" becom
 "notes-2"); the survivor's row keeps its name. A constraint with no text column to
 rename cannot keep both, so `unmergeable` names it (tests/memory/test_merge.py fails
 on such a schema) and `move_person` refuses rather than lose a row.
+
+Some rules of a person's data are not constraints: one current memory per key, one
+active and one pending skill per name. `one_current_memory_per_key` and
+`one_skill_per_name` restore them after a move.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import (
     Column,
@@ -24,13 +29,18 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    and_,
     func,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from memory.db.models import Base
+from memory.db.models import Base, MemoryItem, UserSkill, table
+from memory.skills import ACTIVE, PENDING, REPLACED
+
+_memories = table(MemoryItem)
+_skills = table(UserSkill)
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,12 @@ def user_columns(metadata: MetaData = Base.metadata) -> list[UserColumn]:
     """Every column that refers to `users.id`, with its unique constraints."""
     users = metadata.tables["users"]
     found = []
-    for table in metadata.sorted_tables:
-        for key in table.foreign_keys:
+    for each in metadata.sorted_tables:
+        for key in each.foreign_keys:
             if key.column.table is users:
                 column = key.parent
-                unique = tuple(c for c in _unique_sets(table) if column in c)
-                found.append(UserColumn(table, column, unique))
+                unique = tuple(c for c in _unique_sets(each) if column in c)
+                found.append(UserColumn(each, column, unique))
     return found
 
 
@@ -88,6 +98,55 @@ async def move_person(
         )
         moved[f"{found.table.name}.{found.column.name}"] = result.rowcount
     return moved
+
+
+async def one_current_memory_per_key(connection: AsyncConnection, user_id: int) -> None:
+    """Both people may have had a current memory under one key: the newer stays current,
+    the older becomes its history (what `MemoryStore.remember` does with a restated key)."""
+    current = and_(
+        _memories.c.user_id == user_id,
+        _memories.c.key != "",
+        _memories.c.superseded_by_id.is_(None),
+    )
+    rows = await connection.execute(
+        select(_memories.c.id, _memories.c.key)
+        .where(current)
+        .order_by(_memories.c.key, _memories.c.updated_at.desc(), _memories.c.id.desc())
+    )
+    newest: dict[str, int] = {}
+    for memory_id, key in rows.all():
+        if key not in newest:
+            newest[key] = memory_id
+            continue
+        await connection.execute(
+            update(_memories)
+            .where(_memories.c.id == memory_id)
+            .values(superseded_by_id=newest[key])
+        )
+
+
+async def one_skill_per_name(connection: AsyncConnection, user_id: int, now: datetime) -> None:
+    """At most one active and one pending version per name (the store's rule): the most
+    recently decided (or drafted) stays, the other is "replaced" and kept."""
+    for status in (ACTIVE, PENDING):
+        rows = await connection.execute(
+            select(_skills.c.id, _skills.c.name)
+            .where(_skills.c.user_id == user_id, _skills.c.status == status)
+            .order_by(
+                _skills.c.name,
+                func.coalesce(_skills.c.decided_at, _skills.c.created_at).desc(),
+                _skills.c.id.desc(),
+            )
+        )
+        seen: set[str] = set()
+        for skill_id, name in rows.all():
+            if name in seen:
+                await connection.execute(
+                    update(_skills)
+                    .where(_skills.c.id == skill_id)
+                    .values(status=REPLACED, decided_at=now)
+                )
+            seen.add(name)
 
 
 def _unique_sets(table: Table) -> Iterator[tuple[Column[object], ...]]:

@@ -172,9 +172,7 @@ class PeopleStore:
         self, user_id: int, *, daily: int | None = None, monthly: int | None = None
     ) -> None:
         """Override the person's budgets; a value left None keeps what is set."""
-        values = {
-            k: v for k, v in (("daily_tokens", daily), ("monthly_tokens", monthly)) if v is not None
-        }
+        values = {k: v for k, v in (("daily_tokens", daily), ("monthly_tokens", monthly)) if v is not None}
         if values:
             await self._set(user_id, **values)
 
