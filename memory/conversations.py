@@ -25,6 +25,15 @@ from memory.usage import LLMCallRecord, settle
 USER_CACHE_SECONDS = 60.0
 
 
+class PersonGone(LookupError):
+    """The user row is gone: merged into another person by a link (memory/linking.py),
+    seen by a process whose cache of the account's person is a few seconds old."""
+
+    def __init__(self, user_id: int) -> None:
+        super().__init__(f"user {user_id} no longer exists")
+        self.user_id = user_id
+
+
 @dataclass(frozen=True)
 class UserRecord:
     id: int
@@ -247,18 +256,25 @@ class ConversationStore:
             rows = (await connection.execute(query)).all()
         return [f"{platform}:{external_id}" for platform, external_id in rows]
 
-    async def get_user(self, user_id: int) -> UserRecord | None:
-        """The person, from a short-lived cache: the agent reads them every turn."""
+    async def get_user(self, user_id: int, *, fresh: bool = False) -> UserRecord | None:
+        """The person, from a short-lived cache: the agent reads them every turn.
+        `fresh`: read from the database."""
         cached = self._users.get(user_id)
-        if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+        if not fresh and cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
         async with reading(self._engine) as connection:
             row = (await connection.execute(_GET_USER, {"user_id": user_id})).one_or_none()
         if row is None:
+            self._users.pop(user_id, None)
             return None
         record = UserRecord(row[0], row[1], row[2])
         self._users[user_id] = (time.monotonic(), record)
         return record
+
+    def forget_users(self, user_ids: tuple[int, ...]) -> None:
+        """These people changed (accounts linked or unlinked): read them again."""
+        for user_id in user_ids:
+            self._users.pop(user_id, None)
 
     async def set_timezone(self, user_id: int, zone: str) -> None:
         async with writing(self._engine) as connection:
@@ -340,6 +356,8 @@ class ConversationStore:
             async with writing(self._engine) as connection:
                 message_id = (await connection.execute(_INSERT_MESSAGE, [row])).scalar_one()
         except IntegrityError:
+            if await self.get_user(user_id, fresh=True) is None:
+                raise PersonGone(user_id) from None
             return None
         return StoredMessage(
             id=message_id,

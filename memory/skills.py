@@ -94,6 +94,11 @@ class UserSkillStore:
             self._active[user_id] = (time.monotonic(), found)
         return list(found)
 
+    def forget(self, user_ids: tuple[int, ...]) -> None:
+        """These people changed (accounts linked or unlinked): list their skills again."""
+        for user_id in user_ids:
+            self._active.pop(user_id, None)
+
     async def find(self, user_id: int, name: str, status: str) -> UserSkillRecord | None:
         query = (
             select(UserSkill)

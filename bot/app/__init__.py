@@ -27,6 +27,7 @@ from bot.chat.attachments import FileKeeper, FileLimits
 from bot.chat.channels import ChatAdapter
 from bot.chat.outbox import Outbox
 from bot.chat.sessions import SessionManager
+from bot.commands.linking import link_commands
 from bot.commands.memory import MemoryCommands
 from bot.commands.quota import QuotaCommands
 from bot.commands.registry import CommandRegistry, core_commands
@@ -37,6 +38,7 @@ from bot.llm.client import LLM, make_client
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
 from bot.people.budget import Budgets
 from bot.people.quota import QuotaGate
+from bot.people.linking import Linking
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -49,6 +51,7 @@ from memory.approvals import ApprovalStore
 from memory.audit import AuditStore
 from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
+from memory.linking import LinkStore
 from memory.people import PeopleStore
 from memory.quotas import QuotaStore
 from memory.skills import UserSkillStore
@@ -265,6 +268,10 @@ def build_app(
         now=now,
         wake_deliverer=background.deliverer.notify,
     )
+    linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
+    link_commands(commands, linking)
+    # Everything that caches a person by id forgets the people a link or unlink changed.
+    linking.listeners += [sessions.accounts.forget_people, store.forget_users, skill_store.forget]
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.gauge_sources.append(background.task_counts)

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.agent.loop import Agent
-from bot.chat.attachments import FileKeeper
+from bot.chat.accounts import Accounts
+from bot.chat.attachments import Absorbed, FileKeeper
 from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream, ShowsActivity
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
@@ -31,6 +32,8 @@ from memory.conversations import (
     ConversationRecord,
     ConversationStore,
     NewMessage,
+    PersonGone,
+    StoredMessage,
     UserRecord,
 )
 from memory.deliveries import DeliveryStore
@@ -160,7 +163,7 @@ class SessionManager:
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
-        self._users = _LRU()
+        self.accounts = Accounts(store)
         self._conversations = _LRU()
         self._background: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -195,15 +198,7 @@ class SessionManager:
                 self._enqueue(session, request)
             return True
         absorbed = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
-        stored = await self.store.add_user_message(
-            session.conversation.id,
-            user.id,
-            absorbed.text,
-            platform_message_id=inbound.platform_message_id,
-            sent_at=inbound.sent_at,
-            attachments=absorbed.saved,
-            untrusted=absorbed.untrusted,
-        )
+        user, stored = await self._store_message(inbound, session, user, absorbed)
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
             return False
@@ -291,15 +286,31 @@ class SessionManager:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _user(self, inbound: Inbound) -> UserRecord:
-        key = (inbound.channel, inbound.sender_id)
-        cached = self._users.get(key)
-        if isinstance(cached, UserRecord):
-            return cached
-        user = await self.store.resolve_identity(
-            inbound.channel, inbound.sender_id, inbound.sender_name
-        )
-        self._users.remember(key, user)
-        return user
+        return await self.accounts.person(inbound.channel, inbound.sender_id, inbound.sender_name)
+
+    async def _store_message(
+        self, inbound: Inbound, session: _Session, user: UserRecord, absorbed: Absorbed
+    ) -> tuple[UserRecord, StoredMessage | None]:
+        """Store the message as said by `user`; when that person was merged into another
+        meanwhile (by another process), as said by the person the account now belongs to."""
+
+        async def add(by: UserRecord) -> StoredMessage | None:
+            return await self.store.add_user_message(
+                session.conversation.id,
+                by.id,
+                absorbed.text,
+                platform_message_id=inbound.platform_message_id,
+                sent_at=inbound.sent_at,
+                attachments=absorbed.saved,
+                untrusted=absorbed.untrusted,
+            )
+
+        try:
+            return user, await add(user)
+        except PersonGone:
+            self.accounts.forget(inbound.channel, inbound.sender_id)
+            user = await self._user(inbound)
+        return user, await add(user)
 
     async def _session(self, inbound: Inbound, user: UserRecord) -> _Session:
         key = inbound.conversation_key
