@@ -20,6 +20,7 @@ from bot.agent.prompt import PromptBuilder
 from bot.app.background import BackgroundParts, build_background
 from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.memory import MemoryParts, build_memory
+from bot.app.pairing import build_door
 from bot.app.tools import build_skills, build_tools
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
@@ -34,6 +35,7 @@ from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
+from bot.people.pairing import Pairing
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -94,6 +96,7 @@ class App:
     background: BackgroundParts
     people: PeopleStore
     audit: AuditStore
+    pairing: Pairing
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -206,6 +209,15 @@ def build_app(
     skill_commands(commands, catalog, skill_store)
 
     background = build_background(settings, engine, store, llm, tools, outbox, commands, now)
+    door = build_door(
+        settings,
+        engine,
+        people,
+        audit,
+        commands,
+        now=now,
+        wake_deliverer=background.deliverer.notify,
+    )
 
     files = FileKeeper(
         core.data_dir,
@@ -243,6 +255,7 @@ def build_app(
         files,
         DeliveryStore(engine),
         people,
+        doorman=door.doorman.screen,
         max_concurrent_turns=core.max_concurrent_turns,
         now=now,
         wake_deliverer=background.deliverer.notify,
@@ -270,6 +283,7 @@ def build_app(
         background,
         people,
         audit,
+        door.pairing,
         services=list(background.services),
     )
     if core.mcp_servers:
