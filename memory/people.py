@@ -34,7 +34,7 @@ _identities = table(Identity)
 # Asked for every message a person sends (bot/people/doorman.py, behind a short cache):
 # built once, one indexed join.
 _STANDING = (
-    select(_users.c.id, _users.c.role, _users.c.status)
+    select(_users.c.id, _users.c.role, _users.c.status, _users.c.name)
     .join(_identities, _identities.c.user_id == _users.c.id)
     .where(
         _identities.c.platform == bindparam("platform"),
@@ -50,6 +50,7 @@ class Standing:
     user_id: int
     role: str
     status: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,29 @@ class PeopleStore:
         params = {"platform": platform, "external_id": external_id}
         async with reading(self._engine) as connection:
             row = (await connection.execute(_STANDING, params)).first()
-        return None if row is None else Standing(row[0], row[1], row[2])
+        return None if row is None else Standing(row[0], row[1], row[2], row[3])
+
+    async def name_seeded(
+        self, user_id: int, platform: str, external_id: str, display_name: str
+    ) -> None:
+        """A person stored before they ever wrote (CLAWLING_OWNERS, `seed`) is named by
+        their id; at their first message they get the name they show there."""
+        async with writing(self._engine) as connection:
+            await connection.execute(
+                update(_users)
+                .where(_users.c.id == user_id, _users.c.name == external_id)
+                .values(name=display_name)
+            )
+            await connection.execute(
+                update(_identities)
+                .where(
+                    _identities.c.platform == platform,
+                    _identities.c.external_id == external_id,
+                    _identities.c.display_name == external_id,
+                )
+                .values(display_name=display_name)
+            )
+        self.generation += 1
 
     async def person(self, user_id: int) -> Person | None:
         found = await self._people(_users.c.id == user_id)

@@ -105,6 +105,10 @@ class Doorman:
             return ADMIT
         standing = await self._standing(inbound.channel, inbound.sender_id)
         if standing is not None and standing.status == ACTIVE:
+            if standing.name == inbound.sender_id and inbound.sender_name != inbound.sender_id:
+                await self._people.name_seeded(
+                    standing.user_id, inbound.channel, inbound.sender_id, inbound.sender_name
+                )
             return ADMIT
         if standing is not None and standing.status == BLOCKED:
             return SILENCE
