@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from bot.cli import background, chat, database, doctor, memory, serve, skills
-from bot.cli.users import users_cli
 from bot.cli.init import init
+from bot.cli.users import users_cli
 
 cli = typer.Typer(
     help="Clawling: your personal AI assistant in the chat apps you already use.",

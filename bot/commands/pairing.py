@@ -29,7 +29,7 @@ def pairing_commands(registry: CommandRegistry, pairing: Pairing) -> None:
         return Decision(Actor(ctx.account, platform, ctx.user.id), ctx.user.id, command)
 
     async def allow(ctx: CommandContext) -> str:
-        return await pairing.decide(ctx.args, allow=True, by=decision(ctx, "/allow"))
+        return (await pairing.decide(ctx.args, allow=True, by=decision(ctx, "/allow"))).text
 
     registry.add(Command("allow", "let someone in: /allow CODE (owners)", allow, owner_only=True))
     approvals_deny = registry.get("deny")
@@ -39,7 +39,7 @@ def pairing_commands(registry: CommandRegistry, pairing: Pairing) -> None:
             return await approvals_deny.handler(ctx)
         if not await ctx.is_owner():
             return OWNERS_ONLY
-        return await pairing.decide(ctx.args, allow=False, by=decision(ctx, "/deny"))
+        return (await pairing.decide(ctx.args, allow=False, by=decision(ctx, "/deny"))).text
 
     if approvals_deny is None:
         registry.add(

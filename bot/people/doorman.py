@@ -18,10 +18,11 @@ slash command's acknowledgement). Rules, in order:
   people they do not know, as before pairing existed; blocked and removed people are
   refused there too.
 
-Cost: one indexed read per account per CACHE_SECONDS. Changes made through this
-process's PeopleStore drop the cache at once (its `generation`), so a block or an
-approval counts from the next message; another process's change counts within
-CACHE_SECONDS.
+Cost: for people who are let in, one indexed read per account per CACHE_SECONDS (only
+that answer is kept: anyone else is read afresh each time, so an approval made in
+another process is never hidden by a stale "stranger"). Changes made through this
+process's PeopleStore drop the cache at once (its `generation`), so a block counts
+from the next message; a block made by another process within CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Allowlist:
 
 @dataclass
 class _Known:
-    standing: Standing | None
+    standing: Standing
     until: float
     generation: int
 
@@ -157,7 +158,10 @@ class Doorman:
         if known is not None and known.generation == generation and known.until > self._clock():
             return known.standing
         standing = await self._people.standing(channel, sender_id)
-        if len(self._known) > CACHE_SIZE:
-            self._known.clear()
-        self._known[key] = _Known(standing, self._clock() + CACHE_SECONDS, generation)
+        if standing is not None and standing.status == ACTIVE:
+            if len(self._known) > CACHE_SIZE:
+                self._known.clear()
+            self._known[key] = _Known(standing, self._clock() + CACHE_SECONDS, generation)
+        else:
+            self._known.pop(key, None)
         return standing

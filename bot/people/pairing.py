@@ -73,6 +73,15 @@ class Decision:
     command: str = "/allow"
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What deciding a code did: `done` when this decision counted, and the sentence for
+    whoever decided."""
+
+    done: bool
+    text: str
+
+
 def new_code() -> str:
     """A fresh code; always with a letter, so it never reads as an approval's number
     (`/deny 42` answers a tool call, `/deny K7QX9MPA` a stranger)."""
@@ -152,14 +161,14 @@ class Pairing:
             code=record.code,
         )
 
-    async def decide(self, code_text: str, *, allow: bool, by: Decision) -> str:
-        """Approve or deny the request with this code; returns the answer to the decider."""
+    async def decide(self, code_text: str, *, allow: bool, by: Decision) -> Answer:
+        """Approve or deny the request with this code."""
         code = normalise_code(code_text)
         if not code:
-            return f"Usage: {by.command} CODE (the code from my message about them)."
+            return Answer(False, f"Usage: {by.command} CODE (the code from my message about them).")
         since = self._now() - WRONG_CODES_WINDOW
         if await self._audit.count(CODE_FAILED, by.actor.label, since) >= WRONG_CODES_ALLOWED:
-            return "Too many wrong codes just now; wait a few minutes and try again."
+            return Answer(False, "Too many wrong codes just now; wait a few minutes and try again.")
         await self.expire()
         found = await self._store.by_code(code)
         if found is None:
@@ -201,8 +210,10 @@ class Pairing:
         )
         name = shown_name(who.display_name)
         if allow:
-            return f"Let in {name} ({who.label}). I've told them; they can talk to me now."
-        return f"Turned down {name} ({who.label}). I've told them."
+            return Answer(
+                True, f"Let in {name} ({who.label}). I've told them; they can talk to me now."
+            )
+        return Answer(True, f"Turned down {name} ({who.label}). I've told them.")
 
     async def expire(self) -> int:
         """Requests whose code ran out become "expired" (and are audited)."""
@@ -245,7 +256,7 @@ class Pairing:
 
     async def _failed(
         self, code: str, outcome: str, by: Decision, record: PairingRecord | None
-    ) -> str:
+    ) -> Answer:
         await self._audit.record(
             CODE_FAILED,
             by.actor,
@@ -255,18 +266,20 @@ class Pairing:
             code=code,
         )
         if outcome == "unknown" or record is None:
-            return (
+            return Answer(
+                False,
                 f"No request has the code {code}. Check it against my message, or ask them "
-                "to write to me again for a new one."
+                "to write to me again for a new one.",
             )
         name = f"{shown_name(record.stranger.display_name)} ({record.stranger.label})"
         if outcome == "expired":
-            return (
+            return Answer(
+                False,
                 f"The code {code} has expired (codes last an hour). Ask {name} to write to "
-                "me again for a new one."
+                "me again for a new one.",
             )
         verdict = "let in" if record.status == APPROVED else "turned down"
-        return f"The code {code} was already used: {name} was {verdict}."
+        return Answer(False, f"The code {code} was already used: {name} was {verdict}.")
 
 
 def _question(owner: Person, stranger: Stranger, code: str) -> OutgoingMessage:

@@ -2,6 +2,7 @@
 command line (the same rules as the owners' chat commands). The group is defined in
 `group.py`; each module here adds its commands to it."""
 
+from bot.cli.users import pairing  # noqa: F401 - registers allow, deny, pending
 from bot.cli.users.group import users_cli
 
 __all__ = ["users_cli"]
