@@ -30,6 +30,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.buttons import ACTION_PREFIX, Press, read_press
+from adapters.slack.directory import Directory
 from adapters.slack.endpoint import EventsEndpoint
 from adapters.slack.events import (
     MalformedEvent,
@@ -145,8 +146,7 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_order = InOrder()
         self._recipients = Cache()  # (channel, thread) → (user, team), for streaming
-        self._names = Cache()
-        self._direct_channels = Cache()
+        self._people = Directory(self.client)
         if config.app_token is None:
             if http is None or not config.signing_secret:
                 raise ConfigError(
@@ -238,7 +238,7 @@ class SlackAdapter:
 
     async def direct_chat(self, account_id: str) -> ChatRef:
         """DirectChats: the app's DM with the person (conversations.open, remembered)."""
-        return ChatRef(CHANNEL, await self._direct_channel(account_id))
+        return ChatRef(CHANNEL, await self._people.direct_channel(account_id))
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         await self._poster.replace(ref, text)
@@ -300,7 +300,7 @@ class SlackAdapter:
                     chat_id=message.channel,
                     thread_id=message.thread_ts,
                     sender_id=message.user,
-                    sender_name=await self._name(message.user, message.user_name),
+                    sender_name=await self._people.name(message.user, message.user_name),
                     text=message.text,
                     platform_message_id=message.ts,
                     is_direct=message.is_direct,
@@ -366,14 +366,14 @@ class SlackAdapter:
     async def _take_command(self, command: SlashCommand, respond: AsyncRespond) -> None:
         """A /clawling command acts on the person's DM with the assistant and answers there."""
         try:
-            channel = await self._direct_channel(command.user)
+            channel = await self._people.direct_channel(command.user)
             names = [c.name for c in self._commands.commands]
             await self._on_message(
                 Inbound(
                     channel=CHANNEL,
                     chat_id=channel,
                     sender_id=command.user,
-                    sender_name=await self._name(command.user, command.user_name),
+                    sender_name=await self._people.name(command.user, command.user_name),
                     sender_username=command.user_name or None,
                     text=command_text(command.text, names),
                     is_direct=True,
@@ -407,7 +407,7 @@ class SlackAdapter:
                     channel=CHANNEL,
                     chat_id=press.channel,
                     sender_id=press.user,
-                    sender_name=await self._name(press.user, ""),
+                    sender_name=await self._people.name(press.user, ""),
                     sender_username=press.user_name or None,
                     text=press.command,
                     is_direct=press.channel.startswith("D"),
@@ -438,41 +438,6 @@ class SlackAdapter:
             await self._poster.post(chat, text)
         except TransportError as exc:
             log.error("could not tell %s: %s", chat, exc)
-
-    async def _name(self, user: str, given: str) -> str:
-        if given:
-            return given
-        cached = self._names.get(user)
-        if cached is not None:
-            return str(cached)
-        try:
-            info = (await self.client.users_info(user=user))["user"]
-        except SlackApiError as exc:
-            log.info("no name for Slack user %s: %s", user, exc.response.get("error"))
-            return user  # the id is a fine name meanwhile
-        except Exception as exc:  # noqa: BLE001 - likewise for transport failures
-            log.info("no name for Slack user %s: %r", user, exc)
-            return user
-        profile = info.get("profile") or {}
-        name = str(
-            profile.get("display_name")
-            or profile.get("real_name")
-            or info.get("real_name")
-            or info.get("name")
-            or user
-        )
-        self._names.remember(user, name)
-        return name
-
-    async def _direct_channel(self, user: str) -> str:
-        channel = self._direct_channels.get(user)
-        if channel is None:
-            response = await slack_call(
-                "conversations.open", self.client.conversations_open(users=user)
-            )
-            channel = str(response["channel"]["id"])
-            self._direct_channels.remember(user, channel)
-        return str(channel)
 
 
 @contextlib.contextmanager

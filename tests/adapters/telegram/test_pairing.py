@@ -241,9 +241,12 @@ async def test_wrong_codes_are_rate_limited(
         assert telegram.texts(OWNER)[-1] == (
             "Too many wrong codes just now; wait a few minutes and try again."
         )
-        assert await AuditStore(app.engine).count(
-            "code.failed", f"telegram:{OWNER}", datetime.now(UTC) - timedelta(minutes=1)
-        ) == 10
+        assert (
+            await AuditStore(app.engine).count(
+                "code.failed", f"telegram:{OWNER}", datetime.now(UTC) - timedelta(minutes=1)
+            )
+            == 10
+        )
         assert await app.people.by_account("telegram", "999") is None
 
 
@@ -299,6 +302,25 @@ async def test_a_blocked_person_gets_nothing_at_all(
         assert [m.content for m in stored.messages] == ["hi", "echo: hi"]
 
 
+async def test_the_allowlist_seeds_the_people_table(
+    settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI, database_url: str
+) -> None:
+    bob = FakeTelegram.user(222, "Bob Builder", "Bob_B")
+    async with running(settings_for(allowed_users=["@bob_b"])) as app:
+        texts = await say(telegram, bob, "hi", 1)
+        await app.sessions.drain()
+        assert texts == ["echo: hi"] and asked(telegram) == []
+        person = await app.people.by_account("telegram", "222")
+        assert person is not None
+        assert (person.name, person.role, person.status) == ("Bob Builder", "member", "active")
+        assert person.accounts[0].username == "Bob_B"
+        # Removed by an owner, the .env does not bring them back: they must pair.
+        await app.people.set_status(person.id, "removed")
+        texts = await say(telegram, bob, "hi again", 2)
+        assert "asked my owner" in texts[1]
+        await question(telegram)
+
+
 async def test_a_stranger_in_a_group_is_refused_once(
     settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI, database_url: str
 ) -> None:
@@ -317,9 +339,7 @@ async def test_a_stranger_in_a_group_is_refused_once(
 @asynccontextmanager
 async def clocked(settings: Settings, shift: list[timedelta]) -> AsyncIterator[App]:
     """The app with a clock the test can move forward."""
-    app = build_app(
-        settings, telegram_tuning=FAST, now=lambda: datetime.now(UTC) + shift[0]
-    )
+    app = build_app(settings, telegram_tuning=FAST, now=lambda: datetime.now(UTC) + shift[0])
     await app.prepare_database()
     try:
         await app.start()
