@@ -20,7 +20,7 @@ from bot.agent.prompt import PromptBuilder
 from bot.app.background import BackgroundParts, build_background
 from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.memory import MemoryParts, build_memory
-from bot.app.pairing import build_door
+from bot.app.pairing import Door, build_door
 from bot.app.tools import build_skills, build_tools
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
@@ -35,7 +35,6 @@ from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
-from bot.people.pairing import Pairing
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -96,7 +95,7 @@ class App:
     background: BackgroundParts
     people: PeopleStore
     audit: AuditStore
-    pairing: Pairing
+    door: Door  # who is answered (doorman) and how strangers get in (pairing)
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -283,7 +282,7 @@ def build_app(
         background,
         people,
         audit,
-        door.pairing,
+        door,
         services=list(background.services),
     )
     if core.mcp_servers:

@@ -14,6 +14,10 @@ slash command's acknowledgement). Rules, in order:
   CLAWLING_PAIRING=off the short refusal naming their `platform:id`. In a group: that
   refusal at most once per person, chat and GROUP_REFUSAL_EVERY (a stranger who keeps
   mentioning the assistant must not make it spam the group), else nothing.
+- A few commands make sense before someone is let in (linking this account to a
+  person who already is: `/link CODE`). Features register them with
+  `on_stranger_command`; such a command from a stranger, privately, goes to its
+  handler, which answers without the stranger being stored as a person.
 - Channels without an allowlist (in-process channels of tests and benchmarks) admit
   people they do not know, as before pairing existed; blocked and removed people are
   refused there too.
@@ -28,8 +32,9 @@ from the next message; a block made by another process within CACHE_SECONDS.
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from bot.chat.channels import Admission, Inbound
@@ -46,6 +51,11 @@ GROUP_REFUSAL_EVERY = 3600.0  # seconds
 
 ADMIT = Admission(True)
 SILENCE = Admission(False)
+_COMMAND = re.compile(r"/([A-Za-z0-9_]+)(?:@\S+)?(?:\s+(.*))?", re.DOTALL)
+
+# A command a stranger may send privately: given who sent it and its arguments, the
+# reply to show them.
+StrangerCommand = Callable[[Stranger, str], Awaitable[str]]
 
 
 def refusal(platform: str, sender_id: str) -> str:
@@ -99,6 +109,11 @@ class Doorman:
         self._clock = clock
         self._known: dict[tuple[str, str], _Known] = {}
         self._refused: dict[tuple[str, str, str], float] = {}
+        self._stranger_commands: dict[str, StrangerCommand] = {}
+
+    def on_stranger_command(self, name: str, handler: StrangerCommand) -> None:
+        """Let strangers send `/name ARGS` privately: `handler` answers it."""
+        self._stranger_commands[name.lower()] = handler
 
     async def screen(self, inbound: Inbound) -> Admission:
         """Whether the sender of `inbound` is answered, and what they are told if not."""
@@ -139,9 +154,6 @@ class Doorman:
             self._refused[key] = now
             log.info("refused %s in a group", who)
             return Admission(False, refusal(inbound.channel, inbound.sender_id))
-        if not self._pairing_on:
-            log.info("refused %s (pairing is off)", who)
-            return Admission(False, refusal(inbound.channel, inbound.sender_id))
         stranger = Stranger(
             inbound.channel,
             inbound.sender_id,
@@ -149,6 +161,13 @@ class Doorman:
             inbound.sender_username,
             inbound.chat_id,
         )
+        command = _COMMAND.fullmatch(inbound.text.strip())
+        if command is not None and command.group(1).lower() in self._stranger_commands:
+            handler = self._stranger_commands[command.group(1).lower()]
+            return Admission(False, await handler(stranger, (command.group(2) or "").strip()))
+        if not self._pairing_on:
+            log.info("refused %s (pairing is off)", who)
+            return Admission(False, refusal(inbound.channel, inbound.sender_id))
         return Admission(False, await self._pairing.request(stranger))
 
     async def _standing(self, channel: str, sender_id: str) -> Standing | None:

@@ -21,7 +21,7 @@ CodeArgument = Annotated[str, typer.Argument(help="the code from the pairing req
 
 async def decide(app: App, code: str, *, allow: bool) -> int:
     command = "clawling users allow" if allow else "clawling users deny"
-    answer = await app.pairing.decide(
+    answer = await app.door.pairing.decide(
         code, allow=allow, by=Decision(Actor(CLI, CLI), None, command)
     )
     # The person is told by `clawling run` (it has the chat apps), within seconds.
@@ -30,7 +30,7 @@ async def decide(app: App, code: str, *, allow: bool) -> int:
 
 
 async def pending(app: App) -> int:
-    waiting = await app.pairing.pending()
+    waiting = await app.door.pairing.pending()
     if not waiting:
         print("No pairing requests are waiting.")
     for record in waiting:

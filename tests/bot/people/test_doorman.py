@@ -10,6 +10,7 @@ import asyncio
 from bot.chat.channels import Inbound
 from bot.people.doorman import CACHE_SECONDS
 from memory import db
+from memory.pairing import Stranger
 from memory.people import ACTIVE, BLOCKED, REMOVED, PeopleStore
 from tests.bot.conftest import AppMaker
 
@@ -68,4 +69,27 @@ async def test_removed_people_are_strangers_again(make_app: AppMaker) -> None:
     assert not await app.sessions.handle(channel.inbound("let me back", sender="u2"))
     (reply,) = [t for t in channel.texts() if "code" in t]
     assert "asked my owner" in reply
-    assert len(await app.pairing.pending()) == 1
+    assert len(await app.door.pairing.pending()) == 1
+
+
+async def test_a_command_strangers_may_send_is_answered_without_storing_them(
+    make_app: AppMaker,
+) -> None:
+    app, channel = await make_app()
+    await app.sessions.handle(channel.inbound("one", sender="u3"))
+    await app.sessions.drain()
+    person = await app.people.by_account("test", "u3")
+    assert person is not None
+    await app.people.set_status(person.id, REMOVED)
+    seen: list[tuple[str, str]] = []
+
+    async def link(stranger: Stranger, args: str) -> str:
+        seen.append((stranger.label, args))
+        return "Linked."
+
+    app.door.doorman.on_stranger_command("link", link)
+    assert not await app.sessions.handle(channel.inbound("/link  AB12CD", sender="u3"))
+    assert seen == [("test:u3", "AB12CD")]
+    assert channel.texts()[-1] == "Linked."
+    assert await app.door.pairing.pending() == []
+    assert (await app.people.by_account("test", "u3")).status == REMOVED  # type: ignore[union-attr]
