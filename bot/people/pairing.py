@@ -33,9 +33,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from memory.audit import SYSTEM, Actor, AuditStore
+from memory.db.sqltypes import utcnow
 from memory.deliveries import OutgoingMessage
 from memory.pairing import APPROVED, DENIED, CodeTaken, PairingRecord, PairingStore, Stranger
-from memory.people import PeopleStore, Person
+from memory.people import MEMBER, PeopleStore, Person
 
 log = logging.getLogger(__name__)
 
@@ -153,12 +154,8 @@ class Pairing:
             owners_told=record.notified_at is not None,
         )
         self._wake()
-        first = stranger.display_name.split()[0] if stranger.display_name.split() else ""
-        first = shown_name(first) if first else ""
         return ASKED.format(
-            name=f" {first}" if first and first != shown_name("") else "",
-            assistant=self._assistant,
-            code=record.code,
+            name=_first_name(stranger.display_name), assistant=self._assistant, code=record.code
         )
 
     async def decide(self, code_text: str, *, allow: bool, by: Decision) -> Answer:
@@ -166,7 +163,7 @@ class Pairing:
         code = normalise_code(code_text)
         if not code:
             return Answer(False, f"Usage: {by.command} CODE (the code from my message about them).")
-        since = self._now() - WRONG_CODES_WINDOW
+        since = utcnow() - WRONG_CODES_WINDOW  # the audit's own clock stamps entries
         if await self._audit.count(CODE_FAILED, by.actor.label, since) >= WRONG_CODES_ALLOWED:
             return Answer(False, "Too many wrong codes just now; wait a few minutes and try again.")
         await self.expire()
@@ -181,6 +178,8 @@ class Pairing:
             person = await self._people.add(
                 who.platform, who.external_id, who.display_name, username=who.username
             )
+            if person.role != MEMBER:  # someone removed earlier comes back as a member
+                await self._people.set_role(person.id, MEMBER)
         answer = OutgoingMessage(
             key=f"pairing:{code}:answer",
             channel=found.stranger.platform,
@@ -280,6 +279,13 @@ class Pairing:
             )
         verdict = "let in" if record.status == APPROVED else "turned down"
         return Answer(False, f"The code {code} was already used: {name} was {verdict}.")
+
+
+def _first_name(display_name: str) -> str:
+    """The greeting's " Eve" for "Eve Example"; "" when they showed no usable name."""
+    words = display_name.split()
+    first = shown_name(words[0]) if words else ""
+    return f" {first}" if words and first != shown_name("") else ""
 
 
 def _question(owner: Person, stranger: Stranger, code: str) -> OutgoingMessage:
