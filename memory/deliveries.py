@@ -67,6 +67,11 @@ class OutgoingMessage:
     in_history: bool = False
     # Stored in the conversation as untrusted (a result made from outside content).
     untrusted: bool = False
+    # (label, command) buttons under the message, where the platform has them.
+    buttons: tuple[tuple[str, str], ...] = ()
+    # `chat_id` is a platform account: sent to that person's private chat (found when
+    # sending, so a failure to find it is retried like a failed send).
+    to_account: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class DeliveryRecord:
     status: str
     attempts: int
     message_id: str | None
+    buttons: tuple[tuple[str, str], ...] = ()
+    to_account: bool = False
 
 
 def _record(row: Delivery) -> DeliveryRecord:
@@ -93,6 +100,8 @@ def _record(row: Delivery) -> DeliveryRecord:
         row.status,
         row.attempts,
         row.message_id,
+        tuple((str(label), str(command)) for label, command in row.buttons or ()),
+        bool(row.to_account),
     )
 
 
@@ -118,6 +127,8 @@ async def add_deliveries(session: AsyncSession, messages: Sequence[OutgoingMessa
                     "status": "pending",
                     "attempts": 0,
                     "created_at": utcnow(),
+                    "buttons": [list(b) for b in m.buttons] or None,
+                    "to_account": m.to_account,
                 }
                 for m in fresh
             ],

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.db import reading, writing
@@ -30,6 +30,27 @@ STATUSES = (ACTIVE, BLOCKED, REMOVED)
 
 _users = table(User)
 _identities = table(Identity)
+
+# Asked for every message a person sends (bot/people/doorman.py, behind a short cache):
+# built once, one indexed join.
+_STANDING = (
+    select(_users.c.id, _users.c.role, _users.c.status, _users.c.name)
+    .join(_identities, _identities.c.user_id == _users.c.id)
+    .where(
+        _identities.c.platform == bindparam("platform"),
+        _identities.c.external_id == bindparam("external_id"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What decides whether an account is answered: its person, role and status."""
+
+    user_id: int
+    role: str
+    status: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,39 @@ class Person:
 class PeopleStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Moves on every change made through this store, so what a process caches about
+        # people is dropped at once when it changes them itself (other processes' changes
+        # are seen when such a cache expires).
+        self.generation = 0
+
+    async def standing(self, platform: str, external_id: str) -> Standing | None:
+        """The account's person, role and status; None for an account nobody has."""
+        params = {"platform": platform, "external_id": external_id}
+        async with reading(self._engine) as connection:
+            row = (await connection.execute(_STANDING, params)).first()
+        return None if row is None else Standing(row[0], row[1], row[2], row[3])
+
+    async def name_seeded(
+        self, user_id: int, platform: str, external_id: str, display_name: str
+    ) -> None:
+        """A person stored before they ever wrote (CLAWLING_OWNERS, `seed`) is named by
+        their id; at their first message they get the name they show there."""
+        async with writing(self._engine) as connection:
+            await connection.execute(
+                update(_users)
+                .where(_users.c.id == user_id, _users.c.name == external_id)
+                .values(name=display_name)
+            )
+            await connection.execute(
+                update(_identities)
+                .where(
+                    _identities.c.platform == platform,
+                    _identities.c.external_id == external_id,
+                    _identities.c.display_name == external_id,
+                )
+                .values(display_name=display_name)
+            )
+        self.generation += 1
 
     async def person(self, user_id: int) -> Person | None:
         found = await self._people(_users.c.id == user_id)
@@ -117,6 +171,7 @@ class PeopleStore:
                 await connection.execute(
                     update(_users).where(_users.c.id == existing.id).values(**values)
                 )
+            self.generation += 1
             person = await self.person(existing.id)
             if person is None:  # removed meanwhile by another process
                 raise LookupError(f"{platform}:{external_id} was removed meanwhile")
@@ -144,6 +199,7 @@ class PeopleStore:
                     created_at=utcnow(),
                 )
             )
+        self.generation += 1
         person = await self.person(user_id)
         if person is None:
             raise LookupError(f"{platform}:{external_id} was removed meanwhile")
@@ -186,6 +242,7 @@ class PeopleStore:
     async def _set(self, user_id: int, **values: object) -> None:
         async with writing(self._engine) as connection:
             await connection.execute(update(_users).where(_users.c.id == user_id).values(**values))
+        self.generation += 1
 
     async def _people(self, where: object) -> list[Person]:
         query = select(

@@ -24,7 +24,6 @@ PLATFORM_SDKS = {
 # What adapters may use of bot/: the channel seam, the command registry, errors, the
 # HTTP server and their own settings. Never the agent, tools, stores or wiring.
 ADAPTER_MAY_IMPORT = {
-    "bot.chat.access",
     "bot.chat.attachments",
     "bot.chat.channels",
     "bot.chat.outbox",

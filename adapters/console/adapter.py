@@ -18,6 +18,7 @@ from adapters.console.lines import LineReader
 from adapters.console.render import render
 from adapters.console.screen import Screen
 from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
+from bot.errors import TransportError
 
 CHANNEL = "console"
 EXIT_WORDS = {"/exit", "/quit", "exit", "quit"}
@@ -93,6 +94,15 @@ class ConsoleAdapter:
 
     async def typing(self, chat: ChatRef) -> None:
         return None
+
+    async def direct_chat(self, account_id: str) -> ChatRef:
+        """DirectChats: the terminal is the private chat of the person typing in it;
+        anyone else's message waits until they open one (`clawling chat --as NAME`)."""
+        if account_id != self._user:
+            raise TransportError(
+                f"console:{account_id} is not at this terminal", "They are not here."
+            )
+        return self.chat
 
     def open_stream(self, chat: ChatRef, reply_to: str | None) -> _ScreenStream | _PlainStream:
         ref_id = str(next(self._ids))

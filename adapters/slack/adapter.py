@@ -2,8 +2,9 @@
 
 Every event is acknowledged at once and worked on in the background: parsed,
 deduplicated by `event_id` in SQL (Slack redelivers what it thinks was lost),
-checked against the access policy, its files downloaded, and handed to the
-session manager, which stores it and answers it in order.
+screened by bot/ (is its sender answered?), its files downloaded, and handed to the
+session manager, which stores it and answers it in order. A press on one of our
+buttons (buttons.py) is the presser sending the button's command.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -28,6 +29,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.buttons import ACTION_PREFIX, Press, read_press
+from adapters.slack.directory import Directory
 from adapters.slack.endpoint import EventsEndpoint
 from adapters.slack.events import (
     MalformedEvent,
@@ -42,8 +45,7 @@ from adapters.slack.markdown import SLASH_COMMAND
 from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
 from adapters.slack.socket import SocketConnection
-from bot.chat.access import AccessPolicy, refusal
-from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, ReplyStream
+from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, ReplyStream, Screen
 from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
 from bot.http.server import HttpServer
@@ -86,7 +88,8 @@ class _Identity:
 
 
 class SlackAdapter:
-    """ChatAdapter for Slack, with streaming replies and file sending."""
+    """ChatAdapter for Slack, with streaming replies, file sending, buttons and private
+    chats by user id (DirectChats)."""
 
     name = CHANNEL
 
@@ -96,14 +99,14 @@ class SlackAdapter:
         *,
         on_message: MessageHandler,
         events: EventClaims,
-        access: AccessPolicy,
+        screen: Screen,
         commands: CommandRegistry,
         http: HttpServer | None = None,
     ) -> None:
         self._config = config
         self._on_message = on_message
         self._events = events
-        self._access = access
+        self._screen = screen
         self._commands = commands
         retries = [
             AsyncConnectionErrorRetryHandler(),
@@ -135,6 +138,7 @@ class SlackAdapter:
             )
         self._bolt.event("message")(self._on_event)
         self._bolt.event("app_mention")(self._on_event)
+        self._bolt.action(re.compile(f"^{ACTION_PREFIX}"))(self._on_action)
         self._bolt.event(re.compile(".*"))(self._on_other_event)
         self._bolt.command(COMMAND)(self._on_command)
         self._identity: _Identity | None = None
@@ -142,8 +146,7 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_order = InOrder()
         self._recipients = Cache()  # (channel, thread) → (user, team), for streaming
-        self._names = Cache()
-        self._direct_channels = Cache()
+        self._people = Directory(self.client)
         if config.app_token is None:
             if http is None or not config.signing_secret:
                 raise ConfigError(
@@ -159,11 +162,6 @@ class SlackAdapter:
         self._identity = await self._whoami()
         removed = await self._events.prune(datetime.now(UTC) - KEEP_EVENT_CLAIMS)
         log.debug("pruned %s old Slack event claims", removed)
-        if self._access.is_empty:
-            log.warning(
-                "Slack: nobody may talk to the assistant yet; set SLACK_ALLOWED_USERS or "
-                "add slack:<user id> to CLAWLING_OWNERS"
-            )
         if self._config.app_token is not None:
             self._socket = SocketConnection(self._bolt, self.client, self._config.app_token)
             await self._socket.open()
@@ -236,7 +234,11 @@ class SlackAdapter:
     # -- ChatAdapter -------------------------------------------------------------
 
     async def send(self, message: Outbound) -> MessageRef:
-        return (await self._poster.post(message.chat, message.text))[0]
+        return (await self._poster.post(message.chat, message.text, buttons=message.buttons))[0]
+
+    async def direct_chat(self, account_id: str) -> ChatRef:
+        """DirectChats: the app's DM with the person (conversations.open, remembered)."""
+        return ChatRef(CHANNEL, await self._people.direct_channel(account_id))
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         await self._poster.replace(ref, text)
@@ -293,27 +295,28 @@ class SlackAdapter:
                 if not await self._events.claim(CHANNEL, message.event_id):
                     log.info("Slack redelivered event %s; it was taken before", message.event_id)
                     return
-                if not self._access.allows(message.user):
-                    if message.is_direct or message.mentions_bot:
-                        await self._poster.post(chat, refusal(CHANNEL, message.user))
-                    return
-                self._recipients.remember(
-                    (message.channel, message.thread_ts), (message.user, message.team_id)
-                )
                 inbound = Inbound(
                     channel=CHANNEL,
                     chat_id=message.channel,
                     thread_id=message.thread_ts,
                     sender_id=message.user,
-                    sender_name=await self._name(message.user, message.user_name),
+                    sender_name=await self._people.name(message.user, message.user_name),
                     text=message.text,
-                    attachments=await self._files.fetch(message.files),
                     platform_message_id=message.ts,
                     is_direct=message.is_direct,
                     mentions_bot=message.mentions_bot,
                     sent_at=_time(message.ts),
                 )
-                taken = await self._on_message(inbound)
+                admission = await self._screen(inbound)
+                if not admission.admitted:
+                    if admission.reply:
+                        await self._poster.post(chat, admission.reply)
+                    return
+                self._recipients.remember(
+                    (message.channel, message.thread_ts), (message.user, message.team_id)
+                )
+                files = await self._files.fetch(message.files)
+                taken = await self._on_message(replace(inbound, attachments=files))
             if taken:
                 await self._react(message.channel, message.ts)
         except TransportError as exc:
@@ -332,8 +335,30 @@ class SlackAdapter:
             await ack()
             log.warning("dropped a malformed /clawling request (%s)", exc)
             return
-        if not self._access.allows(command.user):
-            await ack(text=refusal(CHANNEL, command.user))
+        names = [c.name for c in self._commands.commands]
+        asking = Inbound(
+            channel=CHANNEL,
+            chat_id=command.channel,
+            sender_id=command.user,
+            sender_name=command.user_name or command.user,
+            sender_username=command.user_name or None,
+            text=command_text(command.text, names),
+            is_direct=True,
+            mentions_bot=True,
+        )
+        try:
+            admission = await self._screen(asking)
+        except Exception:
+            log.exception("could not screen /clawling from %s", command.user)
+            await ack(text=COULD_NOT_TAKE)
+            return
+        if not admission.admitted:
+            # A stranger's pairing code or refusal, shown to them alone; nothing for
+            # someone blocked.
+            if admission.reply:
+                await ack(text=admission.reply)
+            else:
+                await ack()
             return
         await ack()
         self._spawn(self._take_command(command, respond))
@@ -341,14 +366,15 @@ class SlackAdapter:
     async def _take_command(self, command: SlashCommand, respond: AsyncRespond) -> None:
         """A /clawling command acts on the person's DM with the assistant and answers there."""
         try:
-            channel = await self._direct_channel(command.user)
+            channel = await self._people.direct_channel(command.user)
             names = [c.name for c in self._commands.commands]
             await self._on_message(
                 Inbound(
                     channel=CHANNEL,
                     chat_id=channel,
                     sender_id=command.user,
-                    sender_name=await self._name(command.user, command.user_name),
+                    sender_name=await self._people.name(command.user, command.user_name),
+                    sender_username=command.user_name or None,
                     text=command_text(command.text, names),
                     is_direct=True,
                     mentions_bot=True,
@@ -362,6 +388,37 @@ class SlackAdapter:
             log.exception("/clawling %s failed", command.text)
             with contextlib.suppress(Exception):
                 await respond(text=COULD_NOT_TAKE, response_type="ephemeral")
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        try:
+            press = read_press(body)
+        except MalformedEvent as exc:
+            log.warning("dropped a malformed Slack button press (%s)", exc)
+            return
+        self._spawn(self._take_press(press))
+
+    async def _take_press(self, press: Press) -> None:
+        """A button of ours was pressed: the presser sends its command in that chat."""
+        chat = ChatRef(CHANNEL, press.channel)
+        try:
+            await self._on_message(
+                Inbound(
+                    channel=CHANNEL,
+                    chat_id=press.channel,
+                    sender_id=press.user,
+                    sender_name=await self._people.name(press.user, ""),
+                    sender_username=press.user_name or None,
+                    text=press.command,
+                    is_direct=press.channel.startswith("D"),
+                    mentions_bot=True,
+                )
+            )
+        except TransportError as exc:
+            await self._tell(chat, exc.user_message)
+        except Exception:
+            log.exception("could not take a Slack button press")
+            await self._tell(chat, COULD_NOT_TAKE)
 
     # -- helpers ------------------------------------------------------------------
 
@@ -381,41 +438,6 @@ class SlackAdapter:
             await self._poster.post(chat, text)
         except TransportError as exc:
             log.error("could not tell %s: %s", chat, exc)
-
-    async def _name(self, user: str, given: str) -> str:
-        if given:
-            return given
-        cached = self._names.get(user)
-        if cached is not None:
-            return str(cached)
-        try:
-            info = (await self.client.users_info(user=user))["user"]
-        except SlackApiError as exc:
-            log.info("no name for Slack user %s: %s", user, exc.response.get("error"))
-            return user  # the id is a fine name meanwhile
-        except Exception as exc:  # noqa: BLE001 - likewise for transport failures
-            log.info("no name for Slack user %s: %r", user, exc)
-            return user
-        profile = info.get("profile") or {}
-        name = str(
-            profile.get("display_name")
-            or profile.get("real_name")
-            or info.get("real_name")
-            or info.get("name")
-            or user
-        )
-        self._names.remember(user, name)
-        return name
-
-    async def _direct_channel(self, user: str) -> str:
-        channel = self._direct_channels.get(user)
-        if channel is None:
-            response = await slack_call(
-                "conversations.open", self.client.conversations_open(users=user)
-            )
-            channel = str(response["channel"]["id"])
-            self._direct_channels.remember(user, channel)
-        return str(channel)
 
 
 @contextlib.contextmanager

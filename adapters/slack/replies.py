@@ -16,8 +16,9 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.buttons import blocks
 from adapters.slack.markdown import MARKDOWN_LIMIT, for_slack, preview, split_markdown
-from bot.chat.channels import ChatRef, MessageRef
+from bot.chat.channels import Button, ChatRef, MessageRef
 from bot.commands.registry import CommandRegistry
 from bot.errors import TransportError
 
@@ -65,9 +66,30 @@ class SlackPoster:
         names = [c.name for c in self._commands.commands] if self._commands else []
         return for_slack(markdown, names)
 
-    async def post(self, chat: ChatRef, text: str, *, progress: bool = False) -> list[MessageRef]:
-        """Post `text` in the chat (in its thread, if any), split as needed."""
-        return await self.post_pieces(chat, split_markdown(self.prepare(text or "…")), progress)
+    async def post(
+        self,
+        chat: ChatRef,
+        text: str,
+        *,
+        progress: bool = False,
+        buttons: tuple[Button, ...] = (),
+    ) -> list[MessageRef]:
+        """Post `text` in the chat (in its thread, if any), split as needed; the last
+        piece carries the buttons."""
+        pieces = split_markdown(self.prepare(text or "…"))
+        if not buttons:
+            return await self.post_pieces(chat, pieces, progress)
+        refs = await self.post_pieces(chat, pieces[:-1], progress)
+        response = await slack_call(
+            "chat.postMessage",
+            self.client.chat_postMessage(
+                channel=chat.chat_id,
+                thread_ts=chat.thread_id or None,
+                text=pieces[-1],  # shown in notifications, where blocks are not
+                blocks=blocks(pieces[-1], buttons),
+            ),
+        )
+        return [*refs, MessageRef(chat, str(response["ts"]))]
 
     async def post_pieces(
         self, chat: ChatRef, pieces: list[str], progress: bool = False

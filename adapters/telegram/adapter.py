@@ -1,8 +1,11 @@
 """The Telegram channel: python-telegram-bot running inside our own event loop.
 
 Updates arrive by long polling (the default) or by webhook on the app's HTTP
-server. Each one is checked (from a person? for us? allowed?), translated into
-an `Inbound` and handed to the session manager, which returns at once.
+server. Each one is checked (from a person? for us?), translated into an
+`Inbound` and handed to the session manager, which returns at once. Whether its
+sender is answered is bot/'s decision (`screen`), asked before files are downloaded.
+A press on one of our inline buttons (a callback query) is the presser sending the
+button's command.
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, CallbackQuery, Message, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
@@ -27,8 +30,7 @@ from adapters.telegram.ordering import PerChatOrder
 from adapters.telegram.outgoing import Sender, is_group
 from adapters.telegram.render import shortened
 from adapters.telegram.stream import StreamTiming, TelegramStream
-from bot.chat.access import AccessPolicy, refusal
-from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound
+from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, Screen
 from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
 from bot.http.server import HttpServer
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 CHANNEL = tg.CHANNEL
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-ALLOWED_UPDATES = ["message", "edited_message"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 NOT_TAKEN = (
     "Sorry, I could not take that message because of a problem on my side. Please send it again."
 )
@@ -58,8 +60,8 @@ class TelegramTuning:
 
 
 class TelegramAdapter:
-    """ChatAdapter for Telegram, with streaming (StreamingAdapter), files (FileSender) and
-    a connection report (ReportsConnection)."""
+    """ChatAdapter for Telegram, with streaming (StreamingAdapter), files (FileSender),
+    private chats by user id (DirectChats) and a connection report (ReportsConnection)."""
 
     name = CHANNEL
 
@@ -68,7 +70,7 @@ class TelegramAdapter:
         settings: TelegramSettings,
         *,
         on_message: MessageHandler,
-        access: AccessPolicy,
+        screen: Screen,
         commands: CommandRegistry,
         media: MediaLimits,
         http: HttpServer,
@@ -79,7 +81,7 @@ class TelegramAdapter:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set.")
         self._settings = settings
         self._on_message = on_message
-        self._access = access
+        self._screen = screen
         self._commands = commands
         self._media = media
         self._tuning = tuning or TelegramTuning()
@@ -166,8 +168,14 @@ class TelegramAdapter:
         return not self._polling or self._bot.polling_works is not False
 
     async def send(self, message: Outbound) -> MessageRef:
-        refs = await self._sender.send(message.chat, message.text, message.reply_to)
+        refs = await self._sender.send(
+            message.chat, message.text, message.reply_to, message.buttons
+        )
         return refs[0]
+
+    async def direct_chat(self, account_id: str) -> ChatRef:
+        """DirectChats: a person's private chat with a bot has their user id."""
+        return ChatRef(CHANNEL, account_id)
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         """Replace a message's text (a text too long for one message is cut short)."""
@@ -194,6 +202,9 @@ class TelegramAdapter:
     # -- incoming ------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            await self._on_press(update.callback_query)
+            return
         message = update.message
         if message is None:
             # Edits, channel posts and the rest are not messages to answer.
@@ -216,28 +227,53 @@ class TelegramAdapter:
             return
         user = message.from_user
         assert user is not None  # checked by from_a_person
-        if not self._access.allows(str(user.id), user.username):
-            log.info("refused Telegram user %s (@%s)", user.id, user.username)
-            await self._tell(message, refusal(CHANNEL, str(user.id)))
-            return
-        files = await collect(message, self._media, self._tuning.retry)
         inbound = Inbound(
             channel=CHANNEL,
             chat_id=str(message.chat.id),
             thread_id=tg.thread_of(message),
             sender_id=str(user.id),
             sender_name=user.full_name or user.username or str(user.id),
+            sender_username=user.username,
             text=tg.clean_text(text, me) if text else "",
-            attachments=files,
             platform_message_id=str(message.message_id),
             is_direct=message.chat.type == "private",
             mentions_bot=message.chat.type != "private",
             sent_at=message.date,
         )
+        admission = await self._screen(inbound)
+        if not admission.admitted:
+            if admission.reply:
+                await self._tell(message, admission.reply)
+            return
+        files = await collect(message, self._media, self._tuning.retry)
         try:
-            await self._on_message(inbound)
+            await self._on_message(replace(inbound, attachments=files))
         except TransportError as exc:
             await self._tell(message, exc.user_message)
+
+    async def _on_press(self, query: CallbackQuery) -> None:
+        """A button of ours was pressed: the presser sends its command in that chat."""
+        try:
+            chat = query.message.chat if query.message is not None else None
+            if query.data and chat is not None:
+                user = query.from_user
+                await self._on_message(
+                    Inbound(
+                        channel=CHANNEL,
+                        chat_id=str(chat.id),
+                        sender_id=str(user.id),
+                        sender_name=user.full_name or user.username or str(user.id),
+                        sender_username=user.username,
+                        text=query.data,
+                        is_direct=chat.type == "private",
+                        mentions_bot=True,
+                    )
+                )
+        except Exception:
+            log.exception("could not take the press of a Telegram button")
+        finally:
+            # Telegram shows a spinner on the button until the press is answered.
+            await self._sender.answer_press(query.id)
 
     async def _tell(self, message: Message, text: str) -> None:
         chat = ChatRef(CHANNEL, str(message.chat.id), tg.thread_of(message))

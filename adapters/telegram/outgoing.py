@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import Bot, InputFile, LinkPreviewOptions, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
 from telegram import MessageEntity as TgEntity
 from telegram.constants import ChatAction
 
 from adapters.telegram import retry
 from adapters.telegram.render import Chunk, render
-from bot.chat.channels import ChatRef, MessageRef
+from bot.chat.channels import Button, ChatRef, MessageRef
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +42,14 @@ def _entities(chunk: Chunk) -> list[TgEntity]:
     return [TgEntity.de_json(e.to_dict(), None) for e in chunk.entities]
 
 
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    # callback_data is at most 64 bytes; our commands ("/allow K7QX9MPA") are far shorter.
+    row = [InlineKeyboardButton(b.label, callback_data=b.command[:64]) for b in buttons]
+    return InlineKeyboardMarkup([row])
+
+
 def _formatting_refused(exc: retry.Rejected) -> bool:
     return exc.says("can't parse entities", "entity", "entities")
 
@@ -46,14 +61,42 @@ class Sender:
         self.bot = bot
         self.policy = policy
 
-    async def send(self, chat: ChatRef, markdown: str, reply_to: str | None) -> list[MessageRef]:
-        """Markdown as one or more messages, in order; the first replies to `reply_to`."""
+    async def send(
+        self,
+        chat: ChatRef,
+        markdown: str,
+        reply_to: str | None,
+        buttons: tuple[Button, ...] = (),
+    ) -> list[MessageRef]:
+        """Markdown as one or more messages, in order; the first replies to `reply_to`,
+        the last carries the buttons (an inline keyboard, one row)."""
+        chunks = render(markdown)
+        keyboard = _keyboard(buttons)
         refs = []
-        for i, chunk in enumerate(render(markdown)):
-            refs.append(await self.send_chunk(chat, chunk, reply_to if i == 0 else None))
+        for i, chunk in enumerate(chunks):
+            markup = keyboard if i == len(chunks) - 1 else None
+            refs.append(await self.send_chunk(chat, chunk, reply_to if i == 0 else None, markup))
         return refs
 
-    async def send_chunk(self, chat: ChatRef, chunk: Chunk, reply_to: str | None) -> MessageRef:
+    async def answer_press(self, query_id: str) -> None:
+        """Stop the spinner on a pressed button (the answer itself comes as a message)."""
+        try:
+            await retry.call(
+                "answerCallbackQuery",
+                lambda: self.bot.answer_callback_query(query_id),
+                self.policy,
+                retry_floods=False,
+            )
+        except Exception as exc:  # noqa: BLE001 - a spinner left turning is not worth more
+            log.info("could not answer a button press: %s", exc)
+
+    async def send_chunk(
+        self,
+        chat: ChatRef,
+        chunk: Chunk,
+        reply_to: str | None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> MessageRef:
         reply = None
         if reply_to and reply_to.isdigit() and is_group(chat):
             reply = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
@@ -66,6 +109,7 @@ class Sender:
                     entities=entities or None,
                     reply_parameters=reply,
                     link_preview_options=_NO_PREVIEWS,
+                    reply_markup=markup,
                     **_target(chat),
                 ),
                 self.policy,

@@ -20,6 +20,7 @@ from bot.agent.prompt import PromptBuilder
 from bot.app.background import BackgroundParts, build_background
 from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.memory import MemoryParts, build_memory
+from bot.app.pairing import Door, build_door
 from bot.app.tools import build_skills, build_tools
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
@@ -101,6 +102,7 @@ class App:
     background: BackgroundParts
     people: PeopleStore
     audit: AuditStore
+    door: Door  # who is answered (doorman) and how strangers get in (pairing)
     # People's token budgets: the model client's Quota, /quota, `clawling users quota`.
     quota: QuotaGate = field(kw_only=True)
     services: list[Service] = field(default_factory=list)
@@ -226,6 +228,15 @@ def build_app(
         settings, engine, store, llm, tools, outbox, commands, now, quota.allows
     )
     quota.listeners.append(background.tasks.budget_changed)
+    door = build_door(
+        settings,
+        engine,
+        people,
+        audit,
+        commands,
+        now=now,
+        wake_deliverer=background.deliverer.notify,
+    )
 
     files = FileKeeper(
         core.data_dir,
@@ -264,6 +275,7 @@ def build_app(
         files,
         DeliveryStore(engine),
         people,
+        doorman=door.doorman.screen,
         max_concurrent_turns=core.max_concurrent_turns,
         now=now,
         wake_deliverer=background.deliverer.notify,
@@ -295,6 +307,7 @@ def build_app(
         background,
         people,
         audit,
+        door,
         quota=quota,
         services=list(background.services),
     )

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from adapters.console import ConsoleAdapter
-from bot.chat.access import AccessPolicy
 from bot.errors import ConfigError
 from memory.events import EventStore
 
@@ -33,7 +32,7 @@ def add_slack(app: App) -> None:
         config,
         on_message=app.sessions.handle,
         events=EventStore(app.engine),
-        access=AccessPolicy("slack", slack.allowed_users, app.settings.core.owners),
+        screen=app.sessions.screen,
         commands=app.commands,
         http=app.http,
     )
@@ -64,7 +63,7 @@ def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAd
     return TelegramAdapter(
         telegram,
         on_message=app.sessions.handle,
-        access=AccessPolicy("telegram", telegram.allowed_users, core.owners),
+        screen=app.sessions.screen,
         commands=app.commands,
         # Text files above this many bytes cannot fit CLAWLING_MAX_FILE_CHARS characters.
         media=MediaLimits(max_text_bytes=core.max_file_chars * 4),

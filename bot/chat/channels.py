@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
@@ -38,6 +38,9 @@ class Inbound:
     sender_name: str
     text: str
     thread_id: str = ""
+    # The platform's @username, when it has one (Telegram, Slack slash commands): allowlists
+    # may name people by it.
+    sender_username: str | None = None
     attachments: Sequence[Attachment] = ()
     platform_message_id: str | None = None
     is_direct: bool = True
@@ -54,12 +57,38 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Button:
+    """A button under a message: pressing it sends `command` as the presser (e.g.
+    "/allow K7QX9MPA"). Platforms without buttons show only the text, which spells the
+    command out."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Outbound:
-    """A message to send: Markdown text for one chat."""
+    """A message to send: Markdown text for one chat, with buttons where the platform has
+    them."""
 
     chat: ChatRef
     text: str
     reply_to: str | None = None
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Admission:
+    """bot/'s answer to "may this sender talk to the assistant?" for one message: admitted,
+    or not, with what to tell them instead ("" = nothing at all)."""
+
+    admitted: bool
+    reply: str = ""
+
+
+# Asked by adapters before work that costs something (downloading files, a slash
+# command's acknowledgement); the session manager asks again for every message it takes.
+Screen = Callable[[Inbound], Awaitable[Admission]]
 
 
 @dataclass(frozen=True)
@@ -116,6 +145,16 @@ class FileSender(Protocol):
     async def send_file(
         self, chat: ChatRef, name: str, data: bytes, caption: str = ""
     ) -> MessageRef: ...
+
+
+@runtime_checkable
+class DirectChats(Protocol):
+    """Optional: the platform can name a person's private chat with the assistant from
+    their account id (Telegram: the user id is the chat; Slack: conversations.open), so
+    the assistant can write to someone who has not written first (owners asked to let a
+    stranger in)."""
+
+    async def direct_chat(self, account_id: str) -> ChatRef: ...
 
 
 @runtime_checkable

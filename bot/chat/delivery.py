@@ -15,7 +15,7 @@ import logging
 import time
 from datetime import timedelta
 
-from bot.chat.channels import ChatRef
+from bot.chat.channels import Button, ChatRef
 from bot.chat.outbox import Outbox
 from bot.errors import TransportError
 from memory.deliveries import DeliveryRecord, DeliveryStore
@@ -77,8 +77,11 @@ class Deliverer:
 
     async def _send(self, delivery: DeliveryRecord) -> int:
         chat = ChatRef(delivery.channel, delivery.chat_id, delivery.thread_id)
+        buttons = tuple(Button(label, command) for label, command in delivery.buttons)
         try:
-            ref = await self._outbox.send(chat, delivery.text)
+            if delivery.to_account:
+                chat = await self._outbox.direct_chat(delivery.channel, delivery.chat_id)
+            ref = await self._outbox.send(chat, delivery.text, buttons=buttons)
         except Exception as exc:  # noqa: BLE001 - a broken adapter must not wedge the queue
             give_up = delivery.attempts >= MAX_ATTEMPTS
             log.warning(

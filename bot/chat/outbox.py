@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import cast
 
 from bot.chat.channels import (
+    Button,
     ChatAdapter,
     ChatRef,
+    DirectChats,
     FileSender,
     MessageRef,
     Outbound,
@@ -110,8 +112,24 @@ class Outbox:
                 f"no adapter for channel {channel!r}", "That chat app is not connected."
             ) from None
 
-    async def send(self, chat: ChatRef, text: str, reply_to: str | None = None) -> MessageRef:
-        return await self.adapter(chat.channel).send(Outbound(chat, text, reply_to))
+    async def send(
+        self,
+        chat: ChatRef,
+        text: str,
+        reply_to: str | None = None,
+        buttons: tuple[Button, ...] = (),
+    ) -> MessageRef:
+        return await self.adapter(chat.channel).send(Outbound(chat, text, reply_to, buttons))
+
+    async def direct_chat(self, channel: str, account_id: str) -> ChatRef:
+        """The private chat of the account `channel:account_id` with the assistant."""
+        adapter = self.adapter(channel)
+        if isinstance(adapter, DirectChats):
+            return await adapter.direct_chat(account_id)
+        raise TransportError(
+            f"channel {channel!r} cannot open a private chat",
+            "This chat app cannot start a private chat.",
+        )
 
     async def edit(self, ref: MessageRef, text: str) -> None:
         """Replace the text of a message sent earlier (task status messages)."""

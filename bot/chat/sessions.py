@@ -20,7 +20,15 @@ from typing import Any
 from bot.agent.loop import Agent
 from bot.chat.accounts import Accounts
 from bot.chat.attachments import Absorbed, FileKeeper
-from bot.chat.channels import ChatRef, Inbound, MessageRef, ReplyStream, ShowsActivity
+from bot.chat.channels import (
+    Admission,
+    ChatRef,
+    Inbound,
+    MessageRef,
+    ReplyStream,
+    Screen,
+    ShowsActivity,
+)
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
@@ -147,6 +155,7 @@ class SessionManager:
         deliveries: DeliveryStore,
         people: PeopleStore,
         *,
+        doorman: Screen,
         max_concurrent_turns: int,
         now: Callable[[], datetime],
         wake_deliverer: Callable[[], None] = lambda: None,
@@ -159,6 +168,7 @@ class SessionManager:
         self._outbox = outbox
         self._commands = commands
         self._people = people
+        self._doorman = doorman
         self._files = files
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
@@ -173,12 +183,16 @@ class SessionManager:
     async def handle(self, inbound: Inbound) -> bool:
         """Take one incoming message: store it and schedule its answer. Returns at once.
 
-        False when the message is not for the assistant (see `_addressed`) or was
-        stored before (a redelivery); True when it will be answered.
+        False when the message is not for the assistant (see `_addressed`), its sender
+        is not let in (bot/people/doorman.py: nothing of it is stored) or it was stored
+        before (a redelivery); True when it will be answered.
         """
         if self._closed:
             raise TransportError("shutting down", "I'm restarting; please send that again shortly.")
-        if not await self._addressed(inbound):
+        admission = await self.screen(inbound)
+        if not admission.admitted:
+            if admission.reply:
+                await self._tell(inbound, admission.reply)
             return False
         user = await self._user(inbound)
         session = await self._session(inbound, user)
@@ -217,6 +231,19 @@ class SessionManager:
         else:
             self._enqueue(session, _TurnRequest(user, inbound.platform_message_id, stored.id))
         return True
+
+    async def screen(self, inbound: Inbound) -> Admission:
+        """Whether a message is for the assistant and its sender is let in; adapters ask
+        before work that costs something (files, a slash command's acknowledgement)."""
+        if not await self._addressed(inbound):
+            return Admission(False)
+        return await self._doorman(inbound)
+
+    async def _tell(self, inbound: Inbound, text: str) -> None:
+        try:
+            await self._outbox.send(inbound.chat, text, inbound.platform_message_id)
+        except TransportError as exc:
+            log.error("could not answer %s:%s: %s", inbound.channel, inbound.sender_id, exc)
 
     async def _addressed(self, inbound: Inbound) -> bool:
         """Whether a message is for the assistant. Adapters hand in only messages that may

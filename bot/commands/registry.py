@@ -96,6 +96,13 @@ class CommandRegistry:
             raise ValueError(f"command /{command.name} is registered twice")
         self._commands[command.name] = command
 
+    def replace(self, command: Command) -> None:
+        """Put `command` in the place of the one registered under its name (a feature that
+        shares a command word with another, like /deny, wraps the earlier one)."""
+        if command.name not in self._commands:
+            raise ValueError(f"command /{command.name} is not registered")
+        self._commands[command.name] = command
+
     def get(self, name: str) -> Command | None:
         return self._commands.get(name)
 

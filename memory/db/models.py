@@ -369,6 +369,11 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # [[label, command], ...]: buttons under the message where the platform has them.
+    buttons: Mapped[list[list[str]] | None] = mapped_column(JSON)
+    # `chat_id` is a platform account: sent to that person's private chat with the
+    # assistant, found when sending (bot/chat/channels.py DirectChats).
+    to_account: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ModelWindow(Base):

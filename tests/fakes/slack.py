@@ -1,13 +1,15 @@
 """A fake Slack on 127.0.0.1 that the real slack-sdk and slack-bolt talk to.
 
 One aiohttp server plays three parts of Slack:
-- the Web API under /api/ (auth.test, chat.postMessage, chat.update, the
+- the Web API under /api/ (auth.test, chat.postMessage with Markdown or with
+  blocks — a `markdown` block and an `actions` block of buttons —, chat.update, the
   chat.*Stream methods, reactions.add, users.info, conversations.open, the
   files upload steps, apps.connections.open), with scriptable 429s;
 - the Socket Mode WebSocket at /link: says hello, pushes envelopes, collects acks;
 - file hosting (/files/..., the bot token required, as url_private is) and
   response_url endpoints (/response/...).
-`SlackEvents` plays Slack delivering events to an app over HTTP, signed.
+`SlackEvents` plays Slack delivering events to an app over HTTP, signed;
+`press_payload` builds the `block_actions` payload of someone pressing a button.
 It runs on the test's own event loop.
 """
 
@@ -46,6 +48,8 @@ class Posted:
     versions: list[str] = field(default_factory=list)
     streamed: bool = False
     streaming: bool = False
+    # Buttons under the message: [{"action_id", "text", "value"}, ...].
+    buttons: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -247,11 +251,19 @@ class FakeSlack:
         return {"url": f"ws://127.0.0.1:{self.port}/link"}
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
-        text = self._markdown(args)
-        if isinstance(text, dict):
-            return text
+        buttons: list[dict[str, str]] = []
+        if "blocks" in args:
+            found = _blocks(args)
+            if isinstance(found, dict):
+                return found
+            text, buttons = found
+        else:
+            markdown = self._markdown(args)
+            if isinstance(markdown, dict):
+                return markdown
+            text = markdown
         ts = self._new_ts()
-        posted = Posted(args["channel"], ts, args.get("thread_ts"), text, [text])
+        posted = Posted(args["channel"], ts, args.get("thread_ts"), text, [text], buttons=buttons)
         self.messages.append(posted)
         return {"channel": posted.channel, "ts": ts, "message": {"text": text, "ts": ts}}
 
@@ -349,6 +361,77 @@ class FakeSlack:
     async def _response(self, request: web.Request) -> web.Response:
         self.responses.append(await request.json())
         return web.Response(text="ok")
+
+
+def _blocks(args: dict[str, Any]) -> tuple[str, list[dict[str, str]]] | dict[str, str]:
+    """A message of blocks as Slack checks it: a list of blocks of known types, a
+    `markdown` block's text within the limit, buttons with a text, an action_id unique
+    in the message and a value; returns the text shown and the buttons."""
+    blocks = args["blocks"]
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    if "markdown_text" in args or not isinstance(blocks, list):
+        return {"error": "invalid_blocks"}
+    texts: list[str] = []
+    buttons: list[dict[str, str]] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "markdown":
+            text = block.get("text")
+            if not isinstance(text, str) or not text or len(text) > MARKDOWN_LIMIT:
+                return {"error": "invalid_blocks"}
+            texts.append(text)
+        elif kind == "actions":
+            for element in block.get("elements") or []:
+                label = (element.get("text") or {}).get("text")
+                if element.get("type") != "button" or not label or "value" not in element:
+                    return {"error": "invalid_blocks"}
+                buttons.append(
+                    {
+                        "action_id": str(element["action_id"]),
+                        "text": str(label),
+                        "value": str(element["value"]),
+                    }
+                )
+        else:
+            return {"error": "invalid_blocks"}
+    if len({b["action_id"] for b in buttons}) != len(buttons) or not texts:
+        return {"error": "invalid_blocks"}
+    return "\n".join(texts), buttons
+
+
+def press_payload(user: str, posted: Posted, label: str) -> dict[str, Any]:
+    """The `block_actions` payload Slack sends when `user` presses the button `label`."""
+    button = next((b for b in posted.buttons if b["text"] == label), None)
+    if button is None:
+        raise AssertionError(f"no button {label!r} under message {posted.ts}")
+    return {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "test"},
+        "user": {"id": user, "username": user.removeprefix("U").lower(), "team_id": TEAM},
+        "api_app_id": "A0APP",
+        "token": "legacy-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": posted.ts,
+            "channel_id": posted.channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"{int(time.time())}.trigger",
+        "channel": {"id": posted.channel, "name": "directmessage"},
+        "message": {"type": "message", "ts": posted.ts, "text": posted.text},
+        "response_url": f"http://127.0.0.1/response/{posted.ts}",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": "b1",
+                "text": {"type": "plain_text", "text": button["text"]},
+                "value": button["value"],
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
 
 
 class SlackEvents:

@@ -9,8 +9,9 @@ offset confirms them. Messages are checked as Telegram checks them: at most
 modified" on an edit that changes nothing.
 
 Tests play the people: `push_message(...)` queues an update as if someone had
-written in a chat; what the bot sent is in `messages`, `drafts`, `actions`,
-`documents` and `commands`.
+written in a chat, `press(...)` as if they pressed an inline button (a callback
+query); what the bot sent is in `messages` (with their `buttons`), `drafts`,
+`actions`, `documents`, `commands` and `answered_presses`.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class SentMessage:
     entities: list[dict[str, Any]]
     thread_id: int | None = None
     reply_to: int | None = None
+    # The inline keyboard, row by row: [(label, callback_data), ...].
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
     edits: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     sent_at: float = field(default_factory=time.monotonic)
     changed_at: float = field(default_factory=time.monotonic)
@@ -104,6 +107,7 @@ class FakeTelegram:
         self.actions: list[tuple[int, str, int | None]] = []
         self.documents: list[dict[str, Any]] = []
         self.commands: list[dict[str, Any]] = []
+        self.answered_presses: list[str] = []  # callback query ids the bot answered
         self.webhook: dict[str, Any] | None = None
         self.calls: list[str] = []
         self.delivered_at: dict[tuple[int, int], float] = {}  # (chat, message) → first served
@@ -209,6 +213,26 @@ class FakeTelegram:
         self._updates.append(update)
         asyncio.get_running_loop().create_task(self._wake())
         return int(update["update_id"])
+
+    def press(self, sender: dict[str, Any], sent: SentMessage, label: str) -> str:
+        """Queue a callback query as if `sender` pressed the button `label` under a
+        message the bot sent; returns the query id."""
+        data = next((d for row in sent.buttons for (text, d) in row if text == label), None)
+        if data is None:
+            raise AssertionError(f"no button {label!r} under message {sent.message_id}")
+        query_id = f"q{next(self._update_ids)}"
+        self.push_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": sender,
+                    "message": self._message_json(sent),
+                    "chat_instance": f"ci{sent.chat_id}",
+                    "data": data,
+                }
+            }
+        )
+        return query_id
 
     def redeliver(self, update: dict[str, Any]) -> None:
         """Deliver an already seen update again (as after a crash before confirming)."""
@@ -350,8 +374,13 @@ class FakeTelegram:
         sent = SentMessage(
             chat_id, next(self._message_ids), text, entities, thread, reply.get("message_id")
         )
+        sent.buttons = _keyboard(params.get("reply_markup"))
         self.messages.append(sent)
         return self._message_json(sent)
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        self.answered_presses.append(str(params["callback_query_id"]))
+        return True
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> Any:
         chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
@@ -433,6 +462,13 @@ class FakeTelegram:
             body["entities"] = entities
         if sent.thread_id is not None:
             body["message_thread_id"] = sent.thread_id
+        if sent.buttons:
+            body["reply_markup"] = {
+                "inline_keyboard": [
+                    [{"text": text, "callback_data": data} for text, data in row]
+                    for row in sent.buttons
+                ]
+            }
         self._by_id[(sent.chat_id, sent.message_id)] = body
         return body
 
@@ -454,6 +490,26 @@ def _check_text(text: str, entities: list[dict[str, Any]]) -> None:
             raise ApiError(
                 400, f"Bad Request: can't parse entities: bad entity {json.dumps(entity)}"
             )
+
+
+def _keyboard(markup: Any) -> list[list[tuple[str, str]]]:
+    """An inline keyboard as Telegram checks it: rows of buttons, each with a text and
+    callback_data of 1-64 bytes."""
+    if not markup:
+        return []
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list):
+        raise ApiError(400, "Bad Request: can't parse inline keyboard button")
+    keyboard = []
+    for row in rows:
+        buttons = []
+        for button in row:
+            data = str(button.get("callback_data", ""))
+            if not button.get("text") or not 1 <= len(data.encode()) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            buttons.append((str(button["text"]), data))
+        keyboard.append(buttons)
+    return keyboard
 
 
 def _auto_entities(text: str) -> list[dict[str, Any]]:

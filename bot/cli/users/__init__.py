@@ -3,6 +3,7 @@ command line (the same rules as the owners' chat commands). The group is defined
 `group.py`; each module here adds its commands to it."""
 
 from bot.cli.users import quota as _quota  # noqa: F401 - registers `users quota`
+from bot.cli.users import pairing  # noqa: F401 - registers allow, deny, pending
 from bot.cli.users.group import users_cli
 
 __all__ = ["users_cli"]

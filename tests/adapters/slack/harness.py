@@ -18,8 +18,10 @@ from tests.fakes.slack import (
     BOT_USER,
     SIGNING_SECRET,
     FakeSlack,
+    Posted,
     SlackEvents,
     event_body,
+    press_payload,
 )
 
 ALICE, BOB, EVE = "UALICE", "UBOB", "UEVE"
@@ -176,6 +178,20 @@ class Harness:
         if body.startswith("{"):
             return dict(json.loads(body))
         return {"text": body} if body else {}  # Slack shows a plain-text answer as ephemeral
+
+    async def press(self, user: str, posted: Posted, label: str) -> None:
+        """`user` presses the button `label` under a message the app posted, delivered
+        the way Slack does in this mode (an `interactive` envelope, or a signed form)."""
+        payload = press_payload(user, posted, label)
+        if self.mode == "socket":
+            ack = await self.fake.send_envelope("interactive", payload)
+            assert "envelope_id" in ack
+            return
+        status, _ = await SlackEvents(self.events_url).post(
+            urlencode({"payload": json.dumps(payload)}),
+            content_type="application/x-www-form-urlencoded",
+        )
+        assert status == 200
 
     async def close(self) -> None:
         """Stop the app (idempotent), as a restart or shutdown would."""

@@ -30,8 +30,10 @@ async def test_an_event_redelivered_after_a_restart_is_not_answered_again(
 
 
 async def test_unknown_people_are_refused_without_a_model_call(
-    slack: Harness, fake_llm: FakeOpenAI
+    launch: Launch, sqlite_url: str, mode: str, fake_llm: FakeOpenAI
 ) -> None:
+    # With pairing on, a DM would get a pairing code instead (tests/bot/people).
+    slack = await launch(mode, sqlite_url, core={"pairing": "off"})
     await slack.deliver(dm("let me in", user=EVE))
     mentioned = mention("me too", user=EVE)
     await slack.deliver(mentioned)
@@ -49,7 +51,7 @@ async def test_unknown_people_are_refused_without_a_model_call(
 async def test_with_an_empty_allowlist_only_owners_may_talk(
     launch: Launch, sqlite_url: str, fake_slack: FakeSlack, fake_llm: FakeOpenAI
 ) -> None:
-    owners = {"owners": "telegram:12345,slack:UBOB"}
+    owners = {"owners": "telegram:12345,slack:UBOB", "pairing": "off"}
     harness = await launch("socket", sqlite_url, core=owners, allowed_users="")
     await harness.deliver(dm("hi", user=ALICE))
     await harness.deliver(dm("hi, it's me", user="UBOB"))
@@ -132,8 +134,9 @@ async def test_slash_command_text_that_is_no_command_goes_to_the_assistant(
 
 
 async def test_slash_command_from_an_unknown_person_is_refused(
-    slack: Harness, fake_llm: FakeOpenAI
+    launch: Launch, sqlite_url: str, mode: str, fake_llm: FakeOpenAI
 ) -> None:
+    slack = await launch(mode, sqlite_url, core={"pairing": "off"})
     ack = await slack.command("new", channel="CGENERAL", user=EVE)
     await slack.settle()
     assert "slack:UEVE" in str(ack.get("text"))

@@ -15,6 +15,7 @@ def test_manifest_subscribes_to_the_events_and_command_the_adapter_handles() -> 
     manifest = yaml.safe_load(MANIFEST.read_text())
     settings = manifest["settings"]
     assert settings["socket_mode_enabled"] is True
+    assert settings["interactivity"]["is_enabled"] is True  # pairing's buttons
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "app_mention",  # mentions in channels
         "message.im",  # DMs

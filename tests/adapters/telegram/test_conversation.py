@@ -41,12 +41,13 @@ async def test_markdown_arrives_as_entities(
 
 
 async def test_unknown_user_is_refused_without_a_model_call(
-    bot: App, telegram: FakeTelegram, fake_llm: FakeOpenAI
+    settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI
 ) -> None:
+    # With pairing on (the default) they would get a pairing code (tests/bot/people).
     stranger = FakeTelegram.user(999, "Eve", "eve")
-    telegram.push_message(FakeTelegram.private(stranger), stranger, "let me in")
-
-    texts = await answered(telegram, bot, 999)
+    async with running(settings_for({"pairing": "off"})) as bot:
+        telegram.push_message(FakeTelegram.private(stranger), stranger, "let me in")
+        texts = await answered(telegram, bot, 999)
     assert len(texts) == 1 and "telegram:999" in texts[0]
     assert fake_llm.requests == []
 

@@ -1,15 +1,15 @@
-"""Who may talk to the assistant: owners on every platform they are listed for, plus
-each platform's allowlist of ids and @usernames; nobody else."""
+"""Who a platform's allowlist names: its ids and @usernames, plus the owners listed for
+that platform; nobody else (the doorman then stores them as people)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.chat.access import AccessPolicy, refusal
+from bot.people.doorman import Allowlist, refusal
 
 
-def policy() -> AccessPolicy:
-    return AccessPolicy(
+def policy() -> Allowlist:
+    return Allowlist(
         "telegram",
         ["111", " 222 ", "@Ana_Bot", "", "  ", "@", "@q", "@xena"],
         ["telegram:999", " telegram:888 ", "slack:U777", "telegram:@Boss", "telegramx:555"],
@@ -50,18 +50,17 @@ def test_who_is_allowed(sender: str, username: str | None, allowed: bool, why: s
     assert policy().allows(sender, username) is allowed, why
 
 
-def test_an_empty_allowlist_admits_only_owners() -> None:
-    nobody = AccessPolicy("slack", [], [])
-    assert nobody.is_empty and not nobody.allows("U1", "u1")
-    others = AccessPolicy("slack", [" ", ""], ["telegram:1"])
-    assert others.is_empty and not others.allows("1")
-    owner = AccessPolicy("slack", [], ["slack:U1"])
-    assert not owner.is_empty and owner.allows("U1") and not owner.allows("U2")
-    by_name = AccessPolicy("slack", ["@ana"], [])
-    assert not by_name.is_empty and by_name.allows("U9", "Ana")
-    assert policy().platform == "telegram"
-    blank_owner = AccessPolicy("slack", [], ["slack:", "slack:@"])
-    assert blank_owner.is_empty and not blank_owner.allows("", "")
+def test_an_empty_allowlist_names_only_owners() -> None:
+    nobody = Allowlist("slack", [], [])
+    assert not nobody.allows("U1", "u1")
+    others = Allowlist("slack", [" ", ""], ["telegram:1"])
+    assert not others.allows("1")
+    owner = Allowlist("slack", [], ["slack:U1"])
+    assert owner.allows("U1") and not owner.allows("U2")
+    by_name = Allowlist("slack", ["@ana"], [])
+    assert by_name.allows("U9", "Ana")
+    blank_owner = Allowlist("slack", [], ["slack:", "slack:@"])
+    assert not blank_owner.allows("", "") and not blank_owner.allows("", "@")
 
 
 def test_the_refusal_names_the_id_to_add() -> None:
