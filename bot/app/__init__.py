@@ -28,12 +28,16 @@ from bot.chat.channels import ChatAdapter
 from bot.chat.outbox import Outbox
 from bot.chat.sessions import SessionManager
 from bot.commands.memory import MemoryCommands
+from bot.commands.people import people_commands
 from bot.commands.registry import CommandRegistry, core_commands
 from bot.commands.skills import skill_commands
 from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
+from bot.people.admin import PeopleAdmin
+from bot.people.budget import Budgets
+from bot.people.trail import Trail
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -105,6 +109,20 @@ class App:
     def tasks(self) -> Tasks:
         return self.background.tasks
 
+    @property
+    def trail(self) -> Trail:
+        """Writes audit entries after their actions (stateless: made when asked)."""
+        return Trail(self.audit, self.people)
+
+    @property
+    def admin(self) -> PeopleAdmin:
+        """Block, unblock, roles, removal: the rules the CLI and the chat share."""
+        return admin_of(self.settings, self.memory, self.trail)
+
+    @property
+    def budgets(self) -> Budgets:
+        return budgets_of(self.settings, UsageStore(self.engine))
+
     async def prepare_database(self) -> None:
         """Check the database answers, bring its schema up to date, and make the people
         of CLAWLING_OWNERS owners."""
@@ -154,6 +172,17 @@ class App:
             await self._started.pop().stop()
 
 
+def admin_of(settings: Settings, memory: MemoryParts, trail: Trail) -> PeopleAdmin:
+    return PeopleAdmin(trail.people, memory.privacy, trail, settings.core.data_dir)
+
+
+def budgets_of(settings: Settings, usage: UsageStore) -> Budgets:
+    core = settings.core
+    return Budgets(
+        usage, daily=core.daily_tokens, monthly=core.monthly_tokens, timezone=core.timezone
+    )
+
+
 def build_app(
     settings: Settings,
     *,
@@ -184,26 +213,28 @@ def build_app(
     )
     people = PeopleStore(engine)
     audit = AuditStore(engine)
+    trail = Trail(audit, people)
     outbox = Outbox()
     commands = CommandRegistry()
     core_commands(commands, usage, core.assistant_name)
 
     approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
     approvals.register(commands)
-    tools = build_tools(settings, approvals, lookup)
+    tools = build_tools(settings, approvals, trail, lookup)
 
     memory = build_memory(settings, engine, store, llm, client)
     for item in memory_tools(memory.memories, memory.searcher):
         tools.add(item)
     MemoryCommands(
-        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir
+        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir, trail
     ).register(commands)
 
     skill_store = UserSkillStore(engine)
     catalog = build_skills(settings, tools, skill_store)
-    for item in skill_tools(catalog, skill_store):
+    for item in skill_tools(catalog, skill_store, trail):
         tools.add(item)
-    skill_commands(commands, catalog, skill_store)
+    skill_commands(commands, catalog, skill_store, trail)
+    people_commands(commands, admin_of(settings, memory, trail), budgets_of(settings, usage))
 
     background = build_background(settings, engine, store, llm, tools, outbox, commands, now)
 
