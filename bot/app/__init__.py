@@ -173,7 +173,9 @@ class App:
 
 
 def admin_of(settings: Settings, memory: MemoryParts, trail: Trail) -> PeopleAdmin:
-    return PeopleAdmin(trail.people, memory.privacy, trail, settings.core.data_dir)
+    core = settings.core
+    seeded = tuple(entry.strip() for entry in core.owners)  # as `PeopleStore.seed` reads them
+    return PeopleAdmin(trail.people, memory.privacy, trail, core.data_dir, seeded)
 
 
 def budgets_of(settings: Settings, usage: UsageStore) -> Budgets:

@@ -34,7 +34,7 @@ def people_commands(registry: CommandRegistry, admin: PeopleAdmin, budgets: Budg
         try:
             return await find(people, name)
         except NotFound as exc:
-            return f"{str(exc).capitalize()}. /users lists everyone."
+            return f"{exc} /users lists everyone."
 
     async def users(ctx: CommandContext) -> str:
         everyone = await people.everyone()
@@ -76,8 +76,10 @@ def people_commands(registry: CommandRegistry, admin: PeopleAdmin, budgets: Budg
             return person
         try:
             return await admin.set_role(ctx.actor, person, words[1])
-        except (NotFound, Refused) as exc:
-            return f"{str(exc)[0].upper()}{str(exc)[1:]}"
+        except NotFound as exc:
+            return str(exc)
+        except Refused as exc:
+            return str(exc)
 
     async def audit(ctx: CommandContext) -> str:
         labels: tuple[str, ...] = ()

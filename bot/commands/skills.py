@@ -98,7 +98,7 @@ def skill_commands(
             try:
                 person = await find(people, words[0])
             except NotFound as exc:
-                return f"{str(exc).capitalize()}."
+                return str(exc)
             record = await store.find(person.id, name, PENDING)
             if record is None:
                 return f"{shown(person)} has no draft named {name!r} waiting. /skills lists drafts."

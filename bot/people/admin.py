@@ -28,7 +28,8 @@ from memory.privacy import PrivacyStore
 
 
 class NotFound(Exception):
-    """A name that is not `platform:id`, or an account nobody has: the message says which."""
+    """A name that is not `platform:id`, an account nobody has, or a role that is none:
+    the message (a sentence) says which."""
 
 
 class Refused(Exception):
@@ -46,10 +47,10 @@ async def find(people: PeopleStore, name: str) -> Person:
     try:
         platform, external = split_user_name(name)
     except BadUserName as exc:
-        raise NotFound(str(exc)) from None
+        raise NotFound(f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
     person = await people.by_account(platform, external)
     if person is None:
-        raise NotFound(f"nobody has the account {platform}:{external} (check the platform:id)")
+        raise NotFound(f"Nobody has the account {platform}:{external} (check the platform:id).")
     return person
 
 
@@ -66,13 +67,25 @@ class PeopleAdmin:
     privacy: PrivacyStore
     trail: Trail
     data_dir: Path
+    # CLAWLING_OWNERS: made active owners again at every start, so a change that takes
+    # that away from them says it will not last.
+    seeded: tuple[str, ...] = ()
+
+    def _lasting(self, person: Person, done: str) -> str:
+        listed = [a.label for a in person.accounts if a.label in self.seeded]
+        if not listed:
+            return done
+        return (
+            f"{done} Note: {listed[0]} is in CLAWLING_OWNERS, which makes them an active "
+            "owner again at every start; take them out of it too."
+        )
 
     async def block(self, actor: Actor, person: Person) -> str:
         if person.status == BLOCKED:
             return f"{shown(person)} is already blocked."
         await self._change(person, status=BLOCKED)
         await self.trail.record("person.blocked", actor, subject=person, was=person.status)
-        return f"Blocked {shown(person)}: they get no answer from now on."
+        return self._lasting(person, f"Blocked {shown(person)}: they get no answer from now on.")
 
     async def unblock(self, actor: Actor, person: Person) -> str:
         """Gives access back, to a blocked or a removed person."""
@@ -85,12 +98,13 @@ class PeopleAdmin:
     async def set_role(self, actor: Actor, person: Person, role: str) -> str:
         role = role.strip().lower()
         if role not in ROLES:
-            raise NotFound(f"the role must be {' or '.join(ROLES)}, not {role!r}")
+            raise NotFound(f"The role must be {' or '.join(ROLES)}, not {role!r}.")
         if person.role == role:
             return f"{shown(person)} is already {_a(role)}."
         await self._change(person, role=role)
         await self.trail.record("person.role", actor, subject=person, role=role, was=person.role)
-        return f"{shown(person)} is now {_a(role)}."
+        done = f"{shown(person)} is now {_a(role)}."
+        return done if role == OWNER else self._lasting(person, done)
 
     async def remove(self, actor: Actor, person: Person, *, forget: bool = False) -> str:
         """Take their access away (data kept); with `forget`, erase their data too."""
@@ -101,7 +115,7 @@ class PeopleAdmin:
             await self.trail.record("person.removed", actor, subject=person, was=person.status)
         done = f"Removed {shown(person)}: they get no answer from now on"
         if not forget:
-            return done + "; their data is kept."
+            return self._lasting(person, done + "; their data is kept.")
         erased = await self.privacy.erase(person.id, self.data_dir)
         await self.trail.record(
             "person.forgotten",
@@ -111,9 +125,10 @@ class PeopleAdmin:
             messages=erased.messages,
             summaries=erased.summaries,
         )
-        return (
+        return self._lasting(
+            person,
             f"{done}, and their data is erased: {erased.memories} memories, "
-            f"{erased.messages} messages, {erased.summaries} summaries."
+            f"{erased.messages} messages, {erased.summaries} summaries.",
         )
 
     async def _change(

@@ -92,7 +92,10 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(200), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["actor_id"], ["users.id"], name=op.f("fk_audit_log_actor_id_users"), ondelete="SET NULL"
+            ["actor_id"],
+            ["users.id"],
+            name=op.f("fk_audit_log_actor_id_users"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["subject_id"],

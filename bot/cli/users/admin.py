@@ -35,7 +35,7 @@ def _say(line: str) -> None:
 
 
 def _complain(message: str, code: int) -> int:
-    print(message[:1].upper() + message[1:], file=sys.stderr)
+    print(message, file=sys.stderr)
     return code
 
 
@@ -45,7 +45,7 @@ async def _on_person(app: App, name: str, work: Callable[[Person], Awaitable[str
         person = await find(app.people, name)
         _say(await work(person))
     except NotFound as exc:
-        return _complain(f"{exc}.", EXIT_CONFIG)
+        return _complain(str(exc), EXIT_CONFIG)
     except Refused as exc:
         return _complain(str(exc), EXIT_FAILURE)
     return 0
