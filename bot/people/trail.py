@@ -77,7 +77,9 @@ class Trail:
 def entry_line(entry: Entry) -> str:
     """One readable line: `2026-12-05 12:30 telegram:42 person.blocked telegram:7 (why)`."""
     subject = f" {entry.subject}" if entry.subject else ""
-    where = f" via {entry.platform}" if entry.platform not in (entry.actor, "cli", "system") else ""
+    # The platform is said only when the actor's name does not say it (a linked account).
+    said = entry.actor.startswith(f"{entry.platform}:") or entry.platform in (CLI, SYSTEM)
+    where = "" if said else f" via {entry.platform}"
     details = "; ".join(f"{k}: {_short(v)}" for k, v in entry.detail.items() if v not in (None, ""))
     return f"{entry.at:%Y-%m-%d %H:%M} {entry.actor}{where} {entry.action}{subject}" + (
         f" — {details}" if details else ""
