@@ -18,7 +18,7 @@ from bot.app import build_app
 from bot.cli.audit import since_time
 from bot.cli.main import cli
 from bot.settings import load_settings
-from tests.bot.cli.people import set_environment
+from tests.bot.cli.people import chat, set_environment
 from tests.bot.conftest import wait_for_message
 from tests.fakes.chat import FileChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -131,6 +131,28 @@ def _backup_restore_and_read(run: CliRunner, backup: Path) -> None:
     assert len(entries(run, "--since", "1h")) == len(trail)
     assert entries(run, "--since", "2999-01-01") == []
     assert len(entries(run, "--since", "2000-01-01", "--limit", "2")) == 2
+
+
+def test_memory_export_and_forget_from_the_command_line_are_audited(
+    run: CliRunner, fake_llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake_llm.add(Reply(text="Hi."))
+    chat("7", "Max", "hello")
+    out = tmp_path / "max.json"
+    assert (
+        run.invoke(cli, ["memory", "export", "--user", "telegram:7", "-o", str(out)]).exit_code == 0
+    )
+    forgot = run.invoke(cli, ["memory", "forget", "--user", "telegram:7", "--everything", "--yes"])
+    assert forgot.exit_code == 0
+    exported, forgotten = entries(run)
+    assert (exported["action"], exported["actor"], exported["subject"]) == (
+        "memory.exported",
+        "cli",
+        "telegram:7",
+    )
+    assert exported["detail"] == {"memories": 0, "messages": 2, "to": str(out)}
+    assert (forgotten["action"], forgotten["subject"]) == ("memory.forgotten", "telegram:7")
+    assert forgotten["detail"]["what"] == "everything" and forgotten["detail"]["messages"] == 2
 
 
 def test_bad_filters_are_one_line_and_exit_2(run: CliRunner) -> None:
