@@ -21,8 +21,8 @@ What it promises:
   or a page): an MCP server's error quoting its token, a command printing a key.
 - Every call of a side-effecting tool (and of a tool that judges its calls itself) goes
   into the audit trail as `tool.called`: whether a yes was needed and why, who gave or
-  refused it and when, and how the call ended. A call that ran is written after it
-  ended, a refused one when it was refused (bot/people/trail.py says why that order).
+  refused it and when, and how the call ended (or that it did not run), written once
+  it ended (bot/people/trail.py says why that order).
   Read-only tools are not recorded: they change nothing.
 """
 
@@ -40,7 +40,6 @@ from bot.safety.untrusted import mark_untrusted
 from bot.tools import Tool, ToolContext, TurnState
 
 NOT_NEEDED = "not needed"
-NOT_RUN = "not run"
 
 
 def taint_reason(turn: TurnState) -> str | None:
@@ -122,21 +121,15 @@ class SafetyHook:
                 self._decisions[id(args)] = _decision(None, None, tool)
             return None
         answer = await self._approvals.ask(ctx, tool, args, reason)
+        self._decisions[id(args)] = _decision(reason, answer, tool)
         if answer.outcome == APPROVED:
-            self._decisions[id(args)] = _decision(reason, answer, tool)
             return None
-        await self._record(ctx, tool, args, _decision(reason, answer, tool), NOT_RUN)
         return _refusal(answer.outcome, tool.describe(args), self._approvals.timeout)
 
     async def finished(self, ctx: ToolContext, tool: Tool, args: BaseModel, outcome: str) -> None:
+        """Write the call's entry: the decision `before` kept, and how the call ended."""
         decision = self._decisions.pop(id(args), None)
-        if decision is not None:
-            await self._record(ctx, tool, args, decision, outcome)
-
-    async def _record(
-        self, ctx: ToolContext, tool: Tool, args: BaseModel, decision: dict[str, Any], outcome: str
-    ) -> None:
-        if self._trail is None:
+        if decision is None or self._trail is None:
             return
         actor = await self._trail.actor(ctx.user.id, ctx.conversation.channel)
         await self._trail.record(

@@ -240,9 +240,10 @@ class ToolHook(Protocol):
     text to answer the model instead of running the call, or None to go on. It
     may wait (for a person's yes); the tool's time limit starts after it.
     `after` sees the text of a call that ran (its result or its ToolError).
-    `finished` is told how a call that `before` let through ended (DONE, ERROR,
-    TIMED_OUT, FAILED or CANCELLED), after it ended, outside its time limit; what it
-    raises is logged and changes nothing (the audit trail's entry of the call).
+    `finished` is told how every call whose arguments were valid ended (DONE, ERROR,
+    TIMED_OUT, FAILED, CANCELLED, or NOT_RUN when a hook refused it — then possibly
+    without its own `before` having run), after it ended, outside its time limit; what
+    it raises is logged and changes nothing (the audit trail's entry of the call).
     """
 
     async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None: ...
@@ -260,6 +261,7 @@ ERROR = "error"  # the tool raised ToolError (its message went to the model)
 TIMED_OUT = "timed out"
 FAILED = "failed"  # an unexpected exception
 CANCELLED = "cancelled"  # the turn was stopped while it ran
+NOT_RUN = "not run"  # a hook refused it (no yes, or a safety check that failed)
 
 
 class ToolRegistry:
@@ -334,6 +336,7 @@ class ToolRegistry:
                 log.exception("tool %s: a safety check failed; the call was not made", name)
                 refusal = "Not done: the safety check before this call failed; details were logged."
             if refusal is not None:
+                await self._finished(ctx, found, args, NOT_RUN)
                 return ToolResult(refusal, False)
         reads = ctx.turn.reads
         try:
