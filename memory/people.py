@@ -234,6 +234,38 @@ class PeopleStore:
         if values:
             await self._set(user_id, **values)
 
+    async def change_keeping_an_owner(
+        self, user_id: int, *, role: str | None = None, status: str | None = None
+    ) -> bool:
+        """Set the person's role and/or status unless that leaves no active owner;
+        False (and nothing changed) when it would.
+
+        The active owners' rows are locked while deciding (PostgreSQL), so two owners
+        demoting each other at the same moment cannot both succeed; SQLite has one
+        writer at a time anyway."""
+        if role is not None and role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+        values = {k: v for k, v in (("role", role), ("status", status)) if v is not None}
+        if not values:
+            return True
+        owners_query = (
+            select(_users.c.id)
+            .where(_users.c.role == OWNER, _users.c.status == ACTIVE)
+            .with_for_update()
+        )
+        async with writing(self._engine) as connection:
+            owners = set((await connection.execute(owners_query)).scalars().all())
+            stays_owner = values.get("role", OWNER) == OWNER and values.get("status") in (
+                None,
+                ACTIVE,
+            )
+            if user_id in owners and not stays_owner and not owners - {user_id}:
+                return False
+            await connection.execute(update(_users).where(_users.c.id == user_id).values(**values))
+        return True
+
     async def count_active_owners(self) -> int:
         query = select(func.count()).where(_users.c.role == OWNER, _users.c.status == ACTIVE)
         async with reading(self._engine) as connection:

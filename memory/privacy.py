@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, or_, select, tuple_, update
@@ -142,9 +143,13 @@ class PrivacyStore:
                 ],
             }
 
-    async def erase(self, user_id: int) -> Erased:
+    async def erase(self, user_id: int, data_dir: Path | None = None) -> Erased:
         """Delete everything about the user except the account link itself (user row and
-        identities), so the person can go on talking and starts from nothing."""
+        identities), so the person can go on talking and starts from nothing.
+
+        With `data_dir`, the files they sent (attachments kept under it) are deleted too,
+        after the rows: /forget_me, `clawling memory forget --everything` and
+        `clawling users remove --forget` all erase through here, so they erase alike."""
         async with self._sessions() as session, session.begin():
             attachments = (
                 await session.execute(
@@ -186,9 +191,20 @@ class PrivacyStore:
             await session.execute(
                 delete(Delivery).where(tuple_(Delivery.channel, Delivery.chat_id).in_(chats))
             )
+        if data_dir is not None:
+            _delete_files(data_dir, files)
         return Erased(
             messages=int(messages.rowcount or 0),  # type: ignore[attr-defined]
             memories=int(memories.rowcount or 0),  # type: ignore[attr-defined]
             summaries=int(summaries.rowcount or 0),  # type: ignore[attr-defined]
             files=files,
         )
+
+
+def _delete_files(data_dir: Path, files: tuple[str, ...]) -> None:
+    """Delete the attachments, never a path that leads outside the data dir."""
+    root = data_dir.resolve()
+    for relative in files:
+        path = (data_dir / relative).resolve()
+        if path.is_relative_to(root):
+            path.unlink(missing_ok=True)

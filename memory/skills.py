@@ -1,4 +1,4 @@
-"""Per-user skills in SQL: drafts waiting for their owner's approval, and active ones.
+"""Per-user skills in SQL: drafts waiting for an owner's approval, and active ones.
 
 Returns plain dataclasses. Validation and scanning live in skills/; this store
 only keeps the SKILL.md text and its status.
@@ -98,6 +98,15 @@ class UserSkillStore:
         """These people changed (accounts linked or unlinked): list their skills again."""
         for user_id in user_ids:
             self._active.pop(user_id, None)
+
+    async def waiting(self, name: str | None = None) -> list[UserSkillRecord]:
+        """Everyone's drafts waiting for an owner's approval (only those named `name`
+        when given), oldest first."""
+        query = select(UserSkill).where(UserSkill.status == PENDING).order_by(UserSkill.id)
+        if name is not None:
+            query = query.where(UserSkill.name == name)
+        async with self._sessions() as session:
+            return [_record(row) for row in (await session.execute(query)).scalars()]
 
     async def find(self, user_id: int, name: str, status: str) -> UserSkillRecord | None:
         query = (

@@ -30,6 +30,7 @@ from bot.chat.outbox import Outbox
 from bot.chat.sessions import SessionManager
 from bot.commands.linking import link_commands
 from bot.commands.memory import MemoryCommands
+from bot.commands.people import people_commands
 from bot.commands.quota import QuotaCommands
 from bot.commands.registry import CommandRegistry, core_commands
 from bot.commands.skills import skill_commands
@@ -37,9 +38,11 @@ from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
 from bot.llm.window import DEFAULT_CONTEXT_TOKENS, ModelWindows
+from bot.people.admin import PeopleAdmin
 from bot.people.budget import Budgets
-from bot.people.quota import QuotaGate
 from bot.people.linking import Linking
+from bot.people.quota import QuotaGate
+from bot.people.trail import Trail
 from bot.safety.approvals import Approvals
 from bot.safety.untrusted import UNTRUSTED_RULE
 from bot.settings import Settings
@@ -116,6 +119,20 @@ class App:
     def tasks(self) -> Tasks:
         return self.background.tasks
 
+    @property
+    def trail(self) -> Trail:
+        """Writes audit entries after their actions (stateless: made when asked)."""
+        return Trail(self.audit, self.people)
+
+    @property
+    def admin(self) -> PeopleAdmin:
+        """Block, unblock, roles, removal: the rules the CLI and the chat share."""
+        return admin_of(self.settings, self.memory, self.trail)
+
+    @property
+    def budgets(self) -> Budgets:
+        return budgets_of(self.settings, UsageStore(self.engine))
+
     async def prepare_database(self) -> None:
         """Check the database answers, bring its schema up to date, and make the people
         of CLAWLING_OWNERS owners."""
@@ -166,6 +183,19 @@ class App:
             await self._started.pop().stop()
 
 
+def admin_of(settings: Settings, memory: MemoryParts, trail: Trail) -> PeopleAdmin:
+    core = settings.core
+    seeded = tuple(entry.strip() for entry in core.owners)  # as `PeopleStore.seed` reads them
+    return PeopleAdmin(trail.people, memory.privacy, trail, core.data_dir, seeded)
+
+
+def budgets_of(settings: Settings, usage: UsageStore) -> Budgets:
+    core = settings.core
+    return Budgets(
+        usage, daily=core.daily_tokens, monthly=core.monthly_tokens, timezone=core.timezone
+    )
+
+
 def build_app(
     settings: Settings,
     *,
@@ -201,6 +231,7 @@ def build_app(
         stream=core.stream,
         quota=quota,
     )
+    trail = Trail(audit, people)
     outbox = Outbox()
     commands = CommandRegistry()
     quota_commands = QuotaCommands(people, quota, usage, core.model_prices)
@@ -209,20 +240,21 @@ def build_app(
 
     approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
     approvals.register(commands)
-    tools = build_tools(settings, approvals, lookup)
+    tools = build_tools(settings, approvals, trail, lookup)
 
     memory = build_memory(settings, engine, store, llm, client)
     for item in memory_tools(memory.memories, memory.searcher):
         tools.add(item)
     MemoryCommands(
-        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir
+        memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir, trail
     ).register(commands)
 
     skill_store = UserSkillStore(engine)
     catalog = build_skills(settings, tools, skill_store)
-    for item in skill_tools(catalog, skill_store):
+    for item in skill_tools(catalog, skill_store, trail):
         tools.add(item)
-    skill_commands(commands, catalog, skill_store)
+    skill_commands(commands, catalog, skill_store, trail)
+    people_commands(commands, admin_of(settings, memory, trail), budgets_of(settings, usage))
 
     background = build_background(
         settings, engine, store, llm, tools, outbox, commands, now, quota.allows

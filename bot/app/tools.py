@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import skills as bundled_skills
+from bot.people.trail import Trail
 from bot.safety.approvals import Approvals
 from bot.safety.gate import SafetyHook
 from bot.safety.redact import Redactor, secrets_in
@@ -23,9 +24,10 @@ from skills.model import BUNDLED, DEPLOYMENT
 
 
 def build_tools(
-    settings: Settings, approvals: Approvals, lookup: Lookup = system_lookup
+    settings: Settings, approvals: Approvals, trail: Trail, lookup: Lookup = system_lookup
 ) -> ToolRegistry:
-    """The built-in tools these settings turn on, behind the safety hook."""
+    """The built-in tools these settings turn on, behind the safety hook (which writes
+    side-effecting calls to the audit trail)."""
     core = settings.core
     fetcher = WebFetcher(
         AddressPolicy(core.web_allowed_networks),
@@ -37,7 +39,7 @@ def build_tools(
         [current_time, web_fetch_tool(fetcher)],
         output_chars=core.tool_output_chars,
         timeout=core.tool_timeout,
-        hooks=[SafetyHook(approvals, Redactor(secrets_in(settings)))],
+        hooks=[SafetyHook(approvals, Redactor(secrets_in(settings)), trail)],
     )
     provider: SearchProvider | None = None
     if core.searxng_url is not None:

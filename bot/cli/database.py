@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli.audit import record
 from bot.cli.launch import err, load, redact, run
 from bot.settings import Settings
 from memory import db
@@ -41,6 +42,8 @@ async def _backup(settings: Settings, path: Path, *, restore: bool) -> int:
         if restore:
             await read_backup(settings.database_url, path)
             print(f"restored {path} into {db.safe_url(settings.database_url)}")
+            # After the restore: the trail is part of what a restore replaces.
+            await record(settings, "database.restored", backup=str(path))
         else:
             await write_backup(settings.database_url, path)
             print(f"backed up {db.safe_url(settings.database_url)} to {path}")

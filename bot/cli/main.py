@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import background, chat, database, doctor, memory, serve, skills
+from bot.cli import audit, background, chat, database, doctor, memory, serve, skills
 from bot.cli.init import init
 from bot.cli.users import users_cli
 
@@ -43,6 +43,7 @@ cli.command("run")(serve.serve)
 cli.command("doctor")(doctor.doctor)
 cli.command("backup")(database.backup)
 cli.command("restore")(database.restore)
+cli.command("audit")(audit.audit)
 cli.add_typer(database.db_cli, name="db")
 cli.add_typer(skills.skills_cli, name="skills")
 cli.add_typer(memory.memory_cli, name="memory")

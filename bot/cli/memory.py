@@ -17,6 +17,7 @@ import typer
 from bot.app import App
 from bot.cli.launch import load, open_app, run
 from bot.cli.people import People, UnknownPerson, find_person
+from bot.people.trail import CLI_ACTOR
 from bot.settings import Settings
 from memory.conversations import UserRecord
 from memory.db.sqltypes import utcnow
@@ -143,14 +144,22 @@ async def export(settings: Settings, user_name: str, output: Path | None) -> int
     try:
         user = await _user(app, user_name)
         document = await app.memory.privacy.export(user.id, utcnow())
+        text = json.dumps(document, ensure_ascii=False, indent=2)
+        if output is None:
+            _emit(text)
+        else:
+            await asyncio.to_thread(output.write_text, text + "\n", encoding="utf-8")
+            print(f"wrote {output}", file=sys.stderr)
+        await app.trail.record(
+            "memory.exported",
+            CLI_ACTOR,
+            subject=await app.people.person(user.id),
+            memories=len(document["memories"]),
+            messages=len(document["messages"]),
+            to="stdout" if output is None else str(output),
+        )
     finally:
         await app.close()
-    text = json.dumps(document, ensure_ascii=False, indent=2)
-    if output is None:
-        _emit(text)
-    else:
-        await asyncio.to_thread(output.write_text, text + "\n", encoding="utf-8")
-        print(f"wrote {output}", file=sys.stderr)
     return 0
 
 
@@ -158,17 +167,33 @@ async def forget(settings: Settings, user_name: str, what: str | None, everythin
     app = await open_app(settings)
     try:
         user = await _user(app, user_name)
+        person = await app.people.person(user.id)
         if everything:
             who = await People(app).label(user.id)
-            erased = await app.memory.privacy.erase(user.id)
-            for relative in erased.files:
-                (settings.core.data_dir / relative).unlink(missing_ok=True)
+            erased = await app.memory.privacy.erase(user.id, settings.core.data_dir)
             print(
                 f"{who}: deleted {erased.memories} memories, {erased.messages} messages, "
                 f"{erased.summaries} summaries."
             )
+            await app.trail.record(
+                "memory.forgotten",
+                CLI_ACTOR,
+                subject=person,
+                what="everything",
+                memories=erased.memories,
+                messages=erased.messages,
+                summaries=erased.summaries,
+            )
             return 0
         gone = await app.memory.memories.forget(user.id, what or "")
+        if gone:
+            await app.trail.record(
+                "memory.forgotten",
+                CLI_ACTOR,
+                subject=person,
+                what="memories",
+                ids=[m.id for m in gone],
+            )
     finally:
         await app.close()
     if not gone:

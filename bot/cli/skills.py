@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.cli.audit import record
 from bot.cli.launch import load
 from bot.settings import Settings
 from skills.catalog import SkillCatalog, unmet
@@ -161,6 +162,16 @@ def install(
     for finding in warnings:
         print(f"  note: {finding}")
     print(f"Installed {skill.name} into {target}. Restart the assistant to offer it.")
+    asyncio.run(
+        record(
+            settings,
+            "skill.installed",
+            skill=skill.name,
+            into=str(target),
+            replaced=existing is not None or replace,
+            notes=len(warnings),
+        )
+    )
 
 
 def _write(folder: Path, skill_md: str, files: dict[str, str]) -> None:

@@ -12,12 +12,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.agent.recall import memory_line
 from bot.chat.channels import ChatRef, FileSender
 from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
+from bot.people.trail import Trail
 from memory.compaction import Compactor
 from memory.memories import MemoryStore
 from memory.privacy import PrivacyStore
@@ -42,6 +44,7 @@ class MemoryCommands:
     compactor: Compactor
     outbox: Outbox
     data_dir: Path
+    trail: Trail
     _pending_erase: dict[int, datetime] = field(default_factory=dict)
 
     async def memory(self, ctx: CommandContext) -> str:
@@ -72,6 +75,9 @@ class MemoryCommands:
         gone = await self.memories.forget(ctx.user.id, ctx.args, now=ctx.now)
         if not gone:
             return f"Nothing I remember matches {ctx.args.strip()!r}."
+        await self.trail.record(
+            "memory.forgotten", ctx.actor, what="memories", ids=[m.id for m in gone]
+        )
         return "Forgotten:\n" + "\n".join(memory_line(m) for m in gone)
 
     async def export(self, ctx: CommandContext) -> str:
@@ -88,12 +94,23 @@ class MemoryCommands:
             except TransportError as exc:
                 log.warning("export could not be sent: %s", exc)
                 return f"I could not send the file ({exc.user_message}) Please try again."
+            await self._exported(ctx, document, "sent as a file in the chat")
             return f"Sent your export: {summary}."
         folder = self.data_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"user-{ctx.user.id}-{name}"
         path.write_bytes(data)
+        await self._exported(ctx, document, f"saved at {path}")
         return f"This chat app cannot receive files, so your export ({summary}) is saved at {path}"
+
+    async def _exported(self, ctx: CommandContext, document: dict[str, Any], where: str) -> None:
+        await self.trail.record(
+            "memory.exported",
+            ctx.actor,
+            memories=len(document["memories"]),
+            messages=len(document["messages"]),
+            to=where,
+        )
 
     async def forget_me(self, ctx: CommandContext) -> str:
         if not ctx.conversation.is_direct:
@@ -107,11 +124,15 @@ class MemoryCommands:
                 "summaries and usage records. It cannot be undone.\n"
                 f"To confirm, send /forget_me {CONFIRM_WORD} within 5 minutes."
             )
-        erased = await self.privacy.erase(ctx.user.id)
-        for relative in erased.files:
-            path = (self.data_dir / relative).resolve()
-            if path.is_relative_to(self.data_dir.resolve()):
-                path.unlink(missing_ok=True)
+        erased = await self.privacy.erase(ctx.user.id, self.data_dir)
+        await self.trail.record(
+            "memory.forgotten",
+            ctx.actor,
+            what="everything",
+            memories=erased.memories,
+            messages=erased.messages,
+            summaries=erased.summaries,
+        )
         return (
             f"Done. I deleted {erased.memories} memories, {erased.messages} messages and "
             f"{erased.summaries} summaries. I know nothing about you now."

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from memory.audit import Actor
 from memory.conversations import ConversationRecord, UserRecord
 from memory.usage import UsageStore, UsageTotals
 
@@ -48,6 +49,13 @@ class CommandContext:
 
     async def is_owner(self) -> bool:
         return self.owner_check is not None and await self.owner_check()
+
+    @property
+    def actor(self) -> Actor:
+        """The sender as the audit trail names them: their account, where they wrote."""
+        return Actor(
+            self.account or f"user:{self.user.id}", self.conversation.channel, self.user.id
+        )
 
 
 CommandHandler = Callable[[CommandContext], Awaitable[str]]

@@ -1,16 +1,58 @@
-"""Chat commands for skills: /skills, /skill_approve NAME, /skill_reject NAME."""
+"""Chat commands for skills: /skills [NAME], and for owners /skill_approve and
+/skill_reject.
+
+A drafted skill (the `create_skill` tool) waits for an owner, whoever drafted it: a
+skill is instructions the assistant follows, so approving one is the owners' call, like
+everything else that changes what the assistant does. Owners see everyone's waiting
+drafts in /skills; `/skill_approve NAME` takes the one draft of that name, and when
+several people drafted one, `/skill_approve platform:id NAME` says whose.
+"""
 
 from __future__ import annotations
 
 from bot.commands.registry import Command, CommandContext, CommandRegistry
-from memory.skills import ACTIVE, PENDING, UserSkillStore
+from bot.people.admin import NotFound, find, shown
+from bot.people.trail import Trail
+from memory.people import Person
+from memory.skills import ACTIVE, PENDING, UserSkillRecord, UserSkillStore
 from skills.catalog import SkillCatalog, unmet
 from skills.loader import load_text
 from skills.model import HIGH, USER
 
 
-def skill_commands(registry: CommandRegistry, catalog: SkillCatalog, store: UserSkillStore) -> None:
+def skill_commands(
+    registry: CommandRegistry, catalog: SkillCatalog, store: UserSkillStore, trail: Trail
+) -> None:
     """Register the skill commands."""
+    people = trail.people
+
+    async def drafter(record: UserSkillRecord) -> Person | None:
+        return await people.person(record.user_id)
+
+    async def waiting_lines(ctx: CommandContext) -> list[str]:
+        if await ctx.is_owner():
+            drafts = await store.waiting()
+            if not drafts:
+                return []
+            lines = ["", "Drafts waiting for an owner's approval (/skills NAME shows one):"]
+            names = [d.name for d in drafts]
+            for draft in drafts:
+                person = await drafter(draft)
+                who = shown(person) if person is not None else "someone"
+                target = draft.name
+                if names.count(draft.name) > 1 and person is not None:
+                    target = f"{person.label} {draft.name}"
+                lines.append(
+                    f"• {draft.name} by {who} — {draft.description[:150]}  → "
+                    f"/skill_approve {target} or /skill_reject {target}"
+                )
+            return lines
+        own = await store.listing(ctx.user.id, (PENDING,))
+        if not own:
+            return []
+        return ["", "Your drafts waiting for an owner's approval (/skills NAME shows one):"] + [
+            f"• {p.name} — {p.description[:150]}" for p in own
+        ]
 
     async def list_skills(ctx: CommandContext) -> str:
         name = ctx.args.strip()
@@ -21,14 +63,7 @@ def skill_commands(registry: CommandRegistry, catalog: SkillCatalog, store: User
         own = await catalog.user_skills(ctx.user.id)
         if own:
             lines += ["", "Your own skills:"] + [f"• {s.name} — {s.one_line}" for s in own]
-        pending = await store.listing(ctx.user.id, (PENDING,))
-        if pending:
-            lines += ["", "Drafts waiting for your approval (/skills NAME shows one):"]
-            lines += [
-                f"• {p.name} — {p.description[:150]}  → /skill_approve {p.name} or "
-                f"/skill_reject {p.name}"
-                for p in pending
-            ]
+        lines += await waiting_lines(ctx)
         missing = [
             (r.skill.name, unmet(r.skill, catalog.capabilities))
             for r in catalog.reports
@@ -43,6 +78,9 @@ def skill_commands(registry: CommandRegistry, catalog: SkillCatalog, store: User
         record = await store.find(ctx.user.id, name, PENDING) or await store.find(
             ctx.user.id, name, ACTIVE
         )
+        if record is None and await ctx.is_owner():
+            others = await store.waiting(name)
+            record = others[0] if len(others) == 1 else None
         if record is None:
             skill = catalog.file_skill_named(name)
             if skill is None:
@@ -50,34 +88,87 @@ def skill_commands(registry: CommandRegistry, catalog: SkillCatalog, store: User
             return f"{skill.name} ({skill.source}): {skill.description}\n\n{skill.body}"
         return f"{record.name} ({record.status}):\n\n{record.content}"
 
-    async def approve(ctx: CommandContext) -> str:
-        name = ctx.args.strip()
-        if not name:
-            return "Usage: /skill_approve NAME (/skills lists drafts)"
-        record = await store.find(ctx.user.id, name, PENDING)
-        if record is None:
+    async def pick(ctx: CommandContext, command: str) -> UserSkillRecord | str:
+        """The waiting draft `[platform:id] NAME` names, or the reply saying why none."""
+        words = ctx.args.split()
+        if len(words) not in (1, 2):
+            return f"Usage: /{command} NAME, or /{command} platform:id NAME (/skills lists drafts)"
+        name = words[-1]
+        if len(words) == 2:
+            try:
+                person = await find(people, words[0])
+            except NotFound as exc:
+                return str(exc)
+            record = await store.find(person.id, name, PENDING)
+            if record is None:
+                return f"{shown(person)} has no draft named {name!r} waiting. /skills lists drafts."
+            return record
+        drafts = await store.waiting(name)
+        if not drafts:
             return f"No draft named {name!r} waits for approval. /skills lists drafts."
+        if len(drafts) > 1:
+            labels = [p.label for d in drafts if (p := await drafter(d)) is not None]
+            return f"Several people drafted {name!r}; say whose: " + ", ".join(
+                f"/{command} {label} {name}" for label in labels
+            )
+        return drafts[0]
+
+    async def decided(
+        ctx: CommandContext, record: UserSkillRecord, action: str, **detail: object
+    ) -> None:
+        await trail.record(
+            action, ctx.actor, subject=await drafter(record), skill=record.name, **detail
+        )
+
+    async def approve(ctx: CommandContext) -> str:
+        record = await pick(ctx, "skill_approve")
+        if isinstance(record, str):
+            return record
+        name = record.name
         if catalog.file_skill_named(name) is not None:
-            await store.decide(record.id, approve=False)
+            if await store.decide(record.id, approve=False):
+                await decided(ctx, record, "skill.rejected", why="an installed skill has the name")
             return f"{name!r} is now the name of an installed skill; the draft was rejected."
         report = load_text(record.content, USER, f"user skill #{record.id}", catalog.known_tools)
         if not report.ok:
             problems = "; ".join(str(f) for f in report.findings if f.severity == HIGH)
-            await store.decide(record.id, approve=False)
+            if await store.decide(record.id, approve=False):
+                await decided(ctx, record, "skill.rejected", why=f"safety check: {problems}")
             return f"The draft {name!r} failed the safety check and was rejected: {problems}"
         if not await store.decide(record.id, approve=True):
             return f"The draft {name!r} was already decided."
-        return f"Approved: I'll use the skill {name!r} from now on."
+        await decided(ctx, record, "skill.approved")
+        if record.user_id == ctx.user.id:
+            return f"Approved: I'll use the skill {name!r} from now on."
+        person = await drafter(record)
+        whose = shown(person) if person is not None else "its author"
+        return f"Approved: I'll use the skill {name!r} for {whose} from now on."
 
     async def reject(ctx: CommandContext) -> str:
-        name = ctx.args.strip()
-        if not name:
-            return "Usage: /skill_reject NAME"
-        record = await store.find(ctx.user.id, name, PENDING)
-        if record is None or not await store.decide(record.id, approve=False):
-            return f"No draft named {name!r} waits for approval."
-        return f"Rejected the draft {name!r}; it won't be used."
+        record = await pick(ctx, "skill_reject")
+        if isinstance(record, str):
+            return record
+        if not await store.decide(record.id, approve=False):
+            return f"No draft named {record.name!r} waits for approval."
+        await decided(ctx, record, "skill.rejected")
+        return f"Rejected the draft {record.name!r}; it won't be used."
 
-    registry.add(Command("skills", "skills I can use, and drafts to approve", list_skills))
-    registry.add(Command("skill_approve", "approve a drafted skill: /skill_approve NAME", approve))
-    registry.add(Command("skill_reject", "reject a drafted skill: /skill_reject NAME", reject))
+    registry.add(
+        Command("skills", "skills I can use, and drafts waiting for approval", list_skills)
+    )
+    registry.add(
+        Command(
+            "skill_approve",
+            "approve a drafted skill: /skill_approve [platform:id] NAME",
+            approve,
+            owner_only=True,
+        )
+    )
+    registry.add(
+        Command(
+            "skill_reject",
+            "reject a drafted skill: /skill_reject [platform:id] NAME",
+            reject,
+            owner_only=True,
+        )
+    )

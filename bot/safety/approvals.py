@@ -7,7 +7,8 @@ turn is for, in the same conversation, or `/approve [id]` / `/deny [id]`. Both
 run at once even while the turn runs (immediate commands), so the tool call
 either goes ahead in the same turn or the model is told it was refused.
 No answer within the time limit counts as no; after a restart, what waited is
-recorded as expired.
+recorded as expired. Each answer says who gave it (their `platform:id`) and when, for
+the audit trail's entry of the call.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import logging
 import string
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from pydantic import BaseModel
 
@@ -26,6 +28,7 @@ from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.tools import Tool, ToolContext
 from memory.approvals import ApprovalRecord, ApprovalStore
+from memory.audit import SYSTEM
 from memory.db.sqltypes import utcnow
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,23 @@ YES = {"yes", "y", "yes please", "ok", "okay", "approve", "approved", "go ahead"
 NO = {"no", "n", "nope", "deny", "denied", "don't", "do not", "cancel", "no thanks"}
 
 
+@dataclass(frozen=True)
+class Answer:
+    """How a question ended: APPROVED, DENIED, EXPIRED or UNASKED, and for an answer
+    given, by whom (`platform:id`, or "system" when nobody could answer) and when."""
+
+    outcome: str
+    approval_id: int | None = None
+    by: str = ""
+    at: datetime | None = None
+
+
 @dataclass
 class _Waiting:
     record: ApprovalRecord
     answer: asyncio.Future[bool] = field(default_factory=asyncio.Future)
+    by: str = ""
+    at: datetime | None = None
 
 
 def _normalise(text: str) -> str:
@@ -62,9 +78,9 @@ class Approvals:
         # Set whenever a question is sent (the terminal chat stops waiting for the turn).
         self.asked = asyncio.Event()
 
-    async def ask(self, ctx: ToolContext, tool: Tool, args: BaseModel, reason: str) -> str:
-        """Ask the turn's person to confirm this call and wait for the answer.
-        Returns APPROVED, DENIED, EXPIRED or UNASKED (the question could not be sent)."""
+    async def ask(self, ctx: ToolContext, tool: Tool, args: BaseModel, reason: str) -> Answer:
+        """Ask the turn's person to confirm this call and wait for the answer: APPROVED,
+        DENIED, EXPIRED or UNASKED (the question could not be sent)."""
         conversation = ctx.conversation
         summary = tool.describe(args)
         await self._expire_earlier()
@@ -84,14 +100,14 @@ class Approvals:
             self.asked.set()
             async with asyncio.timeout(self.timeout):
                 approved = await waiting.answer
-            return APPROVED if approved else DENIED
+            return Answer(APPROVED if approved else DENIED, record.id, waiting.by, waiting.at)
         except TransportError as exc:
             log.warning("could not ask for approval #%s: %s", record.id, exc)
             await self._store.settle(record.id, "cancelled")
-            return UNASKED
+            return Answer(UNASKED, record.id)
         except TimeoutError:
             await self._store.settle(record.id, EXPIRED)
-            return EXPIRED
+            return Answer(EXPIRED, record.id, at=utcnow())
         except asyncio.CancelledError:
             await asyncio.shield(self._store.settle(record.id, "cancelled"))
             raise
@@ -120,9 +136,15 @@ class Approvals:
         ]
 
     async def decide(
-        self, conversation_id: int, user_id: int, approve: bool, approval_id: int | None = None
+        self,
+        conversation_id: int,
+        user_id: int,
+        approve: bool,
+        approval_id: int | None = None,
+        by: str = "",
     ) -> str:
-        """Answer a waiting approval (the oldest one when no id is given); returns the reply."""
+        """Answer a waiting approval (the oldest one when no id is given) as `by` (the
+        answering account, `platform:id`); returns the reply."""
         queue = self._waiting.get(conversation_id, [])
         if approval_id is not None:
             # An id names one approval wherever it waits: Slack's slash command
@@ -136,6 +158,7 @@ class Approvals:
         if waiting.record.user_id != user_id:
             return "Only the person I'm working for in this turn can answer that."
         await self._store.settle(waiting.record.id, APPROVED if approve else DENIED)
+        waiting.by, waiting.at = by, utcnow()
         waiting.answer.set_result(approve)
         if approve:
             return f"Approved #{waiting.record.id}: {waiting.record.summary}"
@@ -148,6 +171,7 @@ class Approvals:
             for waiting in queue:
                 if not waiting.answer.done():
                     await self._store.settle(waiting.record.id, DENIED)
+                    waiting.by, waiting.at = SYSTEM, utcnow()
                     waiting.answer.set_result(False)
                     refused += 1
         return refused
@@ -187,7 +211,7 @@ class Approvals:
         if raw and not raw.isdigit():
             return f"Usage: /{'approve' if approve else 'deny'} [number]"
         return await self.decide(
-            ctx.conversation.id, ctx.user.id, approve, int(raw) if raw else None
+            ctx.conversation.id, ctx.user.id, approve, int(raw) if raw else None, ctx.account
         )
 
     async def _expire_earlier(self) -> None:

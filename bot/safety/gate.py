@@ -19,16 +19,27 @@ What it promises:
   model (told by its system prompt) reads it as information, never as instructions.
 - No tool output carries a configured secret to the model (and from there to a chat
   or a page): an MCP server's error quoting its token, a command printing a key.
+- Every call of a side-effecting tool (and of a tool that judges its calls itself) goes
+  into the audit trail as `tool.called`: whether a yes was needed and why, who gave or
+  refused it and when, and how the call ended (or that it did not run), written once
+  it ended (bot/people/trail.py says why that order).
+  Read-only tools are not recorded: they change nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel
 
-from bot.safety.approvals import APPROVED, DENIED, EXPIRED, Approvals
+from bot.people.trail import Trail
+from bot.safety.approvals import APPROVED, DENIED, EXPIRED, Answer, Approvals
 from bot.safety.redact import Redactor
 from bot.safety.untrusted import mark_untrusted
 from bot.tools import Tool, ToolContext, TurnState
+
+NOT_NEEDED = "not needed"
 
 
 def taint_reason(turn: TurnState) -> str | None:
@@ -60,10 +71,43 @@ def _refusal(outcome: str, summary: str, timeout: float) -> str:
     return f"Not done: I could not ask the person to confirm {summary}."
 
 
+def _audited(tool: Tool) -> bool:
+    return tool.side_effects or tool.approval is not None
+
+
+def _no_approval_reason(tool: Tool) -> str:
+    if tool.approval is not None:
+        return "the tool's own rule found nothing to ask about"
+    return "no outside content was in view"
+
+
+def _decision(reason: str | None, answer: Answer | None, tool: Tool) -> dict[str, Any]:
+    """The approval part of a `tool.called` entry."""
+    if answer is None:
+        return {"approval": NOT_NEEDED, "why": _no_approval_reason(tool)}
+    return {
+        "approval": answer.outcome,
+        "why": reason,
+        "approval_id": answer.approval_id,
+        "answered_by": answer.by or None,
+        "answered_at": _time(answer.at),
+    }
+
+
+def _time(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
 class SafetyHook:
-    def __init__(self, approvals: Approvals, redact: Redactor | None = None) -> None:
+    def __init__(
+        self, approvals: Approvals, redact: Redactor | None = None, trail: Trail | None = None
+    ) -> None:
         self._approvals = approvals
         self._redact = redact or Redactor()
+        self._trail = trail
+        # The decision on each call in flight, until `finished` writes it with the
+        # outcome. Keyed by the arguments object, which lives exactly as long as the call.
+        self._decisions: dict[int, dict[str, Any]] = {}
 
     async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None:
         if tool.approval is not None:
@@ -73,11 +117,29 @@ class SafetyHook:
         else:
             reason = taint_reason(ctx.turn) if tool.side_effects else None
         if reason is None:
+            if _audited(tool):
+                self._decisions[id(args)] = _decision(None, None, tool)
             return None
-        outcome = await self._approvals.ask(ctx, tool, args, reason)
-        if outcome == APPROVED:
+        answer = await self._approvals.ask(ctx, tool, args, reason)
+        self._decisions[id(args)] = _decision(reason, answer, tool)
+        if answer.outcome == APPROVED:
             return None
-        return _refusal(outcome, tool.describe(args), self._approvals.timeout)
+        return _refusal(answer.outcome, tool.describe(args), self._approvals.timeout)
+
+    async def finished(self, ctx: ToolContext, tool: Tool, args: BaseModel, outcome: str) -> None:
+        """Write the call's entry: the decision `before` kept, and how the call ended."""
+        decision = self._decisions.pop(id(args), None)
+        if decision is None or self._trail is None:
+            return
+        actor = await self._trail.actor(ctx.user.id, ctx.conversation.channel)
+        await self._trail.record(
+            "tool.called",
+            actor,
+            tool=tool.name,
+            call=self._redact.known(tool.describe(args))[:300],
+            **decision,
+            outcome=outcome,
+        )
 
     def after(self, ctx: ToolContext, tool: Tool, args: BaseModel, text: str) -> str:
         text = self._redact.known(text)

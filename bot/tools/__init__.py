@@ -240,11 +240,28 @@ class ToolHook(Protocol):
     text to answer the model instead of running the call, or None to go on. It
     may wait (for a person's yes); the tool's time limit starts after it.
     `after` sees the text of a call that ran (its result or its ToolError).
+    `finished` is told how every call whose arguments were valid ended (DONE, ERROR,
+    TIMED_OUT, FAILED, CANCELLED, or NOT_RUN when a hook refused it — then possibly
+    without its own `before` having run), after it ended, outside its time limit; what
+    it raises is logged and changes nothing (the audit trail's entry of the call).
     """
 
     async def before(self, ctx: ToolContext, tool: Tool, args: BaseModel) -> str | None: ...
 
     def after(self, ctx: ToolContext, tool: Tool, args: BaseModel, text: str) -> str: ...
+
+    async def finished(
+        self, ctx: ToolContext, tool: Tool, args: BaseModel, outcome: str
+    ) -> None: ...
+
+
+# How a call ended, for `ToolHook.finished`.
+DONE = "done"
+ERROR = "error"  # the tool raised ToolError (its message went to the model)
+TIMED_OUT = "timed out"
+FAILED = "failed"  # an unexpected exception
+CANCELLED = "cancelled"  # the turn was stopped while it ran
+NOT_RUN = "not run"  # a hook refused it (no yes, or a safety check that failed)
 
 
 class ToolRegistry:
@@ -319,6 +336,7 @@ class ToolRegistry:
                 log.exception("tool %s: a safety check failed; the call was not made", name)
                 refusal = "Not done: the safety check before this call failed; details were logged."
             if refusal is not None:
+                await self._finished(ctx, found, args, NOT_RUN)
                 return ToolResult(refusal, False)
         reads = ctx.turn.reads
         try:
@@ -326,18 +344,32 @@ class ToolRegistry:
                 text = await found.run(ctx, args)
         except ToolError as exc:
             text = self._after(ctx, found, args, f"Error: {exc}")
+            await self._finished(ctx, found, args, ERROR)
             return ToolResult(text, False, ctx.turn.reads > reads)
         except TimeoutError:
+            await self._finished(ctx, found, args, TIMED_OUT)
             return ToolResult(
                 f"Error: the tool took longer than {self.timeout:g} s and was stopped.", False
             )
+        except asyncio.CancelledError:
+            await asyncio.shield(self._finished(ctx, found, args, CANCELLED))
+            raise
         except Exception:
             log.exception("tool %s failed", name)
+            await self._finished(ctx, found, args, FAILED)
             return ToolResult(
                 "Error: the tool failed unexpectedly; the details were logged.", False
             )
         text = self._after(ctx, found, args, self._cap(str(text)))
+        await self._finished(ctx, found, args, DONE)
         return ToolResult(text, True, ctx.turn.reads > reads)
+
+    async def _finished(self, ctx: ToolContext, item: Tool, args: BaseModel, outcome: str) -> None:
+        for hook in self.hooks:
+            try:
+                await hook.finished(ctx, item, args, outcome)
+            except Exception:
+                log.exception("tool %s: a hook failed after the call (%s)", item.name, outcome)
 
     def _after(self, ctx: ToolContext, item: Tool, args: BaseModel, text: str) -> str:
         for hook in self.hooks:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from bot.errors import ToolError
+from bot.people.trail import Trail
 from bot.safety.untrusted import mark_untrusted
 from bot.tools import Tool, ToolContext, tool
 from memory.conversations import ConversationRecord, UserRecord
@@ -55,8 +56,9 @@ def _as_read(ctx: ToolContext, skill: Skill, source: str, text: str) -> str:
     return mark_untrusted(source, text)
 
 
-def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
-    """use_skill, read_skill_file and create_skill over this catalog."""
+def skill_tools(catalog: SkillCatalog, store: UserSkillStore, trail: Trail) -> list[Tool]:
+    """use_skill, read_skill_file and create_skill over this catalog (drafts are written
+    to the audit trail)."""
 
     @tool(read_only=True)
     async def use_skill(ctx: ToolContext, args: UseSkillArgs) -> str:
@@ -83,7 +85,7 @@ def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
 
     @tool(side_effects=True, summary=draft_summary)
     async def create_skill(ctx: ToolContext, args: CreateSkillArgs) -> str:
-        """Save a procedure you worked out as a draft skill (an existing name proposes an update). It is used only after the person approves it with /skill_approve NAME; tell them."""
+        """Save a procedure you worked out as a draft skill (an existing name proposes an update). It is used only after one of the assistant's owners approves it with /skill_approve NAME; tell the person."""
         name = args.name.strip()
         if catalog.file_skill_named(name) is not None:
             raise ToolError(f"{name!r} is the name of an installed skill; choose another name")
@@ -94,13 +96,21 @@ def skill_tools(catalog: SkillCatalog, store: UserSkillStore) -> list[Tool]:
             problems = "; ".join(str(f) for f in report.findings if f.severity == HIGH)
             raise ToolError(f"the draft was refused: {problems}")
         existing = await store.find(ctx.user.id, name, ACTIVE)
-        await store.propose(ctx.user.id, name, report.skill.description, content)
+        draft = await store.propose(ctx.user.id, name, report.skill.description, content)
+        await trail.record(
+            "skill.drafted",
+            await trail.actor(ctx.user.id, ctx.conversation.channel),
+            skill=name,
+            draft=draft.id,
+            update=existing is not None,
+        )
         kind = "an update to your skill" if existing else "a new skill"
         notes = [str(f) for f in report.findings]
         warning = f" Scanner notes: {'; '.join(notes)}." if notes else ""
         return (
-            f"Saved {kind} {name!r} as a draft. It is not used until the person approves it: "
-            f"/skill_approve {name} (or /skill_reject {name}; /skills {name} shows it).{warning}"
+            f"Saved {kind} {name!r} as a draft. It is not used until one of the assistant's "
+            f"owners approves it: /skill_approve {name} (or /skill_reject {name}; /skills "
+            f"{name} shows it).{warning}"
         )
 
     return [use_skill, read_skill_file, create_skill]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -351,3 +352,28 @@ async def test_a_group_chat_is_never_private_even_with_an_owner_recorded(
         "Bob, your reminder",
         "group reminder",
     ]
+
+
+async def test_erasing_with_the_data_dir_deletes_the_files_inside_it_only(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    seeded = await seed_everything(engine)
+    data = tmp_path / "data"
+    files = {
+        who: data / f"files/{p.chat.id}/{p.user.name}.png"
+        for who, p in (("ana", seeded.ana), ("bob", seeded.bob))
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+    outside = tmp_path / "keep.png"
+    outside.write_bytes(b"mine")
+    escaping = SavedFile("image", "x.png", "image/png", "../keep.png", 3)
+    await seeded.ana.store.add_user_message(
+        seeded.ana.chat.id, seeded.ana.user.id, "look", attachments=[escaping]
+    )
+
+    erased = await PrivacyStore(engine).erase(seeded.ana.user.id, data)
+    assert "../keep.png" in erased.files
+    assert not files["ana"].exists()
+    assert files["bob"].exists() and outside.exists()

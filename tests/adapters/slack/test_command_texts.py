@@ -26,6 +26,7 @@ async def test_help_names_commands_the_slack_way_with_placeholders_escaped(
     (payload,) = payloads(slack)
     lines = payload.splitlines()
     assert lines[0] == "Commands:"
+    # Alice is a member: the owners' commands are not listed for her.
     names = [c.name for c in slack.app.commands.commands if not c.owner_only]
     assert [line.split(" — ")[0] for line in lines[1:]] == [f"/clawling {n}" for n in names]
     assert "/clawling forget — forget a memory: /clawling forget &lt;id or text&gt;" in lines

@@ -16,7 +16,9 @@ USAGES = {
     "/task": "Usage: /task <goal> starts a background task; /task ID shows one.",
     "/answer": "Usage: /answer ID <your answer>",
     "/cancel_job": "Usage: /cancel_job ID (see /jobs)",
-    "/skill_approve": "Usage: /skill_approve NAME (/skills lists drafts)",
+    "/skill_approve": (
+        "Usage: /skill_approve NAME, or /skill_approve platform:id NAME (/skills lists drafts)"
+    ),
 }
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 CLAWLING = str(Path(sys.executable).parent / "clawling")
 
 
-def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], tmp_path: Path, group: str = "skills", **env: str
+) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CLAWLING_", "OPENAI_"))}
     return subprocess.run(
-        [CLAWLING, "skills", *args],
+        [CLAWLING, *([group] if group else []), *args],
         capture_output=True,
         text=True,
         env={**base, "CLAWLING_DATA_DIR": str(tmp_path / "data"), **env},
@@ -69,6 +71,15 @@ def test_install_checks_first_then_lists_the_skill(tmp_path: Path) -> None:
     again = run(["install", str(good)], tmp_path)
     assert again.returncode == 1 and "use --replace" in again.stderr
     assert run(["install", str(good), "--replace"], tmp_path).returncode == 0
+
+    trail = json.loads(run(["audit", "--json"], tmp_path, group="").stdout)
+    assert [
+        (e["action"], e["actor"], e["detail"]["skill"], e["detail"]["replaced"]) for e in trail
+    ] == [
+        ("skill.installed", "cli", "tidy-desk", False),
+        ("skill.installed", "cli", "tidy-desk", True),
+    ]
+    assert trail[0]["detail"]["into"] == str(target)
 
     clash = make_skill(tmp_path / "other", "draft-reply", "My own reply steps.")
     taken = run(["install", str(clash)], tmp_path)

@@ -1,0 +1,103 @@
+"""Writing the audit trail (memory/audit.py) from the rules, the commands and the gate.
+
+The order, everywhere: the action first, its entry after it succeeded. So the trail
+never claims what did not happen, and writing it can neither stop an action nor make
+one run twice: a write that fails is logged with everything the entry would have held
+(the log is the trail's fallback) and the action's own answer stands — a tool call is
+not reported failed, so the model does not call it again; a CLI command still exits 0.
+The price: a crash between an action and its entry loses that one entry.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from memory.audit import CLI, SYSTEM, Actor, AuditStore, Entry
+from memory.people import PeopleStore, Person
+
+log = logging.getLogger(__name__)
+
+CLI_ACTOR = Actor(CLI, "cli")
+SYSTEM_ACTOR = Actor(SYSTEM, "system")
+
+
+def person_actor(person: Person, platform: str) -> Actor:
+    """The person as an actor, named by their first account."""
+    return Actor(person.label, platform, person.id)
+
+
+class Trail:
+    """Records entries, never raising (see the module's docstring for why)."""
+
+    def __init__(self, audit: AuditStore, people: PeopleStore) -> None:
+        self.audit = audit
+        self.people = people
+
+    async def record(
+        self,
+        action: str,
+        actor: Actor,
+        *,
+        subject: Person | None = None,
+        **detail: Any,
+    ) -> bool:
+        """Write one entry after its action; False (and a logged error) when it failed."""
+        try:
+            await self.audit.record(
+                action,
+                actor,
+                subject=None if subject is None else subject.label,
+                subject_id=None if subject is None else subject.id,
+                **detail,
+            )
+        except Exception:
+            log.exception(
+                "the audit trail could not record %s by %s (subject %s, %s); the action "
+                "itself was done",
+                action,
+                actor.label,
+                None if subject is None else subject.label,
+                detail,
+            )
+            return False
+        return True
+
+    async def actor(self, user_id: int, platform: str) -> Actor:
+        """The person with this id as an actor (`user:<id>` if their row cannot be read)."""
+        try:
+            person = await self.people.person(user_id)
+        except Exception:
+            log.exception("could not read user %s for the audit trail", user_id)
+            person = None
+        label = person.label if person is not None else f"user:{user_id}"
+        return Actor(label, platform, user_id)
+
+
+def entry_line(entry: Entry) -> str:
+    """One readable line: `2026-12-05 12:30 telegram:42 person.blocked telegram:7 (why)`."""
+    subject = f" {entry.subject}" if entry.subject else ""
+    # The platform is said only when the actor's name does not say it (a linked account).
+    said = entry.actor.startswith(f"{entry.platform}:") or entry.platform in (CLI, SYSTEM)
+    where = "" if said else f" via {entry.platform}"
+    details = "; ".join(f"{k}: {_short(v)}" for k, v in entry.detail.items() if v not in (None, ""))
+    return f"{entry.at:%Y-%m-%d %H:%M} {entry.actor}{where} {entry.action}{subject}" + (
+        f" — {details}" if details else ""
+    )
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
+    """An entry for `clawling audit --json`: people as `platform:id`, no row ids."""
+    return {
+        "at": entry.at.isoformat(),
+        "action": entry.action,
+        "actor": entry.actor,
+        "platform": entry.platform,
+        "subject": entry.subject,
+        "detail": entry.detail,
+    }
+
+
+def _short(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= 120 else text[:119] + "…"
