@@ -56,6 +56,7 @@ from memory.audit import AuditStore
 from memory.conversations import ConversationStore
 from memory.deliveries import DeliveryStore
 from memory.linking import LinkStore
+from memory.pairing import Stranger
 from memory.people import PeopleStore
 from memory.quotas import QuotaStore
 from memory.skills import UserSkillStore
@@ -131,7 +132,7 @@ class App:
 
     @property
     def budgets(self) -> Budgets:
-        return budgets_of(self.settings, UsageStore(self.engine))
+        return self.quota.budgets
 
     async def prepare_database(self) -> None:
         """Check the database answers, bring its schema up to date, and make the people
@@ -187,13 +188,6 @@ def admin_of(settings: Settings, memory: MemoryParts, trail: Trail) -> PeopleAdm
     core = settings.core
     seeded = tuple(entry.strip() for entry in core.owners)  # as `PeopleStore.seed` reads them
     return PeopleAdmin(trail.people, memory.privacy, trail, core.data_dir, seeded)
-
-
-def budgets_of(settings: Settings, usage: UsageStore) -> Budgets:
-    core = settings.core
-    return Budgets(
-        usage, daily=core.daily_tokens, monthly=core.monthly_tokens, timezone=core.timezone
-    )
 
 
 def build_app(
@@ -254,7 +248,7 @@ def build_app(
     for item in skill_tools(catalog, skill_store, trail):
         tools.add(item)
     skill_commands(commands, catalog, skill_store, trail)
-    people_commands(commands, admin_of(settings, memory, trail), budgets_of(settings, usage))
+    people_commands(commands, admin_of(settings, memory, trail), budgets, core.model_prices)
 
     background = build_background(
         settings, engine, store, llm, tools, outbox, commands, now, quota.allows
@@ -314,6 +308,11 @@ def build_app(
     )
     linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)
+
+    async def link_from_stranger(stranger: Stranger, args: str) -> str:
+        return await linking.redeem_from_stranger(stranger, args, now())
+
+    door.doorman.on_stranger_command("link", link_from_stranger)
     # Everything that caches a person by id forgets the people a link or unlink changed.
     linking.listeners += [sessions.accounts.forget_people, store.forget_users, skill_store.forget]
     http = HttpServer(core.http_host, core.http_port)

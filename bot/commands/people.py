@@ -15,6 +15,7 @@ from dataclasses import replace
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.people.admin import NotFound, PeopleAdmin, Refused, find
 from bot.people.budget import Budgets
+from bot.people.cost import Prices
 from bot.people.listing import chat_line, people_rows
 from bot.people.trail import entry_line
 from memory.audit import Actor
@@ -23,7 +24,9 @@ from memory.people import Person
 AUDIT_ENTRIES = 20
 
 
-def people_commands(registry: CommandRegistry, admin: PeopleAdmin, budgets: Budgets) -> None:
+def people_commands(
+    registry: CommandRegistry, admin: PeopleAdmin, budgets: Budgets, prices: Prices
+) -> None:
     """Register the owners' people commands."""
     people = admin.people
 
@@ -40,7 +43,7 @@ def people_commands(registry: CommandRegistry, admin: PeopleAdmin, budgets: Budg
         everyone = await people.everyone()
         if not everyone:
             return "Nobody is known yet."
-        rows = await people_rows(budgets, everyone, ctx.now)
+        rows = await people_rows(budgets, everyone, ctx.now, prices)
         return "\n".join(
             [f"People ({len(rows)}):", *(chat_line(r) for r in rows)]
             + ["Change: /block, /unblock, /role, /remove with their platform:id."]

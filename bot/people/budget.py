@@ -57,7 +57,7 @@ class Spending:
 
 class Budgets:
     def __init__(self, usage: UsageStore, *, daily: int, monthly: int, timezone: str) -> None:
-        self._usage = usage
+        self.usage = usage
         self._daily = daily
         self._monthly = monthly
         self._timezone = timezone
@@ -79,6 +79,6 @@ class Budgets:
         return Spending(
             self.limits(person),
             span,
-            await self._usage.tokens_since(person.id, span.day_start),
-            await self._usage.tokens_since(person.id, span.month_start),
+            await self.usage.tokens_since(person.id, span.day_start),
+            await self.usage.tokens_since(person.id, span.month_start),
         )

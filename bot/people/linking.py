@@ -15,6 +15,11 @@ Rules (docs/security.md says why):
 - Everything happens in private chats: a code shown in a group is a code given away.
 - `/unlink` (or `/unlink platform:id`, one of one's own accounts) makes that account a
   person of its own; a person's last account cannot be unlinked.
+- An account the assistant does not know yet (a stranger to the doorman) may send
+  `/link CODE` privately: the issuer's code is their consent to let that account in
+  as themselves, so no owner is asked. The code is checked (and wrong ones counted)
+  before anything of the stranger is stored; only a right code makes them a person,
+  who is joined to the issuer at once.
 
 Caches keyed by a person's id are told through `listeners` (wired in bot/app/).
 """
@@ -29,7 +34,8 @@ from datetime import datetime, timedelta
 
 from memory.audit import Actor, AuditStore
 from memory.linking import IssuedCode, LinkRefused, LinkStore
-from memory.people import PeopleStore, Person
+from memory.pairing import Stranger
+from memory.people import REMOVED, PeopleStore, Person
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0, 1
 CODE_LENGTH = 10  # 32 ** 10 = 2 ** 50 codes
@@ -127,6 +133,40 @@ class Linking:
             tries = f" ({left} more {'try' if left == 1 else 'tries'} in the next 10 minutes)"
             return f"{text}{tries if left else ''}"
         return await self._join(found, sender, now)
+
+    async def redeem_from_stranger(self, stranger: Stranger, typed: str, now: datetime) -> str:
+        """`/link CODE` from an account nobody let in yet: with a right code it becomes a
+        person joined to the issuer; with a wrong one nothing of it is stored."""
+        if not typed.strip():
+            return (
+                "To link this account to you, send /link CODE here with the code /link "
+                "gave you in your other app. To ask to be let in instead, just write to me."
+            )
+        actor = Actor(stranger.label, stranger.platform)
+        failures = await self.audit.count(FAILED, stranger.label, now - FAILURE_WINDOW)
+        if failures >= MAX_FAILURES:
+            return TOO_MANY
+        code = normalise(typed)
+        found = await self.links.find(code) if _well_formed(code) else None
+        problem = _problem(found, now)
+        if problem is not None or found is None:
+            reason = (problem or ("unknown", ""))[0] if _well_formed(code) else "malformed"
+            await self.audit.record(FAILED, actor, kind="link", reason=reason)
+            return (problem or ("", "I don't know that code."))[1]
+        person = await self.people.add(
+            stranger.platform,
+            stranger.external_id,
+            stranger.display_name,
+            username=stranger.username,
+        )
+        sender = Sender(person.id, stranger.label, private=True)
+        reply = await self._join(found, sender, now)
+        joined = await self.people.by_account(stranger.platform, stranger.external_id)
+        if joined is None or joined.id == person.id:
+            # Not joined after all (the issuer was blocked meanwhile, the code raced):
+            # the account goes back to being a stranger.
+            await self.people.set_status(person.id, REMOVED)
+        return reply
 
     async def unlink(self, sender: Sender, target: str, now: datetime) -> str:
         """`/unlink [platform:id]`: make that account (default: this one) a person again."""

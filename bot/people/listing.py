@@ -2,8 +2,9 @@
 `clawling users list [--json]`, `users show` and the owners' /users.
 
 A row is built by one function (`person_row`) and printed from one list of columns
-(`COLUMNS`), so another figure per person (money, from CLAWLING_MODEL_PRICES) is one
-field on `PersonRow`, one line in `person_row`, one column and one JSON key.
+(`COLUMNS`). With CLAWLING_MODEL_PRICES set, rows carry money too (bot/people/cost.py):
+the cost columns and JSON keys appear only then, so a deployment without prices never
+shows a misleading $0.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from bot.people.admin import shown
 from bot.people.budget import Budgets, Spending
+from bot.people.cost import Costs, Prices, dollars, person_costs
 from memory.people import Person
 
 
@@ -24,6 +26,7 @@ class PersonRow:
     spending: Spending
     daily_is_default: bool  # no quota of their own: the deployment's (or an owner's) default
     monthly_is_default: bool
+    costs: Costs | None = None  # None: no prices configured
 
     def as_json(self) -> dict[str, Any]:
         person, spent = self.person, self.spending
@@ -39,20 +42,37 @@ class PersonRow:
             "daily_quota_is_default": self.daily_is_default,
             "monthly_quota": spent.limits.monthly,
             "monthly_quota_is_default": self.monthly_is_default,
+            **self._money(),
+        }
+
+    def _money(self) -> dict[str, Any]:
+        if self.costs is None:
+            return {}
+        today, month = self.costs.today, self.costs.month
+        return {
+            "cost_today": round(today.dollars, 6),
+            "cost_month": round(month.dollars, 6),
+            "unpriced_models": sorted(set(today.unpriced) | set(month.unpriced)),
         }
 
 
-async def person_row(budgets: Budgets, person: Person, now: datetime) -> PersonRow:
+async def person_row(
+    budgets: Budgets, person: Person, now: datetime, prices: Prices | None = None
+) -> PersonRow:
+    costs = await person_costs(budgets.usage, budgets, person, now, prices) if prices else None
     return PersonRow(
         person,
         await budgets.spending(person, now),
         person.daily_tokens is None,
         person.monthly_tokens is None,
+        costs,
     )
 
 
-async def people_rows(budgets: Budgets, people: list[Person], now: datetime) -> list[PersonRow]:
-    return [await person_row(budgets, person, now) for person in people]
+async def people_rows(
+    budgets: Budgets, people: list[Person], now: datetime, prices: Prices | None = None
+) -> list[PersonRow]:
+    return [await person_row(budgets, person, now, prices) for person in people]
 
 
 def of_quota(spent: int, limit: int) -> str:
@@ -68,13 +88,18 @@ COLUMNS: list[tuple[str, Callable[[PersonRow], str]]] = [
     ("TOKENS TODAY", lambda r: of_quota(r.spending.tokens_today, r.spending.limits.daily)),
     ("TOKENS THIS MONTH", lambda r: of_quota(r.spending.tokens_month, r.spending.limits.monthly)),
 ]
+MONEY: list[tuple[str, Callable[[PersonRow], str]]] = [
+    ("COST TODAY", lambda r: dollars(r.costs.today) if r.costs else ""),
+    ("COST THIS MONTH", lambda r: dollars(r.costs.month) if r.costs else ""),
+]
 
 
 def table(rows: list[PersonRow]) -> str:
     """A plain-text table, columns padded to their widest cell."""
-    cells = [[header for header, _ in COLUMNS]]
-    cells += [[cell(row) for _, cell in COLUMNS] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
+    columns = COLUMNS + MONEY if any(row.costs for row in rows) else COLUMNS
+    cells = [[header for header, _ in columns]]
+    cells += [[cell(row) for _, cell in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join(
         "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
         for line in cells
@@ -88,4 +113,5 @@ def chat_line(row: PersonRow) -> str:
         f"• {shown(row.person)} — {row.person.role}, {row.person.status}; tokens today "
         f"{of_quota(spent.tokens_today, spent.limits.daily)}, this month "
         f"{of_quota(spent.tokens_month, spent.limits.monthly)}"
+        + (f"; cost this month {dollars(row.costs.month)}" if row.costs else "")
     )

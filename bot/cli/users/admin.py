@@ -20,6 +20,7 @@ from bot.app import App
 from bot.cli.launch import EXIT_CONFIG, EXIT_FAILURE, load, run, with_app
 from bot.cli.users.group import users_cli
 from bot.people.admin import NotFound, Refused, find, shown
+from bot.people.cost import dollars
 from bot.people.listing import of_quota, people_rows, person_row, table
 from bot.people.trail import CLI_ACTOR, entry_line
 from memory.db.sqltypes import utcnow
@@ -56,7 +57,9 @@ def _start(work: Callable[[App], Coroutine[Any, Any, int]]) -> None:
 
 
 async def _list(app: App, as_json: bool) -> int:
-    rows = await people_rows(app.budgets, await app.people.everyone(), utcnow())
+    rows = await people_rows(
+        app.budgets, await app.people.everyone(), utcnow(), app.settings.core.model_prices
+    )
     if as_json:
         _say(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
     elif not rows:
@@ -68,7 +71,7 @@ async def _list(app: App, as_json: bool) -> int:
 
 async def _show(app: App, name: str) -> int:
     async def describe(person: Person) -> str:
-        row = await person_row(app.budgets, person, utcnow())
+        row = await person_row(app.budgets, person, utcnow(), app.settings.core.model_prices)
         spent = row.spending
         default = {True: " (default)", False: " (their own)"}
         lines = [
@@ -87,6 +90,10 @@ async def _show(app: App, name: str) -> int:
             f"  tokens this month: {of_quota(spent.tokens_month, spent.limits.monthly)}"
             + default[row.monthly_is_default],
         ]
+        if row.costs is not None:
+            lines.append(
+                f"  cost today: {dollars(row.costs.today)}, this month: {dollars(row.costs.month)}"
+            )
         labels = tuple(a.label for a in person.accounts)
         entries = await app.audit.entries(user_id=person.id, labels=labels, limit=RECENT_ENTRIES)
         if entries:

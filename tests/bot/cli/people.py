@@ -29,6 +29,8 @@ def set_environment(
         "CLAWLING_DATABASE_URL": database_url,
         "CLAWLING_DATA_DIR": str(tmp_path / "data"),
         "CLAWLING_OWNERS": "telegram:1",
+        # The people the tests chat as are let in (strangers would get a pairing code).
+        "TELEGRAM_ALLOWED_USERS": "7",
         "CLAWLING_DAILY_TOKENS": "5000",
         "CLAWLING_WEB_ALLOWED_NETWORKS": "127.0.0.1/32",
     }.items():

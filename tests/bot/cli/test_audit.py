@@ -81,8 +81,13 @@ def entries(run: CliRunner, *args: str) -> list[dict[str, Any]]:
 
 
 async def test_the_audit_lists_each_action(
-    run: CliRunner, fake_llm: FakeOpenAI, site: LocalSite, tmp_path: Path
+    run: CliRunner,
+    fake_llm: FakeOpenAI,
+    site: LocalSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("CLAWLING_DAILY_TOKENS", "0")  # a long day: no budget in the way
     site.page("/notes", "<html><body><article><p>Notes from the web.</p></article></body></html>")
     await _a_day_of_actions(fake_llm, site.url("/notes"))
     # The command line runs its own event loop: off this test's loop, in a thread.

@@ -187,3 +187,27 @@ def test_remove_keeps_the_data_and_forget_erases_it(run: CliRunner, fake_llm: Fa
     assert "cli person.removed telegram:7 — was: active" in lines[6]
     assert "cli person.forgotten telegram:7 — memories: 0; messages: 2; summaries: " in lines[7]
     assert run.invoke(cli, ["users", "show", "slack:nobody"]).exit_code == 2
+
+
+def test_with_prices_the_listing_shows_money(
+    run: CliRunner, fake_llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cost = (prompt - cached) × input + cached × cached input + completion × output,
+    per million tokens; a model without a price is named, not counted as free."""
+    fake_llm.add(Reply(text="Hello Max!"))
+    chat("7", "Max", "hello")
+    spent = tokens_of("telegram:7")
+    monkeypatch.setenv("CLAWLING_MODEL_PRICES", "fake-model=1000/500/2000")
+    _, member = listing(run)
+    # The fake reports no cached tokens; its prompt and completion counts are in `spent`.
+    assert member["cost_today"] == member["cost_month"]
+    assert spent * 1000 / 1e6 <= float(member["cost_today"]) <= spent * 2000 / 1e6  # type: ignore[arg-type]
+    assert member["unpriced_models"] == []
+    text = run.invoke(cli, ["users", "list"]).stdout
+    assert "COST TODAY" in text.splitlines()[0] and "$" in text.splitlines()[2]
+
+    monkeypatch.setenv("CLAWLING_MODEL_PRICES", "other-model=1/1/1")
+    _, member = listing(run)
+    assert member["cost_today"] == 0 and member["unpriced_models"] == ["fake-model"]
+    shown = run.invoke(cli, ["users", "show", "telegram:7"]).stdout
+    assert "cost today: $0.0000 (no price set for fake-model)" in shown

@@ -47,7 +47,8 @@ async def test_owners_manage_people_in_the_chat(make_app: AppMaker, fake_llm: Fa
     listing = await say(app, channel, "/users", "boss")
     lines = listing.splitlines()
     assert lines[0] == "People (2):"
-    assert lines[1].startswith("• test:boss — owner, active; tokens today 0 (unlimited)")
+    # Seeded by CLAWLING_OWNERS as "boss"; the name they show came with their message.
+    assert lines[1].startswith("• test:boss (Boss) — owner, active; tokens today 0 (unlimited)")
     assert lines[2].startswith("• test:max (Max) — member, active; tokens today ")
     assert " of 1,000, this month " in lines[2]
 
@@ -74,7 +75,7 @@ async def test_owners_manage_people_in_the_chat(make_app: AppMaker, fake_llm: Fa
     )
     # Max, an owner now, demotes the boss, then cannot leave the assistant ownerless.
     assert (await say(app, channel, "/role test:boss member", "max")).startswith(
-        "test:boss is now a member. Note: test:boss is in CLAWLING_OWNERS"
+        "test:boss (Boss) is now a member. Note: test:boss is in CLAWLING_OWNERS"
     )
     refused = await say(app, channel, "/remove test:max", "max")
     assert refused.startswith("test:max (Max) is the last active owner; the assistant needs one.")

@@ -130,3 +130,45 @@ def test_linking_from_the_terminal(fake_llm: FakeOpenAI, database_url: str, tmp_
     assert "Linked: console:ana, console:laptop are now one person" in linked.stdout
     assert run(["chat", "-m", "what is my bike lock code?", "--as", "laptop"], env).returncode == 0
     assert "9032" in note_of(fake_llm.requests[-1])
+
+
+async def test_an_account_nobody_let_in_yet_joins_its_person_with_a_link_code(
+    both: tuple[App, Harness], telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    """Alice is let in on Slack; her Telegram account is a stranger. Her code is her
+    consent: sent from Telegram it lets that account in as her, no owner asked, while a
+    wrong code stores nothing of the stranger."""
+    app, slack = both
+    await on_slack(slack, "Remember: the wifi password at the cabin is larch-77")
+    issued = await slack.command("link", channel=SLACK_DM, user=ALICE)
+    await slack.settle()
+    code = re.search(r"Your link code: (\w+)", slack.fake.texts(SLACK_DM)[-1])
+    assert code is not None, issued
+
+    phone = FakeTelegram.user(333, "Alice", "alice_t")
+    chat = FakeTelegram.private(phone)
+
+    async def from_phone(text: str) -> str:
+        before = len(telegram.in_chat(333))
+        telegram.push_message(chat, phone, text)
+        await telegram.wait_for(lambda: len(telegram.in_chat(333)) > before)
+        await app.sessions.drain()
+        return telegram.texts(333)[-1]
+
+    requests = len(fake_llm.requests)
+    assert "don't know that code" in await from_phone("/link ABCDEFGHJK")
+    assert await app.people.by_account("telegram", "333") is None  # nothing stored
+    [failed] = await app.audit.entries(actions=("code.failed",))
+    assert failed.actor == "telegram:333"
+
+    linked = await from_phone(f"/link {code.group(1)}")
+    assert "Linked: slack:UALICE, telegram:333" in linked
+    person = await app.people.by_account("telegram", "333")
+    assert person is not None and [a.label for a in person.accounts] == [
+        "slack:UALICE",
+        "telegram:333",
+    ]
+    assert len(fake_llm.requests) == requests  # no model call for any of it
+
+    await from_phone("what is the cabin wifi password?")
+    assert "larch-77" in note_of(fake_llm.requests[-1])
