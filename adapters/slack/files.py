@@ -23,6 +23,7 @@ from yarl import URL
 from adapters.slack.events import SlackFile
 from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
 from bot.chat.channels import Attachment
+from bot.chat.documents import document_kind
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,13 @@ SLACK_FILE_HOSTS = frozenset({"files.slack.com", "files.slack-gov.com"})
 
 
 def file_kind(item: SlackFile) -> str:
-    """image, text, audio or file (which the assistant cannot read)."""
+    """image, document, text, audio or file (which the assistant cannot read)."""
     if item.mime_type in IMAGE_TYPES or item.mime_type.startswith("image/"):
         return "image"
     if item.mime_type.startswith("audio/"):
         return "audio"
+    if document_kind(item.name, item.mime_type) is not None:
+        return "document"  # up to max_bytes like any file: converting cuts it to the limit
     if item.mime_type.startswith(TEXT_TYPES) or PurePath(item.name).suffix.lower() in TEXT_SUFFIXES:
         return "text"
     return "file"
@@ -93,7 +96,7 @@ class FileFetcher:
                 kind,
                 item.name,
                 item.mime_type,
-                note=f"{item.mime_type} file; only text files and images can be read",
+                note=f"{item.mime_type} file; only text files, documents and images can be read",
             )
         if item.size > self._max_bytes:
             return Attachment(

@@ -11,6 +11,7 @@ from telegram import Document, Message, PhotoSize
 from adapters.telegram import retry
 from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
 from bot.chat.channels import Attachment
+from bot.chat.documents import document_kind
 from bot.errors import TransportError
 
 log = logging.getLogger(__name__)
@@ -21,7 +22,9 @@ BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 @dataclass(frozen=True)
 class MediaLimits:
-    max_text_bytes: int  # text documents larger than this are not downloaded
+    max_text_bytes: int  # text files larger than this are not downloaded
+    # PDFs, Word files, spreadsheets and web pages carry far more bytes than text, and are
+    # cut to the character limit after converting: they are capped by what Telegram serves.
     max_download_bytes: int = BOT_API_DOWNLOAD_LIMIT
 
 
@@ -76,6 +79,8 @@ async def _document(
     size = document.file_size or 0
     if mime in IMAGE_TYPES:
         return await _fetch(document, "image", name, mime, limits, policy)
+    if document_kind(name, mime) is not None:
+        return await _fetch(document, "document", name, mime, limits, policy)
     if mime.startswith(TEXT_TYPES) or Path(name).suffix.lower() in TEXT_SUFFIXES:
         if size > limits.max_text_bytes:
             note = (
@@ -84,7 +89,7 @@ async def _document(
             )
             return Attachment("text", name, mime, note=note)
         return await _fetch(document, "text", name, mime, limits, policy)
-    note = f"a {mime} file of {_size(size)}; only text files and images can be read"
+    note = f"a {mime} file of {_size(size)}; only text files, documents and images can be read"
     return Attachment("file", name, mime, note=note)
 
 

@@ -1,7 +1,8 @@
 """Files that come with messages, the same way for every chat app.
 
-Text files are read into the message (so they are stored and searchable);
-images are kept under the data dir and shown to vision-capable models; what
+Text files are read into the message (so they are stored and searchable), and so
+are documents (PDF, Word, spreadsheets, CSV, HTML: converted by bot/chat/documents.py in a
+thread, so a big file does not hold up other chats); images are kept under the data dir and shown to vision-capable models; what
 cannot be read is described honestly, so the model can say so. A file's content is
 not the person's own words (a forwarded document can carry instructions): it is
 marked as untrusted data, and so is the message that carries it.
@@ -9,6 +10,7 @@ marked as untrusted data, and so is the message that carries it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import uuid
 from collections import OrderedDict
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.chat.channels import Attachment
+from bot.chat.documents import document_kind, read_document
 from bot.safety.untrusted import mark_untrusted
 from memory.conversations import SavedFile
 
@@ -88,7 +91,7 @@ class FileKeeper:
         self.limits = limits
         self._cache: OrderedDict[str, str] = OrderedDict()
 
-    def absorb(
+    async def absorb(
         self, conversation_id: int, text: str, attachments: Sequence[Attachment]
     ) -> Absorbed:
         """The message text with file contents or notes appended, and the saved images."""
@@ -111,6 +114,10 @@ class FileKeeper:
                     "configured, so its content is unknown. Tell the person you can't listen "
                     "to audio and ask them to type it.]"
                 )
+            elif (kind := document_kind(item.name, item.mime_type)) is not None:
+                note, read = await self._document(kind, item)
+                parts.append(note)
+                untrusted = untrusted or read
             elif _is_text(item):
                 note, read = self._text(item)
                 parts.append(note)
@@ -118,7 +125,7 @@ class FileKeeper:
             else:
                 parts.append(
                     f"[File {item.name} ({item.mime_type}, {_size(len(item.data))}) attached; "
-                    "only text files and images can be read.]"
+                    "only text files, documents and images can be read.]"
                 )
         return Absorbed("\n\n".join(parts), saved, untrusted)
 
@@ -133,6 +140,16 @@ class FileKeeper:
                 False,
             )
         return f"[File {item.name}]\n" + mark_untrusted(f"file {item.name}", content), True
+
+    async def _document(self, kind: str, item: Attachment) -> tuple[str, bool]:
+        """The document as text for the message, and whether any of its content was read in."""
+        reading = await asyncio.to_thread(
+            read_document, kind, item.data, self.limits.max_text_chars
+        )
+        if not reading.text:
+            return f"[File {item.name}: {reading.note}.]", False
+        head = f"[File {item.name}: {reading.note}]" if reading.note else f"[File {item.name}]"
+        return head + "\n" + mark_untrusted(f"file {item.name}", reading.text), True
 
     def _image(self, conversation_id: int, item: Attachment) -> tuple[str, SavedFile | None]:
         if not self.limits.vision:

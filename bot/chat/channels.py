@@ -21,7 +21,7 @@ class ChatRef:
 class Attachment:
     """A file that came with a message, already downloaded by the adapter."""
 
-    kind: str  # "image", "text", "audio", "file"
+    kind: str  # "image", "document", "text", "audio", "file"
     name: str
     mime_type: str
     data: bytes = b""

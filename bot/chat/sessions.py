@@ -211,7 +211,9 @@ class SessionManager:
             else:
                 self._enqueue(session, request)
             return True
-        absorbed = self._files.absorb(session.conversation.id, inbound.text, inbound.attachments)
+        absorbed = await self._files.absorb(
+            session.conversation.id, inbound.text, inbound.attachments
+        )
         user, stored = await self._store_message(inbound, session, user, absorbed)
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
