@@ -130,16 +130,17 @@ class FileKeeper:
         return Absorbed("\n\n".join(parts), saved, untrusted)
 
     def _text(self, item: Attachment) -> tuple[str, bool]:
-        """The file's text for the message, and whether its content was read in."""
+        """The file's text for the message (cut at the limit, saying so), and that it was read."""
         content = item.data.decode("utf-8", errors="replace")
+        head = f"[File {item.name}]"
         if len(content) > self.limits.max_text_chars:
-            return (
-                f"[File {item.name} has {len(content):,} characters, more than the "
-                f"{self.limits.max_text_chars:,}-character limit, so it was not read. "
-                "Ask for a smaller file or the part that matters.]",
-                False,
+            head = (
+                f"[File {item.name}: it has {len(content):,} characters; only its first "
+                f"{self.limits.max_text_chars:,} were read (the limit); ask for the part that "
+                "matters if the rest is needed]"
             )
-        return f"[File {item.name}]\n" + mark_untrusted(f"file {item.name}", content), True
+            content = content[: self.limits.max_text_chars]
+        return head + "\n" + mark_untrusted(f"file {item.name}", content), True
 
     async def _document(self, kind: str, item: Attachment) -> tuple[str, bool]:
         """The document as text for the message, and whether any of its content was read in."""

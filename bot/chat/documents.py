@@ -1,4 +1,4 @@
-"""Documents people send (PDF, Word, spreadsheets, CSV, HTML) read into text the model can use.
+"""Documents people send (PDF, Word, Excel, HTML) read into text the model can use.
 
 The rules:
 - Each format has one converter, a generator of text pieces; the reader stops pulling
@@ -10,28 +10,26 @@ The rules:
 - A PDF with pages but no text layer is a scan, and says so; a password-protected or
   damaged file gets one plain sentence, never a traceback.
 - This is blocking CPU work: callers run `read_document` in a thread.
-Markdown and other plain text need no converting; FileKeeper reads them as they are.
+Markdown, CSV and other plain text need no converting; FileKeeper reads them as they are
+(a CSV is already the most compact table a model reads, and stays faithful to its quoting).
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import zipfile
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
 
 log = logging.getLogger(__name__)
 
-PDF, DOCX, XLSX, CSV, HTML = "pdf", "docx", "xlsx", "csv", "html"
+PDF, DOCX, XLSX, HTML = "pdf", "docx", "xlsx", "html"
 MIME_KINDS = {
     "application/pdf": PDF,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": DOCX,
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": XLSX,
-    "text/csv": CSV,
     "text/html": HTML,
     "application/xhtml+xml": HTML,
 }
@@ -40,14 +38,13 @@ SUFFIX_KINDS = {
     ".docx": DOCX,
     ".xlsx": XLSX,
     ".xlsm": XLSX,
-    ".csv": CSV,
     ".html": HTML,
     ".htm": HTML,
 }
-NAMES = {PDF: "PDF", DOCX: "Word", XLSX: "Excel", CSV: "CSV", HTML: "HTML"}
+NAMES = {PDF: "PDF", DOCX: "Word", XLSX: "Excel", HTML: "HTML"}
 MAX_PDF_PAGES = 500
 MAX_SHEETS = 20
-MAX_ROWS = 1_000  # per sheet or CSV
+MAX_ROWS = 1_000  # per sheet
 MAX_COLUMNS = 50
 MAX_CELL_CHARS = 500
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
@@ -68,7 +65,7 @@ class _Unreadable(Exception):
 
 
 def document_kind(name: str, mime_type: str) -> str | None:
-    """pdf, docx, xlsx, csv or html when the file is a document this module reads."""
+    """pdf, docx, xlsx or html when the file is a document this module reads."""
     by_mime = MIME_KINDS.get(mime_type.split(";")[0].strip().lower())
     return by_mime or SUFFIX_KINDS.get(PurePath(name).suffix.lower())
 
@@ -180,15 +177,6 @@ def _xlsx(data: bytes) -> Generator[str, None, None]:
         book.close()
 
 
-def _csv(data: bytes) -> Generator[str, None, None]:
-    text = data.decode("utf-8-sig", errors="replace")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    yield from _table(csv.reader(io.StringIO(text), dialect))
-
-
 def _html(data: bytes) -> Generator[str, None, None]:
     import trafilatura  # heavy: loaded on first use (as in bot/tools/web.py)
 
@@ -204,7 +192,7 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\n", " ").strip()[:MAX_CELL_CHARS]
 
 
-def _table(rows: Iterator[Sequence[object]] | Any) -> Iterator[str]:
+def _table(rows: Iterable[Iterable[object]]) -> Iterable[str]:
     """Rows as a Markdown table (the first row as its header), capped in rows and columns."""
     count = 0
     for row in rows:
@@ -225,6 +213,5 @@ CONVERTERS: dict[str, Callable[[bytes], Generator[str, None, None]]] = {
     PDF: _pdf,
     DOCX: _docx,
     XLSX: _xlsx,
-    CSV: _csv,
     HTML: _html,
 }

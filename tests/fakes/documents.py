@@ -118,3 +118,14 @@ def zip_bomb(name: str = "word/document.xml", unpacked: int = 80 * 1024 * 1024) 
             for _ in range(unpacked // len(block)):
                 part.write(block)
     return out.getvalue()
+
+
+def locked_pdf(password: str = "s3cret") -> bytes:
+    """A text PDF encrypted with a password (pypdf's writer)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf([["private"]]))))
+    writer.encrypt(user_password=password, algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
