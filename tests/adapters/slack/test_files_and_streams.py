@@ -26,7 +26,7 @@ async def test_shared_text_files_and_images_reach_the_model(
     files = [
         slack.fake.host_file("notes.md", b"# Plan\n- buy milk", "text/markdown"),
         slack.fake.host_file("dot.png", PNG, "image/png"),
-        slack.fake.host_file("report.pdf", b"%PDF-1.4", "application/pdf"),
+        slack.fake.host_file("photos.zip", b"PK\x03\x04", "application/zip"),
     ]
     await slack.deliver(dm("what's in these?", subtype="file_share", files=files))
     await slack.settle()
@@ -34,7 +34,7 @@ async def test_shared_text_files_and_images_reach_the_model(
     (content,) = _user_content(fake_llm.requests[0])
     text = " ".join(part.get("text", "") for part in content)
     assert "what's in these?" in text and "- buy milk" in text
-    assert "report.pdf" in text and "only text files and images can be read" in text
+    assert "photos.zip" in text and "only text files, documents and images can be read" in text
     images = [part for part in content if part["type"] == "image_url"]
     assert (
         images[0]["image_url"]["url"] == "data:image/png;base64," + base64.b64encode(PNG).decode()

@@ -77,13 +77,13 @@ async def test_voice_note_is_acknowledged_honestly(
 async def test_unreadable_file_is_described_not_downloaded(
     bot: App, telegram: FakeTelegram, fake_llm: FakeOpenAI
 ) -> None:
-    document = {"file_id": "p1", "file_unique_id": "p1", "file_name": "scan.pdf",
-                "mime_type": "application/pdf", "file_size": 50_000}  # fmt: skip
+    document = {"file_id": "p1", "file_unique_id": "p1", "file_name": "photos.zip",
+                "mime_type": "application/zip", "file_size": 50_000}  # fmt: skip
     telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "see", document=document)
 
     await answered(telegram, bot, OWNER)
     content = str(_user_content(fake_llm.requests[0]))
-    assert "scan.pdf" in content and "only text files and images" in content
+    assert "photos.zip" in content and "only text files, documents and images" in content
     assert "getFile" not in telegram.calls
 
 
