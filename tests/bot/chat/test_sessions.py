@@ -234,7 +234,8 @@ async def test_files_are_read_or_described(
         Attachment("text", "big.txt", "text/plain", b"x" * 200_000),
         Attachment("image", "cat.png", "image/png", png),
         Attachment("audio", "voice.ogg", "audio/ogg", b"OggS"),
-        Attachment("file", "report.pdf", "application/pdf", b"%PDF-1.7"),
+        Attachment("document", "report.pdf", "application/pdf", b"%PDF-1.7"),
+        Attachment("file", "photos.zip", "application/zip", b"PK"),
     )
     inbound = channel.inbound("see attached")
     await app.sessions.handle(type(inbound)(**{**inbound.__dict__, "attachments": files}))
@@ -244,9 +245,11 @@ async def test_files_are_read_or_described(
     # A file's content is outside content: marked as data (and the message with it).
     assert '[File notes.txt]\n<untrusted_data source="file notes.txt">\nbuy oat milk\n' in text
     assert '<untrusted_data source="image cat.png">\n[Image cat.png]\n' in text
-    assert "big.txt has 200,000 characters" in text
+    assert "[File big.txt: it has 200,000 characters; only its first 100,000 were read" in text
+    assert "x" * 100_000 + "\n</untrusted_data>" in text and "x" * 100_001 not in text
     assert "speech transcription is not configured" in text
-    assert "report.pdf (application/pdf" in text
+    assert "[File report.pdf: it could not be read: it looks damaged or is not" in text
+    assert "photos.zip (application/zip" in text
     assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
 
 
