@@ -21,9 +21,8 @@ import aiohttp
 from yarl import URL
 
 from adapters.slack.events import SlackFile
-from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
+from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES, document_kind
 from bot.chat.channels import Attachment
-from bot.chat.documents import document_kind
 
 log = logging.getLogger(__name__)
 

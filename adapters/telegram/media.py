@@ -9,9 +9,8 @@ from pathlib import Path
 from telegram import Document, Message, PhotoSize
 
 from adapters.telegram import retry
-from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES
+from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES, document_kind
 from bot.chat.channels import Attachment
-from bot.chat.documents import document_kind
 from bot.errors import TransportError
 
 log = logging.getLogger(__name__)
