@@ -9,7 +9,9 @@ The rules:
   so the declared sizes are a real bound: a zip bomb is caught here).
 - A PDF with pages but no text layer is a scan, and says so; a password-protected or
   damaged file gets one plain sentence, never a traceback.
-- This is blocking CPU work: callers run `read_document` in a thread.
+- This is blocking CPU work: callers run `read_document` in a thread, and the reader
+  stops pulling after `max_seconds` too (a thread cannot be cancelled from outside, so
+  it must end by itself; one slow page is the most it can overrun).
 Markdown, CSV and other plain text need no converting; FileKeeper reads them as they are
 (a CSV is already the most compact table a model reads, and stays faithful to its quoting).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 import zipfile
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
@@ -70,14 +73,18 @@ def document_kind(name: str, mime_type: str) -> str | None:
     return by_mime or SUFFIX_KINDS.get(PurePath(name).suffix.lower())
 
 
-def read_document(kind: str, data: bytes, max_chars: int) -> Reading:
+def read_document(kind: str, data: bytes, max_chars: int, max_seconds: float = 30.0) -> Reading:
     """The document's text, at most `max_chars` characters, with a note when cut or unread."""
     pieces: list[str] = []
     length = 0
-    cut = False
+    cut = slow = False
+    deadline = time.monotonic() + max_seconds
     converted = CONVERTERS[kind](data)
     try:
         for piece in converted:
+            if pieces and time.monotonic() > deadline:
+                slow = True
+                break
             if length + len(piece) > max_chars:
                 pieces.append(piece[: max_chars - length])
                 cut = True
@@ -97,6 +104,9 @@ def read_document(kind: str, data: bytes, max_chars: int) -> Reading:
     text = "".join(pieces).strip()
     if not text:
         return Reading("", SCAN_NOTE if kind == PDF else "it has no text in it")
+    if slow:
+        note = "reading it took too long, so only its first part was read"
+        return Reading(text, note)
     if cut:
         note = (
             f"only its first {max_chars:,} characters were read (the limit); "

@@ -99,3 +99,10 @@ def test_a_web_page_is_read_as_its_text() -> None:
     text = read_document("html", html, 10_000).text
     assert "The secret fruit is a persimmon" in text and "News" in text
     assert "<p>" not in text and "tracking" not in text
+
+
+def test_reading_stops_at_the_time_limit_with_a_note() -> None:
+    pdf = text_pdf([[f"page {page} text"] for page in range(1, 6)])
+    reading = read_document("pdf", pdf, 10_000, max_seconds=0.0)
+    assert reading.text == "--- page 1 ---\npage 1 text"
+    assert reading.note == "reading it took too long, so only its first part was read"
