@@ -156,6 +156,9 @@ def _docx(data: bytes) -> Generator[str, None, None]:
     from docx.table import Table
 
     document = Document(io.BytesIO(data))
+    # Paragraph.style looks its style up anew each time (about 1 ms: seconds for a long
+    # document), so the names are looked up once, by the paragraph's style id.
+    styles = {style.style_id: style.name for style in document.styles}
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             rows = ([cell.text for cell in row.cells] for row in block.rows)
@@ -164,7 +167,7 @@ def _docx(data: bytes) -> Generator[str, None, None]:
         text = block.text.strip()
         if not text:
             continue
-        style = (block.style.name if block.style is not None else "") or ""
+        style = styles.get(block._p.style or "") or ""
         level = style.removeprefix("Heading ").strip()
         prefix = "#" * int(level) + " " if style.startswith("Heading ") and level.isdigit() else ""
         yield f"{prefix}{text}\n\n"
