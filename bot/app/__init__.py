@@ -22,6 +22,7 @@ from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.memory import MemoryParts, build_memory
 from bot.app.pairing import Door, build_door
 from bot.app.tools import build_skills, build_tools
+from bot.app.voice import build_ears
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
 from bot.chat.attachments import FileKeeper, FileLimits
@@ -305,6 +306,7 @@ def build_app(
         max_concurrent_turns=core.max_concurrent_turns,
         now=now,
         wake_deliverer=background.deliverer.notify,
+        ears=build_ears(settings, client, usage, quota),
     )
     linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)

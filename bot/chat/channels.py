@@ -26,6 +26,10 @@ class Attachment:
     mime_type: str
     data: bytes = b""
     note: str = ""  # set by the adapter when the file could not be read
+    # Audio: its length when the platform says, and whether it is a voice note the person
+    # recorded in the app (their own words) rather than an audio file they shared.
+    seconds: float | None = None
+    recorded: bool = False
 
 
 @dataclass(frozen=True)
