@@ -48,7 +48,9 @@ async def collect(
     if message.document is not None:
         found.append(await _document(message.document, limits, policy))
     if message.voice is not None:
-        found.append(await _audio(message.voice, "voice.ogg", limits, policy, recorded=True))
+        # Recorded by the sender: their own words, unless forwarded from someone else.
+        own = message.forward_origin is None
+        found.append(await _audio(message.voice, "voice.ogg", limits, policy, recorded=own))
     if message.audio is not None:
         name = message.audio.file_name or "audio file"
         found.append(await _audio(message.audio, name, limits, policy, recorded=False))

@@ -188,7 +188,11 @@ class FakeTelegram:
         if sender is not None:
             message["from"] = sender
         if text is not None:
-            key = "caption" if {"photo", "document", "video"} & set(extra) else "text"
+            key = (
+                "caption"
+                if {"photo", "document", "video", "audio", "voice"} & set(extra)
+                else "text"
+            )
             message[key] = text
             entities = _auto_entities(text)
             if entities:

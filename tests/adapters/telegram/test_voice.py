@@ -137,3 +137,57 @@ async def test_without_a_transcription_model_the_honest_message_stays(
 
     assert fake_llm.audio.requests == []
     assert "can't listen to audio" in _user_text(fake_llm.requests[0])
+
+
+async def test_forwarded_voice_note_is_outside_content(
+    settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    origin = {"type": "hidden_user", "date": 1700000000, "sender_user_name": "Someone"}
+    async with running(settings_for(VOICE)) as app:
+        telegram.push_message(
+            FakeTelegram.private(OWNER_USER),
+            OWNER_USER,
+            None,
+            voice=_voice(telegram, 4),
+            forward_origin=origin,
+        )
+        await answered(telegram, app, OWNER)
+        stored = await _rows(app, "SELECT untrusted FROM messages WHERE role = 'user'")
+
+    assert "untrusted_data" in _user_text(fake_llm.requests[0])
+    assert [bool(row[0]) for row in stored] == [True]
+
+
+async def test_spent_budget_means_no_transcription(
+    settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    async with running(settings_for(VOICE)) as app:
+        owner = await app.people.by_account("telegram", str(OWNER))
+        assert owner is not None
+        await app.people.set_quota(owner.id, daily=20)
+        telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "hello")
+        await answered(telegram, app, OWNER)  # one turn spends the day's 20 tokens
+        telegram.push_message(
+            FakeTelegram.private(OWNER_USER), OWNER_USER, None, voice=_voice(telegram, 4)
+        )
+        replies = await answered(telegram, app, OWNER, count=2)
+
+    assert fake_llm.audio.requests == []
+    assert "budget" in replies[-1].lower()
+
+
+async def test_a_separate_transcription_endpoint_gets_its_own_key(
+    settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    with FakeOpenAI() as whisper:
+        core = {**VOICE, "transcription_base_url": whisper.url, "transcription_api_key": "gsk-1"}
+        async with running(settings_for(core)) as app:
+            telegram.push_message(
+                FakeTelegram.private(OWNER_USER), OWNER_USER, None, voice=_voice(telegram, 2)
+            )
+            await answered(telegram, app, OWNER)
+
+    assert fake_llm.audio.requests == []
+    (sent,) = whisper.audio.requests
+    assert sent.authorization == "Bearer gsk-1"
+    assert "hello from a voice note" in _user_text(fake_llm.requests[0])
