@@ -1,15 +1,21 @@
-"""Voice notes: the transcriber and the session manager's `Ears`, when a transcription
-model is set (CLAWLING_TRANSCRIPTION_MODEL)."""
+"""Voice: the session manager's `Ears` (transcription, CLAWLING_TRANSCRIPTION_MODEL) and
+spoken replies with /voice (CLAWLING_SPEECH_MODEL)."""
 
 from __future__ import annotations
 
 from openai import AsyncOpenAI
 
+from bot.chat.outbox import Outbox
+from bot.chat.spoken import SpokenReplies
 from bot.chat.voice import Ears
+from bot.commands.registry import CommandRegistry
+from bot.commands.voice import voice_commands
 from bot.llm.quota import Quota
+from bot.llm.speech import Speaker
 from bot.llm.transcription import Transcriber
 from bot.settings import Settings
 from memory.usage import UsageStore
+from memory.voice import VoicePreferences
 
 
 def build_ears(
@@ -31,3 +37,22 @@ def build_ears(
         )
     transcriber = Transcriber(client, core.transcription_model, recorder=usage, quota=quota)
     return Ears(transcriber, core.data_dir, core.max_audio_seconds)
+
+
+def build_spoken(
+    settings: Settings,
+    client: AsyncOpenAI,
+    usage: UsageStore,
+    quota: Quota,
+    preferences: VoicePreferences,
+    outbox: Outbox,
+    commands: CommandRegistry,
+) -> SpokenReplies | None:
+    """Spoken replies and /voice; without a speech model /voice says it is not set up."""
+    core = settings.core
+    if not core.speech_model:
+        voice_commands(commands, None)
+        return None
+    voice_commands(commands, preferences)
+    speaker = Speaker(client, core.speech_model, core.speech_voice, recorder=usage, quota=quota)
+    return SpokenReplies(speaker, preferences, outbox)

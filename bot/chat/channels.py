@@ -152,6 +152,14 @@ class FileSender(Protocol):
 
 
 @runtime_checkable
+class VoiceSender(Protocol):
+    """Optional: the platform plays Ogg/Opus audio as a voice note (Telegram). Elsewhere
+    spoken replies go as an audio file (`FileSender`)."""
+
+    async def send_voice(self, chat: ChatRef, audio: bytes) -> MessageRef: ...
+
+
+@runtime_checkable
 class DirectChats(Protocol):
     """Optional: the platform can name a person's private chat with the assistant from
     their account id (Telegram: the user id is the chat; Slack: conversations.open), so

@@ -31,6 +31,7 @@ from bot.chat.channels import (
 )
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
+from bot.chat.spoken import SpokenReplies
 from bot.chat.voice import Ears
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
@@ -162,6 +163,7 @@ class SessionManager:
         now: Callable[[], datetime],
         wake_deliverer: Callable[[], None] = lambda: None,
         ears: Ears | None = None,
+        spoken: SpokenReplies | None = None,
     ) -> None:
         self.store = store
         self._deliveries = deliveries
@@ -174,6 +176,7 @@ class SessionManager:
         self._doorman = doorman
         self._files = files
         self._ears = ears  # transcription (bot/chat/voice.py); None: audio is described
+        self._spoken = spoken  # answers also as voice notes (/voice on), when set up
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
@@ -448,6 +451,9 @@ class SessionManager:
             typing.cancel()
         if text:
             await self._deliver(stream, text, delivery)
+        if self._spoken is not None and delivery is not None and text:
+            listener = Listener(request.user.id, session.conversation.id)
+            await self._spoken.after_answer(listener, session.chat, text)
 
     async def _deliver(self, stream: ReplyStream, text: str, delivery: str | None) -> None:
         """Show the final text. An answer is also a delivery row the turn claimed: marked

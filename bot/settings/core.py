@@ -73,6 +73,10 @@ class CoreSettings(ToolSettings):
     transcription_base_url: str | None = None
     transcription_api_key: SecretStr | None = None
     max_audio_seconds: int = Field(600, ge=1, le=24 * 3600)
+    # Spoken replies (/voice on): a text-to-speech model at the model endpoint's
+    # /audio/speech, and its voice; unset model: no spoken replies.
+    speech_model: str | None = None
+    speech_voice: str = "alloy"
     max_file_chars: int = Field(100_000, ge=1_000)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -62,6 +62,8 @@ class User(Base):
     monthly_tokens: Mapped[int | None] = mapped_column(BigInteger)
     # The budget period the person was last told about (80 %, 100 %), so they are told once.
     quota_notice: Mapped[str | None] = mapped_column(String(64))
+    # Answers also as voice notes (/voice on; bot/chat/spoken.py).
+    voice_replies: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Identity(Base):

@@ -236,6 +236,7 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/audio/transcriptions", self.audio.transcriptions)
+        app.router.add_post("/v1/audio/speech", self.audio.speech)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/props", self._props)
         app.router.add_post("/api/show", self._show)
@@ -610,12 +611,14 @@ class Transcribed:
 @dataclass
 class FakeAudio:
     """Speech to text: a queued transcript per request (else `default`), or `status` as an
-    error; every multipart request is recorded."""
+    error; every multipart request is recorded. Text to speech: `speech`."""
 
     transcripts: deque[str] = field(default_factory=deque)
     default: str = "hello from a voice note"
     status: int = 200
     requests: list[Transcribed] = field(default_factory=list)
+    spoken: list[dict[str, Any]] = field(default_factory=list)  # /audio/speech bodies
+    speech_status: int = 200
 
     async def transcriptions(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -636,6 +639,15 @@ class FakeAudio:
             return web.json_response(error, status=self.status)
         text = self.transcripts.popleft() if self.transcripts else self.default
         return web.json_response({"text": text})
+
+    async def speech(self, request: web.Request) -> web.Response:
+        """Text to speech: Ogg bytes that carry the text, so tests can tell what was said."""
+        body = await request.json()
+        self.spoken.append(body)
+        if self.speech_status != 200:
+            error = {"error": {"message": "speech down", "type": "server_error"}}
+            return web.json_response(error, status=self.speech_status)
+        return web.Response(body=b"OggS" + body["input"].encode(), content_type="audio/ogg")
 
 
 def main() -> None:

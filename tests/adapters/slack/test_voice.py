@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from memory.voice import VoicePreferences
 from tests.adapters.slack.conftest import Launch
 from tests.adapters.slack.harness import dm
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -62,3 +63,23 @@ async def test_audio_over_the_size_standing_in_for_length_is_refused(
     assert fake_llm.audio.requests == []
     seen = _user_text(fake_llm.requests[0])
     assert "long.mp3" in seen and "the limit is 10 seconds" in seen
+
+
+async def test_spoken_replies_arrive_as_an_audio_file_after_the_text(
+    launch: Launch, database_url: str, fake_llm: FakeOpenAI
+) -> None:
+    slack = await launch("socket", database_url, {"speech_model": "tts-1"})
+    await slack.deliver(dm("hello"))  # Alice becomes a person
+    await slack.settle()
+    alice = await slack.app.people.by_account("slack", "UALICE")
+    assert alice is not None
+    await VoicePreferences(slack.app.engine).set_voice(alice.id, True)
+
+    fake_llm.add(Reply(text="Meeting at noon."))
+    await slack.deliver(dm("when is the meeting?"))
+    await slack.settle()
+
+    assert slack.fake.texts("DALICE")[-1] == "Meeting at noon."
+    (upload,) = slack.fake.uploads.values()
+    assert upload.filename == "reply.ogg" and upload.channel == "DALICE"
+    assert b"Meeting at noon." in upload.data

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bot.app import App
 from bot.cli.main import cli
 from tests.adapters.telegram.conftest import OWNER, OWNER_USER, answered, running
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.telegram_server import FakeTelegram
 
 OGG = b"OggS\x00\x02" + bytes(range(64))  # what a voice note's file starts with
@@ -191,3 +191,40 @@ async def test_a_separate_transcription_endpoint_gets_its_own_key(
     (sent,) = whisper.audio.requests
     assert sent.authorization == "Bearer gsk-1"
     assert "hello from a voice note" in _user_text(fake_llm.requests[0])
+
+
+SPEECH = {"speech_model": "tts-1", "speech_voice": "nova"}
+
+
+async def test_voice_on_sends_answers_as_voice_notes_too_and_off_stops_it(
+    settings_for: Any, telegram: FakeTelegram, fake_llm: FakeOpenAI
+) -> None:
+    chat = FakeTelegram.private(OWNER_USER)
+    fake_llm.add(Reply(text="It is sunny today."), Reply(text="Text only now."))
+    async with running(settings_for(SPEECH)) as app:
+        telegram.push_message(chat, OWNER_USER, "/voice on")
+        await answered(telegram, app, OWNER)
+        telegram.push_message(chat, OWNER_USER, "weather?")
+        await answered(telegram, app, OWNER, count=2)
+        await telegram.wait_for(lambda: len(telegram.voices) == 1)
+        telegram.push_message(chat, OWNER_USER, "/voice off")
+        await answered(telegram, app, OWNER, count=3)
+        telegram.push_message(chat, OWNER_USER, "and now?")
+        replies = await answered(telegram, app, OWNER, count=4)
+        calls = await _rows(app, "SELECT purpose, ok FROM llm_calls WHERE purpose = 'speech'")
+
+    assert "Spoken replies on" in replies[0] and "Spoken replies off" in replies[2]
+    assert replies[1] == "It is sunny today." and replies[3] == "Text only now."
+    assert telegram.voices == [{"chat_id": OWNER, "data": b"OggS" + b"It is sunny today."}]
+    (spoken,) = fake_llm.audio.spoken
+    assert spoken["model"] == "tts-1" and spoken["voice"] == "nova"
+    assert spoken["response_format"] == "opus"
+    assert [tuple(row) for row in calls] == [("speech", True)]
+
+
+async def test_voice_without_a_speech_model_says_it_is_not_set_up(
+    bot: App, telegram: FakeTelegram
+) -> None:
+    telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, "/voice on")
+    (reply,) = await answered(telegram, bot, OWNER)
+    assert "CLAWLING_SPEECH_MODEL" in reply
