@@ -16,13 +16,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ALTER TABLE on both databases (SQLite 3.35+ drops columns itself): a batch
+# operation would copy `users`, which every person's rows point at, for one flag.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("voice_replies", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column(
+        "users",
+        sa.Column("voice_replies", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("voice_replies")
+    op.drop_column("users", "voice_replies")
