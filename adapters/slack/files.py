@@ -88,8 +88,8 @@ class FileFetcher:
 
     async def _one(self, item: SlackFile) -> Attachment:
         kind = file_kind(item)
-        if kind == "audio":
-            return Attachment(kind, item.name, item.mime_type)  # described, not read
+        # Audio is downloaded like images; its length is unknown here, so bot/chat/voice.py
+        # caps it by size, and treats it as a shared file (not the person's own words).
         if kind == "file":
             return Attachment(
                 kind,
@@ -145,10 +145,14 @@ class FileFetcher:
                 # sign-in page instead of the file.
                 if response.content_type == "text/html" and "html" not in item.mime_type:
                     raise _NotTheFile("got a web page: check the files:read scope")
-                data = await response.content.read(self._max_bytes + 1)
-                if len(data) > self._max_bytes:
-                    raise _NotTheFile("larger than announced")
-                return data
+                # `content.read(n)` returns what is buffered (one chunk), not n bytes:
+                # read to the end, stopping once it is over the limit.
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if len(data) > self._max_bytes:
+                        raise _NotTheFile("larger than announced")
+                return bytes(data)
 
 
 class _NotTheFile(Exception):

@@ -199,6 +199,9 @@ class TelegramAdapter:
     ) -> MessageRef:
         return await self._sender.document(chat, name, data, caption)
 
+    async def send_voice(self, chat: ChatRef, audio: bytes) -> MessageRef:
+        return await self._sender.voice(chat, audio)
+
     # -- incoming ------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:

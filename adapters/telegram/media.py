@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
-from telegram import Document, Message, PhotoSize
+from telegram import Audio, Document, Message, PhotoSize, Voice
 
 from adapters.telegram import retry
 from bot.chat.attachments import IMAGE_TYPES, TEXT_SUFFIXES, TEXT_TYPES, document_kind
@@ -31,7 +32,7 @@ def _size(n: int) -> str:
     return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
 
 
-async def _download(item: PhotoSize | Document, policy: retry.RetryPolicy) -> bytes:
+async def _download(item: PhotoSize | Document | Voice | Audio, policy: retry.RetryPolicy) -> bytes:
     file = await retry.call("getFile", item.get_file, policy)
     data = await retry.call("download", file.download_as_bytearray, policy)
     return bytes(data)
@@ -48,15 +49,17 @@ async def collect(
         found.append(await _fetch(biggest, "image", name, "image/jpeg", limits, policy))
     if message.document is not None:
         found.append(await _document(message.document, limits, policy))
-    for audio, default_name in (
-        (message.voice, "voice message"),
-        (message.audio, "audio file"),
-        (message.video_note, "video message"),
-    ):
-        if audio is not None:
-            name = getattr(audio, "file_name", None) or default_name
-            mime = getattr(audio, "mime_type", None) or "audio/ogg"
-            found.append(Attachment("audio", name, mime))
+    if message.voice is not None:
+        # Recorded by the sender: their own words, unless forwarded from someone else.
+        own = message.forward_origin is None
+        found.append(await _audio(message.voice, "voice.ogg", limits, policy, recorded=own))
+    if message.audio is not None:
+        name = message.audio.file_name or "audio file"
+        found.append(await _audio(message.audio, name, limits, policy, recorded=False))
+    if message.video_note is not None:
+        found.append(
+            Attachment("file", "video message", "video/mp4", note="videos cannot be watched")
+        )
     if message.video is not None:
         name = message.video.file_name or "video"
         found.append(
@@ -68,6 +71,22 @@ async def collect(
             )
         )
     return found
+
+
+async def _audio(
+    audio: Voice | Audio,
+    name: str,
+    limits: MediaLimits,
+    policy: retry.RetryPolicy,
+    *,
+    recorded: bool,
+) -> Attachment:
+    """A voice note (recorded in the app) or an audio file, downloaded with its length."""
+    mime = audio.mime_type or "audio/ogg"
+    fetched = await _fetch(audio, "audio", name, mime, limits, policy)
+    length = audio.duration  # seconds, or a timedelta when PTB_TIMEDELTA is set
+    seconds = length.total_seconds() if isinstance(length, timedelta) else float(length)
+    return replace(fetched, seconds=seconds, recorded=recorded)
 
 
 async def _document(
@@ -93,7 +112,7 @@ async def _document(
 
 
 async def _fetch(
-    item: PhotoSize | Document,
+    item: PhotoSize | Document | Voice | Audio,
     kind: str,
     name: str,
     mime: str,

@@ -193,6 +193,17 @@ class Sender:
             retry_floods=False,
         )
 
+    async def voice(self, chat: ChatRef, audio: bytes) -> MessageRef:
+        sent = await retry.call(
+            "sendVoice",
+            lambda: self.bot.send_voice(
+                voice=InputFile(audio, filename="reply.ogg"), **_target(chat)
+            ),
+            self.policy,
+            creates_message=True,
+        )
+        return MessageRef(chat, str(sent.message_id))
+
     async def document(self, chat: ChatRef, name: str, data: bytes, caption: str) -> MessageRef:
         sent = await retry.call(
             "sendDocument",

@@ -26,6 +26,10 @@ class Attachment:
     mime_type: str
     data: bytes = b""
     note: str = ""  # set by the adapter when the file could not be read
+    # Audio: its length when the platform says, and whether it is a voice note the person
+    # recorded in the app (their own words) rather than an audio file they shared.
+    seconds: float | None = None
+    recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,14 @@ class FileSender(Protocol):
     async def send_file(
         self, chat: ChatRef, name: str, data: bytes, caption: str = ""
     ) -> MessageRef: ...
+
+
+@runtime_checkable
+class VoiceSender(Protocol):
+    """Optional: the platform plays Ogg/Opus audio as a voice note (Telegram). Elsewhere
+    spoken replies go as an audio file (`FileSender`)."""
+
+    async def send_voice(self, chat: ChatRef, audio: bytes) -> MessageRef: ...
 
 
 @runtime_checkable

@@ -17,6 +17,7 @@ from bot.chat.channels import (
     Outbound,
     ReplyStream,
     StreamingAdapter,
+    VoiceSender,
 )
 from bot.errors import TransportError
 
@@ -146,6 +147,14 @@ class Outbox:
             f"channel {chat.channel!r} cannot send files",
             "This chat app cannot receive files from me.",
         )
+
+    async def send_voice(self, chat: ChatRef, audio: bytes) -> MessageRef:
+        """Ogg/Opus audio as a voice note where the platform has them (VoiceSender),
+        else as an audio file."""
+        adapter = self.adapter(chat.channel)
+        if isinstance(adapter, VoiceSender):
+            return await adapter.send_voice(chat, audio)
+        return await self.send_file(chat, "reply.ogg", audio)
 
     async def typing(self, chat: ChatRef) -> None:
         await self.adapter(chat.channel).typing(chat)

@@ -31,10 +31,13 @@ from bot.chat.channels import (
 )
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
+from bot.chat.spoken import SpokenReplies
+from bot.chat.voice import Ears
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.llm.client import LLMError
 from bot.llm.quota import QuotaExceeded
+from bot.llm.transcription import Listener
 from bot.logcontext import turn_context
 from memory.conversations import (
     ConversationRecord,
@@ -159,6 +162,8 @@ class SessionManager:
         max_concurrent_turns: int,
         now: Callable[[], datetime],
         wake_deliverer: Callable[[], None] = lambda: None,
+        ears: Ears | None = None,
+        spoken: SpokenReplies | None = None,
     ) -> None:
         self.store = store
         self._deliveries = deliveries
@@ -170,6 +175,8 @@ class SessionManager:
         self._people = people
         self._doorman = doorman
         self._files = files
+        self._ears = ears  # transcription (bot/chat/voice.py); None: audio is described
+        self._spoken = spoken  # answers also as voice notes (/voice on), when set up
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
@@ -211,9 +218,7 @@ class SessionManager:
             else:
                 self._enqueue(session, request)
             return True
-        absorbed = await self._files.absorb(
-            session.conversation.id, inbound.text, inbound.attachments
-        )
+        absorbed = await self._absorb(session.conversation.id, user.id, inbound)
         user, stored = await self._store_message(inbound, session, user, absorbed)
         if stored is None:
             log.info("duplicate message %s ignored", inbound.platform_message_id)
@@ -316,6 +321,13 @@ class SessionManager:
 
     async def _user(self, inbound: Inbound) -> UserRecord:
         return await self.accounts.person(inbound.channel, inbound.sender_id, inbound.sender_name)
+
+    async def _absorb(self, conversation_id: int, user_id: int, inbound: Inbound) -> Absorbed:
+        """The message's text with its files read in and its audio transcribed."""
+        if self._ears is None:
+            return await self._files.absorb(conversation_id, inbound.text, inbound.attachments)
+        heard = await self._ears.hear(Listener(user_id, conversation_id), inbound.attachments)
+        return heard.joined(await self._files.absorb(conversation_id, inbound.text, heard.others))
 
     async def _store_message(
         self, inbound: Inbound, session: _Session, user: UserRecord, absorbed: Absorbed
@@ -439,6 +451,9 @@ class SessionManager:
             typing.cancel()
         if text:
             await self._deliver(stream, text, delivery)
+        if self._spoken is not None and delivery is not None and text:
+            listener = Listener(request.user.id, session.conversation.id)
+            await self._spoken.after_answer(listener, session.chat, text)
 
     async def _deliver(self, stream: ReplyStream, text: str, delivery: str | None) -> None:
         """Show the final text. An answer is also a delivery row the turn claimed: marked

@@ -67,6 +67,16 @@ class CoreSettings(ToolSettings):
     recall_tokens: int = Field(1_200, ge=0, le=100_000)
     embedding_model: str | None = None
     vision: bool = True
+    # Voice notes (bot/chat/voice.py): the speech-to-text model at /audio/transcriptions
+    # (unset: audio is not transcribed); its endpoint defaults to the model endpoint's.
+    transcription_model: str | None = None
+    transcription_base_url: str | None = None
+    transcription_api_key: SecretStr | None = None
+    max_audio_seconds: int = Field(600, ge=1, le=24 * 3600)
+    # Spoken replies (/voice on): a text-to-speech model at the model endpoint's
+    # /audio/speech, and its voice; unset model: no spoken replies.
+    speech_model: str | None = None
+    speech_voice: str = "alloy"
     max_file_chars: int = Field(100_000, ge=1_000)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -102,6 +112,11 @@ class CoreSettings(ToolSettings):
     )
 
     _split = field_validator("fallback_models", "owners", mode="before")(split_commas)
+
+    @field_validator("transcription_base_url")
+    @classmethod
+    def _transcription_url(cls, value: str | None) -> str | None:
+        return None if value is None else OpenAISettings._http_url(value)
 
     @field_validator("model_context_tokens", mode="before")
     @classmethod

@@ -51,6 +51,8 @@ class User(Base):
     (CLAWLING_DAILY_TOKENS / CLAWLING_MONTHLY_TOKENS), 0 is unlimited."""
 
     __tablename__ = "users"
+    # Server defaults are not read back on insert (voice_replies, below, stays unnamed).
+    __mapper_args__ = {"eager_defaults": False}
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -62,6 +64,10 @@ class User(Base):
     monthly_tokens: Mapped[int | None] = mapped_column(BigInteger)
     # The budget period the person was last told about (80 %, 100 %), so they are told once.
     quota_notice: Mapped[str | None] = mapped_column(String(64))
+    # Answers also as voice notes (/voice on; memory/voice.py). Deferred, and defaulted by
+    # the database only: loading or adding a person never names it, so code that works
+    # on a database before 0012_voice (migration tests) still does.
+    voice_replies: Mapped[bool] = mapped_column(Boolean, server_default=false(), deferred=True)
 
 
 class Identity(Base):

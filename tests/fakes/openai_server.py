@@ -195,6 +195,7 @@ class FakeOpenAI:
         self.reshape: Reshape | None = None  # what the server makes of the model's reply
         self.seen: list[dict[str, Any]] = []  # requests as the model saw them (after `view`)
         self.embedding_of: Callable[[str], Any] | None = None  # an input's embedding, any shape
+        self.audio = FakeAudio()  # /v1/audio/transcriptions
 
     # -- control -------------------------------------------------------------
 
@@ -234,6 +235,8 @@ class FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/audio/transcriptions", self.audio.transcriptions)
+        app.router.add_post("/v1/audio/speech", self.audio.speech)
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/props", self._props)
         app.router.add_post("/api/show", self._show)
@@ -592,6 +595,59 @@ class FakeOpenAI:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+@dataclass
+class Transcribed:
+    """One request to /audio/transcriptions, as received."""
+
+    model: str
+    file_name: str
+    content_type: str
+    data: bytes
+    authorization: str
+
+
+@dataclass
+class FakeAudio:
+    """Speech to text: a queued transcript per request (else `default`), or `status` as an
+    error; every multipart request is recorded. Text to speech: `speech`."""
+
+    transcripts: deque[str] = field(default_factory=deque)
+    default: str = "hello from a voice note"
+    status: int = 200
+    requests: list[Transcribed] = field(default_factory=list)
+    spoken: list[dict[str, Any]] = field(default_factory=list)  # /audio/speech bodies
+    speech_status: int = 200
+
+    async def transcriptions(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField):
+            return web.json_response({"error": {"message": "file is required"}}, status=400)
+        self.requests.append(
+            Transcribed(
+                model=str(form.get("model", "")),
+                file_name=upload.filename,
+                content_type=upload.content_type,
+                data=upload.file.read(),
+                authorization=request.headers.get("Authorization", ""),
+            )
+        )
+        if self.status != 200:
+            error = {"error": {"message": "transcription down", "type": "server_error"}}
+            return web.json_response(error, status=self.status)
+        text = self.transcripts.popleft() if self.transcripts else self.default
+        return web.json_response({"text": text})
+
+    async def speech(self, request: web.Request) -> web.Response:
+        """Text to speech: Ogg bytes that carry the text, so tests can tell what was said."""
+        body = await request.json()
+        self.spoken.append(body)
+        if self.speech_status != 200:
+            error = {"error": {"message": "speech down", "type": "server_error"}}
+            return web.json_response(error, status=self.speech_status)
+        return web.Response(body=b"OggS" + body["input"].encode(), content_type="audio/ogg")
 
 
 def main() -> None:

@@ -106,6 +106,7 @@ class FakeTelegram:
         self.drafts: list[dict[str, Any]] = []
         self.actions: list[tuple[int, str, int | None]] = []
         self.documents: list[dict[str, Any]] = []
+        self.voices: list[dict[str, Any]] = []  # sendVoice: chat_id, data
         self.commands: list[dict[str, Any]] = []
         self.answered_presses: list[str] = []  # callback query ids the bot answered
         self.webhook: dict[str, Any] | None = None
@@ -188,7 +189,11 @@ class FakeTelegram:
         if sender is not None:
             message["from"] = sender
         if text is not None:
-            key = "caption" if {"photo", "document", "video"} & set(extra) else "text"
+            key = (
+                "caption"
+                if {"photo", "document", "video", "audio", "voice"} & set(extra)
+                else "text"
+            )
             message[key] = text
             entities = _auto_entities(text)
             if entities:
@@ -434,6 +439,16 @@ class FakeTelegram:
             "file_unique_id": "sent",
             "file_name": document.filename,
         }
+        return body
+
+    async def _m_sendVoice(self, params: dict[str, Any]) -> Any:
+        voice = params.get("voice")
+        if not isinstance(voice, web.FileField):
+            raise ApiError(400, "Bad Request: there is no voice in the request")
+        chat_id = int(params["chat_id"])
+        self.voices.append({"chat_id": chat_id, "data": voice.file.read()})
+        body = self._message_json(SentMessage(chat_id, next(self._message_ids), "", []))
+        body["voice"] = {"file_id": "sent", "file_unique_id": "sent", "duration": 1}
         return body
 
     async def _m_getFile(self, params: dict[str, Any]) -> Any:

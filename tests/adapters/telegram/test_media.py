@@ -67,7 +67,7 @@ async def test_too_large_text_document_is_not_downloaded_and_the_model_is_told(
 async def test_voice_note_is_acknowledged_honestly(
     bot: App, telegram: FakeTelegram, fake_llm: FakeOpenAI
 ) -> None:
-    voice = {"file_id": "v1", "file_unique_id": "v1", "duration": 3, "mime_type": "audio/ogg"}
+    voice = {**telegram.add_file(b"OggS", "voice.ogg"), "duration": 3, "mime_type": "audio/ogg"}
     telegram.push_message(FakeTelegram.private(OWNER_USER), OWNER_USER, None, voice=voice)
 
     await answered(telegram, bot, OWNER)
