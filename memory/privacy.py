@@ -53,9 +53,13 @@ class PrivacyStore:
             user = await session.get(User, user_id)
             if user is None:
                 raise LookupError(f"no user {user_id}")
-            identities = (
-                await session.execute(select(Identity).where(Identity.user_id == user_id))
-            ).scalars()
+            identities = list(
+                (
+                    await session.execute(
+                        select(Identity).where(Identity.user_id == user_id).order_by(Identity.id)
+                    )
+                ).scalars()
+            )
             messages = list(
                 (
                     await session.execute(
@@ -87,13 +91,28 @@ class PrivacyStore:
                 "format": EXPORT_FORMAT,
                 "exported_at": now.isoformat(),
                 "user": {
-                    "id": user.id,
+                    # Named as everywhere else, by their first account (`platform:id`).
+                    "account": (
+                        f"{identities[0].platform}:{identities[0].external_id}"
+                        if identities
+                        else None
+                    ),
                     "name": user.name,
                     "timezone": user.timezone,
                     "created_at": _time(user.created_at),
+                    "role": user.role,
+                    "status": user.status,
+                    "daily_tokens": user.daily_tokens,
+                    "monthly_tokens": user.monthly_tokens,
                 },
                 "identities": [
-                    {"platform": i.platform, "id": i.external_id, "name": i.display_name}
+                    {
+                        "platform": i.platform,
+                        "id": i.external_id,
+                        "name": i.display_name,
+                        "username": i.username,
+                        "linked_at": _time(i.linked_at),
+                    }
                     for i in identities
                 ],
                 "memories": [
@@ -138,6 +157,7 @@ class PrivacyStore:
                         "prompt_tokens": u.prompt_tokens,
                         "completion_tokens": u.completion_tokens,
                         "cached_tokens": u.cached_tokens,
+                        "estimated": u.estimated,  # counted by us: the endpoint reported none
                     }
                     for u in usage
                 ],

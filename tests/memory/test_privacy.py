@@ -253,12 +253,18 @@ async def test_an_export_names_every_field(engine: AsyncEngine) -> None:
         "format": "clawling-export-1",
         "exported_at": "2026-05-03T12:00:00+00:00",
         "user": {
-            "id": ana.user.id,
+            "account": "test:ana",
             "name": "Ana",
             "timezone": "Europe/Lisbon",
             "created_at": "<time>",
+            "role": "member",
+            "status": "active",
+            "daily_tokens": None,
+            "monthly_tokens": None,
         },
-        "identities": [{"platform": "test", "id": "ana", "name": "Ana"}],
+        "identities": [
+            {"platform": "test", "id": "ana", "name": "Ana", "username": None, "linked_at": None}
+        ],
         "memories": [
             memory("Ana lives in town A", "home", current=False, superseded_by=current),
             memory("Ana lives in town B", "home"),
@@ -294,6 +300,7 @@ async def test_an_export_names_every_field(engine: AsyncEngine) -> None:
                 "prompt_tokens": 10,
                 "completion_tokens": 5,
                 "cached_tokens": 0,
+                "estimated": False,
             }
         ],
     }

@@ -48,7 +48,10 @@ async def test_export_is_a_file_where_the_app_takes_files(app: App, fake_llm: Fa
     document = json.loads(files.files[0].data)
     assert document["memories"][0]["text"] == "Likes figs"
     assert {m["text"] for m in document["messages"]} >= {"please use remember"}
-    assert document["identities"] == [{"platform": "files", "id": "alice", "name": "Alice"}]
+    assert document["identities"] == [
+        {"platform": "files", "id": "alice", "name": "Alice", "username": None, "linked_at": None}
+    ]
+    assert document["user"]["account"] == "files:alice" and "id" not in document["user"]
 
 
 async def test_export_is_saved_where_the_app_cannot_take_files(

@@ -126,7 +126,9 @@ async def test_remove_with_forget_erases_exactly_what_forget_me_erases(
     assert bob_left["model_usage"] == ann_left["model_usage"] == []
     assert bob_left["messages"] == []
     assert without_ids(bob_left) == {**without_ids(ann_left), "messages": []}
-    assert bob_left["identities"] == [{"platform": "test", "id": "bob", "name": "Bob"}]
+    assert bob_left["identities"] == [
+        {"platform": "test", "id": "bob", "name": "Bob", "username": None, "linked_at": None}
+    ]
     assert (await person(app, "test:bob")).status == REMOVED
     actions = [e.action for e in reversed(await app.audit.entries(user_id=bob.id))]
     assert actions[-2:] == ["person.removed", "person.forgotten"]
