@@ -16,7 +16,7 @@ from openai import AsyncOpenAI
 from bot.agent.prompt import estimate_tokens
 from bot.llm.client import UsageRecorder
 from bot.llm.quota import Quota
-from bot.llm.transcription import Listener
+from bot.llm.transcription import Listener, record_audio_call
 from memory.usage import LLMCallRecord
 
 # OpenAI's speech endpoint takes at most 4096 characters of input.
@@ -76,11 +76,9 @@ class Speaker:
         tokens: int,
         error: str | None = None,
     ) -> None:
-        if self._recorder is None:
-            if hold is not None and self._quota is not None:
-                await self._quota.release(hold)
-            return
-        await self._recorder.record_llm_call(
+        await record_audio_call(
+            self._recorder,
+            self._quota,
             LLMCallRecord(
                 purpose="speech",
                 model=self.model,
@@ -92,5 +90,5 @@ class Speaker:
                 conversation_id=listener.conversation_id,
                 user_id=listener.user_id,
                 hold_id=hold,
-            )
+            ),
         )

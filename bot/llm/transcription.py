@@ -112,11 +112,9 @@ class Transcriber:
         estimated: bool,
         error: str | None = None,
     ) -> None:
-        if self._recorder is None:
-            if hold is not None and self._quota is not None:
-                await self._quota.release(hold)
-            return
-        await self._recorder.record_llm_call(
+        await record_audio_call(
+            self._recorder,
+            self._quota,
             LLMCallRecord(
                 purpose="transcription",
                 model=self.model,
@@ -129,5 +127,16 @@ class Transcriber:
                 conversation_id=listener.conversation_id,
                 user_id=listener.user_id,
                 hold_id=hold,
-            )
+            ),
         )
+
+
+async def record_audio_call(
+    recorder: UsageRecorder | None, quota: Quota | None, record: LLMCallRecord
+) -> None:
+    """Store an audio call's usage row, which settles its hold; with nowhere to store
+    it, the hold is released instead (transcription and speech alike)."""
+    if recorder is not None:
+        await recorder.record_llm_call(record)
+    elif record.hold_id is not None and quota is not None:
+        await quota.release(record.hold_id)

@@ -9,26 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.bot.harness.background import (
-    is_task_step,
+    counting_to,
     person,
     poll,
     running_app,
-    step_of,
     task_requests,
 )
-from tests.fakes.openai_server import FakeOpenAI, Reply, echo
-
-
-def counting_to(last: int, delay: float = 0.0):  # type: ignore[no-untyped-def]
-    def respond(request: dict[str, Any]) -> Reply:
-        if not is_task_step(request):
-            return echo(request)
-        step = step_of(request)
-        if step >= last:
-            return Reply(tool_calls=[("finish", {"result": f"counted to {step}"})], delay=delay)
-        return Reply(tool_calls=[("save_note", {"note": f"n{step}"})], delay=delay)
-
-    return respond
+from tests.fakes.openai_server import FakeOpenAI
 
 
 async def _status(app: Any, task_id: int) -> str:

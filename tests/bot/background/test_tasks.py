@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.bot.harness.background import (
     call,
+    counting_to,
     goal_of,
     is_task_step,
     is_verification,
@@ -20,20 +21,6 @@ from tests.bot.harness.background import (
     wants_text_only,
 )
 from tests.fakes.openai_server import FakeOpenAI, Reply, echo
-
-
-def counting_to(last: int, delay: float = 0.0):  # type: ignore[no-untyped-def]
-    """A task that saves a note per step and finishes at step `last`."""
-
-    def respond(request: dict[str, Any]) -> Reply:
-        if not is_task_step(request):
-            return echo(request)
-        step = step_of(request)
-        if step >= last:
-            return Reply(tool_calls=[("finish", {"result": f"counted to {step}"})], delay=delay)
-        return Reply(tool_calls=[("save_note", {"note": f"n{step}"})], delay=delay)
-
-    return respond
 
 
 async def test_a_50_step_task_posts_progress_and_exactly_one_result(

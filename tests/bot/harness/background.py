@@ -16,7 +16,7 @@ from bot.background.when import Schedule
 from memory.conversations import ConversationRecord, UserRecord
 from tests.conftest import make_settings
 from tests.fakes.chat import RecordingChannel
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 
 T = TypeVar("T")
 
@@ -123,3 +123,18 @@ def task_requests(fake_llm: FakeOpenAI, task_id: int) -> list[dict[str, Any]]:
 
 def call(name: str, **arguments: Any) -> Reply:
     return Reply(tool_calls=[(name, arguments)])
+
+
+def counting_to(last: int, delay: float = 0.0) -> Callable[[dict[str, Any]], Reply]:
+    """A task that saves a note per step and finishes at step `last` (other requests
+    are echoed)."""
+
+    def respond(request: dict[str, Any]) -> Reply:
+        if not is_task_step(request):
+            return echo(request)
+        step = step_of(request)
+        if step >= last:
+            return Reply(tool_calls=[("finish", {"result": f"counted to {step}"})], delay=delay)
+        return Reply(tool_calls=[("save_note", {"note": f"n{step}"})], delay=delay)
+
+    return respond
