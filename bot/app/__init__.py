@@ -19,6 +19,7 @@ from bot.agent.loop import Agent, AgentLimits
 from bot.agent.prompt import PromptBuilder
 from bot.app.background import BackgroundParts, build_background
 from bot.app.channels import add_console, add_slack, build_telegram
+from bot.app.dashboard import build_dashboard
 from bot.app.memory import MemoryParts, build_memory
 from bot.app.pairing import Door, build_door
 from bot.app.tools import build_skills, build_tools
@@ -35,6 +36,7 @@ from bot.commands.people import people_commands
 from bot.commands.quota import QuotaCommands
 from bot.commands.registry import CommandRegistry, core_commands
 from bot.commands.skills import skill_commands
+from bot.dashboard import Site
 from bot.http.observability import Observability
 from bot.http.server import HttpServer
 from bot.llm.client import LLM, make_client
@@ -111,6 +113,10 @@ class App:
     door: Door  # who is answered (doorman) and how strangers get in (pairing)
     # People's token budgets: the model client's Quota, /quota, `clawling users quota`.
     quota: QuotaGate = field(kw_only=True)
+    usage: UsageStore = field(kw_only=True)
+    skill_store: UserSkillStore = field(kw_only=True)
+    # The web dashboard on the HTTP server (bot/dashboard/), added by build_app.
+    dashboard: Site | None = field(default=None, kw_only=True)
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -346,8 +352,11 @@ def build_app(
         audit,
         door,
         quota=quota,
+        usage=usage,
+        skill_store=skill_store,
         services=list(background.services),
     )
+    app.dashboard = build_dashboard(app, now)
     if core.mcp_servers:
         from bot.tools.mcp import McpServers  # loads the MCP SDK only when used
 

@@ -14,6 +14,7 @@ from bot.errors import StartupFailure
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 
 class HttpServer:
@@ -29,6 +30,11 @@ class HttpServer:
 
     def add_route(self, method: str, path: str, handler: Handler) -> None:
         self.app.router.add_route(method, path, handler)
+
+    def before_sending(self, hook: ResponseHook) -> None:
+        """Call `hook` on every response just before its headers go out (errors and
+        streams included), e.g. the dashboard's security headers; before start()."""
+        self.app.on_response_prepare.append(hook)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
