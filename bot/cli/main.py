@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import audit, background, chat, database, doctor, memory, serve, skills
+from bot.cli import audit, background, chat, dashboard, database, doctor, memory, serve, skills
 from bot.cli.init import init
 from bot.cli.users import users_cli
 
@@ -50,6 +50,7 @@ cli.add_typer(memory.memory_cli, name="memory")
 cli.add_typer(background.tasks_cli, name="tasks")
 cli.add_typer(background.jobs_cli, name="jobs")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(dashboard.dashboard_cli, name="dashboard")
 
 
 def main() -> None:

@@ -60,6 +60,15 @@ ActionHandler = Callable[[web.Request, Viewer, MultiDictProxy[str]], Awaitable[D
 
 
 @dataclass(frozen=True)
+class Route:
+    """A page or action, as registered (tests walk them all)."""
+
+    method: str
+    path: str
+    owner: bool
+
+
+@dataclass(frozen=True)
 class NavItem:
     path: str
     label: str
@@ -76,6 +85,7 @@ class Site:
         self.access = access
         self.parts = parts
         self.nav: list[NavItem] = []
+        self.routes: list[Route] = []
         self._flash: dict[int, tuple[str, bool]] = {}  # session id → the next page's line
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(_HERE / "templates"),
@@ -117,6 +127,7 @@ class Site:
                     return self.not_found(request, viewer)
 
             self.http.add_route("GET", path, guarded)
+            self.routes.append(Route("GET", path, owner))
             return handler
 
         return register
@@ -143,6 +154,7 @@ class Site:
                 raise web.HTTPSeeOther(done.to if done.to.startswith(ROOT) else ROOT)
 
             self.http.add_route("POST", path, guarded)
+            self.routes.append(Route("POST", path, owner))
             return handler
 
         return register
