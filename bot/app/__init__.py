@@ -173,6 +173,11 @@ class App:
             await service.start()
             self._started.append(service)
 
+    async def start_http(self) -> None:
+        """Start the HTTP server alone (the terminal chat serves the dashboard with it)."""
+        await self.http.start()
+        self._started.append(self.http)
+
     async def shutdown(self) -> None:
         """SIGTERM: finish or set aside running turns, stop the channels (messages that
         arrive until then are stored and answered after the restart), close the rest."""

@@ -50,5 +50,5 @@ def build_dashboard(app: App, now: Callable[[], datetime]) -> dashboard.Site:
         observability=app.observability,
         commands=app.commands,
     )
-    dashboard_commands(app.commands, access.link)
+    dashboard_commands(app.commands, access.link, lambda: app.http.listening)
     return dashboard.install(app.http, access, parts)

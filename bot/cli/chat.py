@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.app import App, add_console, build_app
 from bot.cli.init import has_terminal, offer_wizard
 from bot.cli.launch import EXIT_CONFIG, fail, load, run
+from bot.errors import StartupFailure
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +75,10 @@ async def _repl(app: App, user: str) -> None:
     adapter = add_console(app, console, user_name=user, interactive=True)
     # Reminders and task progress arrive while the chat is open (see README).
     await app.start_services()
+    try:
+        await app.start_http()  # the web dashboard (/dashboard), while the chat is open
+    except StartupFailure as exc:
+        console.print(f"[dim]The web dashboard is not served: {escape(str(exc))}[/]")
     name = app.settings.core.assistant_name
     console.print(
         f"[bold]{name}[/] — chatting as [cyan]{user}[/]. /help for commands, "

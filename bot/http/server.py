@@ -36,6 +36,10 @@ class HttpServer:
         streams included), e.g. the dashboard's security headers; before start()."""
         self.app.on_response_prepare.append(hook)
 
+    @property
+    def listening(self) -> bool:
+        return self._runner is not None
+
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
