@@ -37,10 +37,10 @@ async def status_of(app: App, task_id: int) -> str:
 
 
 async def running(app: App, task_id: int) -> None:
-    await poll(lambda: _has_status(app, task_id, RUNNING))
+    await poll(lambda: status_is(app, task_id, RUNNING))
 
 
-async def _has_status(app: App, task_id: int, status: str) -> bool:
+async def status_is(app: App, task_id: int, status: str) -> bool:
     return await status_of(app, task_id) == status
 
 
@@ -184,7 +184,7 @@ async def test_a_waiting_task_is_answered_from_the_page(
 
     fake_llm.responder = asks
     task = await start_task(app_, owner, "paint the fence")
-    await poll(lambda: _has_status(app_, task.id, WAITING))
+    await poll(lambda: status_is(app_, task.id, WAITING))
     olga = await logged_in(owner)
     page = await olga.get(f"/dashboard/tasks/{task.id}")
     assert "Which colour?" in page.text and "waiting for you" in page.text
@@ -199,7 +199,7 @@ async def test_a_waiting_task_is_answered_from_the_page(
         f"Thanks, task #{task.id} continues with your answer."
         in (await olga.get(f"/dashboard/tasks/{task.id}")).text
     )
-    await poll(lambda: _has_status(app_, task.id, "succeeded"))
+    await poll(lambda: status_is(app_, task.id, "succeeded"))
     done = await olga.get(f"/dashboard/tasks/{task.id}")
     assert "blue it is" in done.text and "<td>answered</td>" in done.text
 
