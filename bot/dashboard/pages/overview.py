@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.background.jobs import LABELS as JOB_ICONS
 from bot.dashboard.access import Viewer
 from bot.dashboard.pages.tasks import task_state, zone_of
 from bot.dashboard.site import ROOT, Done, NotFound, Site
@@ -56,7 +55,6 @@ def install(site: Site) -> None:
             running=[task_state(task) for task in unfinished],
             finished=[task_state(task) for task in finished],
             jobs=sorted(jobs, key=_next),
-            job_icons=JOB_ICONS,
             zone=await zone_of(site, viewer),
         )
 

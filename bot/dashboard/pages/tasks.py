@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -70,6 +71,7 @@ class TaskState:
     progress: str
     question: str
     finished: bool
+    created_at: datetime
 
     def can(self, action: str) -> bool:
         return self.status in ALLOWED[action]
@@ -90,6 +92,7 @@ def task_state(task: TaskRecord) -> TaskState:
         ),
         question=(task.question or "") if task.status == WAITING else "",
         finished=task.status in FINISHED,
+        created_at=task.created_at,
     )
 
 
@@ -142,7 +145,6 @@ def install(site: Site) -> None:
             "tasks.html",
             title="Tasks",
             tasks=[task_state(task) for task in shown],
-            created={task.id: task.created_at for task in shown},
             zone=await zone_of(site, viewer),
             older=shown[-1].id if len(found) > PAGE_SIZE else None,
             paged=before is not None,
