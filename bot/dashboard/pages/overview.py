@@ -22,6 +22,8 @@ from memory.jobs import ACTIVE, JobRecord
 from memory.tasks import FINISHED, UNFINISHED
 
 RECENT = 3
+# Job kinds as people say them (the chat's /jobs shows the kind's own name).
+KIND_NAMES = {"prompt": "scheduled task", "instruction": "standing instruction"}
 _LATEST = datetime.max.replace(tzinfo=UTC)
 
 
@@ -55,6 +57,7 @@ def install(site: Site) -> None:
             running=[task_state(task) for task in unfinished],
             finished=[task_state(task) for task in finished],
             jobs=sorted(jobs, key=_next),
+            kind_names=KIND_NAMES,
             zone=await zone_of(site, viewer),
         )
 

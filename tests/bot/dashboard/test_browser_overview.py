@@ -5,7 +5,6 @@ waiting approval is approved and a running task cancelled with the page's button
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from memory.people import Person
 from memory.tasks import CANCELLED
 from tests.bot.conftest import wait_for_message
 from tests.bot.dashboard.harness import Screens
-from tests.bot.dashboard.test_overview import made_files, reminder
+from tests.bot.dashboard.test_overview import made_files
 from tests.bot.dashboard.test_tasks import start_task, status_is
 from tests.bot.harness.background import counting_to, is_task_step, poll
 from tests.conftest import make_settings
@@ -69,7 +68,15 @@ async def test_the_overview_follows_a_task_and_answers_an_approval(
     tmp_path: Path,
 ) -> None:
     await app_.jobs.set_timezone(owner.id, "Europe/Berlin")
-    await reminder(app_, owner, "water the plants", datetime.now(UTC) + timedelta(hours=3))
+    user = await app_.store.get_user(owner.id)
+    conversation = await app_.store.open_conversation(
+        "test", "own", "", is_direct=True, owner_id=owner.id
+    )
+    assert user is not None
+    await app_.jobs.schedule(user, conversation, "reminder", "water the plants", "tomorrow at 9")
+    await app_.jobs.schedule(
+        user, conversation, "prompt", "summarise my week's calendar", "every monday at 8:00"
+    )
     task = await start_task(app_, owner, "compare three laptops under 1000 € and summarise")
     await app_.sessions.handle(chat.inbound("make a file", sender="own", chat="own"))
     await wait_for_message(chat, "Confirmation needed")
@@ -81,7 +88,7 @@ async def test_the_overview_follows_a_task_and_answers_an_approval(
     shown = await progress.text_content()
     await expect(progress).not_to_have_text(shown or "", timeout=LIVE)  # moved by itself
     await expect(page.get_by_text("water the plants")).to_be_visible()
-    await screens.shoot(page, "overview")
+    await screens.shoot(page, "overview-live")
 
     # Paused in the chat: the page shows it without a reload, with Resume instead of Pause.
     await app_.sessions.handle(chat.inbound(f"/pause {task.id}", sender="own", chat="own"))
@@ -125,6 +132,9 @@ async def test_a_task_page_grows_its_log_and_cancels(
     await expect(rows).not_to_have_count(before, timeout=LIVE)  # new events, no reload
     await expect(rows.last).to_contain_text("step")
     await screens.shoot(page, "task")
+    await page.emulate_media(color_scheme="dark")
+    await screens.shoot(page, "task-dark")
+    await page.emulate_media(color_scheme="light")
 
     page.on("dialog", lambda dialog: dialog.accept())
     await page.get_by_role("button", name=f"Cancel task #{task.id}").click()
