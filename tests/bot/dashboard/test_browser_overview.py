@@ -1,6 +1,6 @@
-"""The overview and the Tasks pages in a real browser (headless chromium): a running task's
-progress moves on the page by itself, a pause in the chat shows up without a reload, a
-waiting approval is approved and a running task cancelled with the page's buttons."""
+"""The overview in a real browser (headless chromium): a running task's progress moves on
+the page by itself, a pause in the chat shows up without a reload, a waiting approval is
+approved and a running task cancelled with the page's buttons."""
 
 from __future__ import annotations
 
@@ -110,36 +110,3 @@ async def test_the_overview_follows_a_task_and_answers_an_approval(
     await expect(page.get_by_role("status")).to_contain_text(f"Cancelling task #{task.id}.")
     await expect(page.get_by_text("No tasks running.")).to_be_visible()
     assert await status_is(app_, task.id, CANCELLED)
-
-
-async def test_a_task_page_grows_its_log_and_cancels(
-    app_: App, owner: Person, chat: RecordingChannel, page: BrowserPage, screens: Screens
-) -> None:
-    done = await start_task(app_, owner, "say hello")
-    await app_.tasks.cancel(owner.id, done.id)
-    task = await start_task(app_, owner, "collect the week's train timetables Porto–Lisbon")
-    await poll(lambda: status_is(app_, task.id, "running"))
-    await log_in(app_, page, owner)
-    await page.get_by_role("link", name="Tasks", exact=True).click()
-    await expect(page.get_by_role("heading", name="Tasks", exact=True)).to_be_visible()
-    await expect(page.get_by_text("say hello")).to_be_visible()
-    await screens.shoot(page, "tasks")
-
-    await page.get_by_role("link", name=re.compile(f"#{task.id} collect")).click()
-    await page.wait_for_url(f"**/dashboard/tasks/{task.id}")
-    rows = page.locator('tbody[data-field="events"] tr')
-    before = await rows.count()
-    await expect(rows).not_to_have_count(before, timeout=LIVE)  # new events, no reload
-    await expect(rows.last).to_contain_text("step")
-    await screens.shoot(page, "task")
-    await page.emulate_media(color_scheme="dark")
-    await screens.shoot(page, "task-dark")
-    await page.emulate_media(color_scheme="light")
-
-    page.on("dialog", lambda dialog: dialog.accept())
-    await page.get_by_role("button", name=f"Cancel task #{task.id}").click()
-    await expect(page.get_by_role("status")).to_contain_text(f"Cancelling task #{task.id}.")
-    await expect(page.locator('[data-field="badge"]')).to_have_text("cancelled")
-    await expect(page.get_by_role("cell", name="cancelled", exact=True)).to_be_visible()
-    assert await status_is(app_, task.id, CANCELLED)
-    await poll(lambda: f"🛑 Task #{task.id} was cancelled." in chat.texts())
