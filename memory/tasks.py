@@ -214,9 +214,13 @@ class TaskStore:
         statuses: Sequence[str] = (),
         parent_id: int | None = None,
         top_level: bool = False,
+        before: int | None = None,
         limit: int = 100,
     ) -> list[TaskRecord]:
+        """Tasks newest first; `before`: only those with a smaller id (the next page)."""
         query = _with_chat().order_by(Task.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(Task.id < before)
         if user_id is not None:
             query = query.where(Task.user_id == user_id)
         if statuses:

@@ -135,6 +135,21 @@ class Approvals:
             if w.record.user_id == user_id and not w.answer.done()
         ]
 
+    def waiting_of(self, user_id: int) -> list[ApprovalRecord]:
+        """Everything that waits for this person's answer, in any conversation, oldest first
+        (the dashboard's list; answered there through `decide` like a reply in the chat)."""
+        found = [
+            w.record
+            for queue in self._waiting.values()
+            for w in queue
+            if w.record.user_id == user_id and not w.answer.done()
+        ]
+        return sorted(found, key=lambda record: record.id)
+
+    async def record(self, approval_id: int) -> ApprovalRecord | None:
+        """What was asked under this id and how it ended (None when there is no such id)."""
+        return await self._store.get(approval_id)
+
     async def decide(
         self,
         conversation_id: int,

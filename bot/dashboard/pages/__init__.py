@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dashboard.pages import login, overview
+from bot.dashboard.pages import login, overview, tasks
 from bot.dashboard.site import Site
 
 PAGES: list[Callable[[Site], None]] = [
     login.install,
     overview.install,
+    tasks.install,
 ]
