@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dashboard.pages import login, overview
+from bot.dashboard.pages import conversations, login, memories, overview, privacy
 from bot.dashboard.site import Site
 
 PAGES: list[Callable[[Site], None]] = [
     login.install,
     overview.install,
+    memories.install,
+    privacy.install,
+    conversations.install,
 ]
