@@ -28,13 +28,14 @@ def install(site: Site) -> None:
     parts = site.parts
 
     @site.action(EXPORT)
-    async def export(_request: web.Request, viewer: Viewer, _form: MultiDictProxy[str]) -> Done:
+    async def export(
+        _request: web.Request, viewer: Viewer, _form: MultiDictProxy[str]
+    ) -> web.StreamResponse:
         exported = await export_file(parts.privacy, viewer.user_id, parts.now())
         await record_export(
             parts.trail, await actor_of(site, viewer), exported, "downloaded from the dashboard"
         )
-        # An action usually answers with a redirect; this one answers with the file.
-        raise web.HTTPOk(
+        return web.Response(
             body=exported.data,
             content_type="application/json",
             headers={"Content-Disposition": f'attachment; filename="{exported.name}"'},
