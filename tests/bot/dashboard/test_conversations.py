@@ -95,7 +95,7 @@ async def test_search_is_search_historys_for_the_person(
     assert "drawing" not in found.text and "from max" not in found.text
     [private] = await _chat_ids(app_, owner)
     assert f"/dashboard/conversations/{private}?before=" in found.text
-    assert "0 messages match" in (await olga.get("/dashboard/conversations?q=zebra")).text
+    assert "0 messages found" in (await olga.get("/dashboard/conversations?q=zebra")).text
 
 
 async def test_another_persons_conversation_is_not_found(
