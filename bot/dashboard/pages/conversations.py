@@ -63,10 +63,8 @@ def install(site: Site) -> None:
         )
         if chat is None:
             raise NotFound()
-        before = request.query.get("before")
-        shown = await parts.transcripts.lines(
-            viewer.user_id, chat.id, before=number(before) if before else None, limit=LINES
-        )
+        before = number(request.query.get("before"), default=0) or None  # None: the newest
+        shown = await parts.transcripts.lines(viewer.user_id, chat.id, before=before, limit=LINES)
         return site.render(
             request,
             viewer,

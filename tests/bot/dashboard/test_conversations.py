@@ -80,6 +80,8 @@ async def test_a_conversation_is_paged_from_the_newest_in_the_persons_zone(
     older = await olga.get(earlier)
     assert "question 05" in older.text and "question 29" not in older.text
     assert "Newest messages" in older.text
+    # An address that is not a message id shows the newest page, not an error.
+    assert "question 29" in (await olga.get(f"/dashboard/conversations/{private}?before=x")).text
 
 
 async def test_search_is_search_historys_for_the_person(
