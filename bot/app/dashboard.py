@@ -11,6 +11,7 @@ from bot.commands.dashboard import dashboard_commands
 from bot.dashboard.access import Access
 from bot.dashboard.parts import Parts
 from memory.dashboard import DashboardStore
+from memory.transcripts import Transcripts
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -49,6 +50,7 @@ def build_dashboard(app: App, now: Callable[[], datetime]) -> dashboard.Site:
         user_skills=app.skill_store,
         observability=app.observability,
         commands=app.commands,
+        transcripts=Transcripts(app.engine),
     )
     dashboard_commands(app.commands, access.link, lambda: app.http.listening)
     return dashboard.install(app.http, access, parts)

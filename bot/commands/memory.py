@@ -1,7 +1,10 @@
 """Chat commands for memory: /memory, /forget, /export, /forget_me, /compact.
 
 What is stored about a person is shown or exported only in a private chat with
-them; in a group these commands point there instead.
+them; in a group these commands point there instead. Forgetting, exporting and
+erasing are functions the dashboard's memories page calls too (`forget_memories`,
+`export_file` with `record_export`, `erase_everything`), so the audit entries are
+the same wherever they are done.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bot.agent.recall import memory_line
 from bot.chat.channels import ChatRef, FileSender
@@ -20,9 +22,10 @@ from bot.chat.outbox import Outbox
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
 from bot.people.trail import Trail
+from memory.audit import Actor
 from memory.compaction import Compactor
-from memory.memories import MemoryStore
-from memory.privacy import PrivacyStore
+from memory.memories import MemoryRecord, MemoryStore
+from memory.privacy import Erased, PrivacyStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,63 @@ PAGE_SIZE = 10
 CONFIRM_WITHIN = timedelta(minutes=5)
 CONFIRM_WORD = "yes"
 PRIVATE_ONLY = "For your privacy, use /{name} in a private chat with me."
+
+
+async def forget_memories(
+    memories: MemoryStore, trail: Trail, actor: Actor, user_id: int, what: str, now: datetime
+) -> list[MemoryRecord]:
+    """Forget the person's memory with this id, or those containing this text; audited."""
+    gone = await memories.forget(user_id, what, now=now)
+    if gone:
+        await trail.record("memory.forgotten", actor, what="memories", ids=[m.id for m in gone])
+    return gone
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """Everything stored about a person, as the JSON file /export sends."""
+
+    name: str
+    data: bytes
+    memories: int
+    messages: int
+
+    @property
+    def summary(self) -> str:
+        return f"{self.memories} memories, {self.messages} messages"
+
+
+async def export_file(privacy: PrivacyStore, user_id: int, now: datetime) -> ExportFile:
+    document = await privacy.export(user_id, now)
+    return ExportFile(
+        name=f"clawling-export-{now:%Y%m%d-%H%M%S}.json",
+        data=json.dumps(document, ensure_ascii=False, indent=2).encode(),
+        memories=len(document["memories"]),
+        messages=len(document["messages"]),
+    )
+
+
+async def record_export(trail: Trail, actor: Actor, export: ExportFile, where: str) -> None:
+    """The audit entry of an export that reached the person (`where`: how)."""
+    await trail.record(
+        "memory.exported", actor, memories=export.memories, messages=export.messages, to=where
+    )
+
+
+async def erase_everything(
+    privacy: PrivacyStore, trail: Trail, actor: Actor, user_id: int, data_dir: Path
+) -> Erased:
+    """Delete everything stored about the person (their files too); audited."""
+    erased = await privacy.erase(user_id, data_dir)
+    await trail.record(
+        "memory.forgotten",
+        actor,
+        what="everything",
+        memories=erased.memories,
+        messages=erased.messages,
+        summaries=erased.summaries,
+    )
+    return erased
 
 
 def _chat(ctx: CommandContext) -> ChatRef:
@@ -72,44 +132,36 @@ class MemoryCommands:
             return PRIVATE_ONLY.format(name="forget")
         if not ctx.args.strip():
             return "Usage: /forget <id or text> (see /memory for ids)."
-        gone = await self.memories.forget(ctx.user.id, ctx.args, now=ctx.now)
+        gone = await forget_memories(
+            self.memories, self.trail, ctx.actor, ctx.user.id, ctx.args, ctx.now
+        )
         if not gone:
             return f"Nothing I remember matches {ctx.args.strip()!r}."
-        await self.trail.record(
-            "memory.forgotten", ctx.actor, what="memories", ids=[m.id for m in gone]
-        )
         return "Forgotten:\n" + "\n".join(memory_line(m) for m in gone)
 
     async def export(self, ctx: CommandContext) -> str:
         if not ctx.conversation.is_direct:
             return PRIVATE_ONLY.format(name="export")
-        document = await self.privacy.export(ctx.user.id, ctx.now)
-        data = json.dumps(document, ensure_ascii=False, indent=2).encode()
-        name = f"clawling-export-{ctx.now:%Y%m%d-%H%M%S}.json"
-        summary = f"{len(document['memories'])} memories, {len(document['messages'])} messages"
+        export = await export_file(self.privacy, ctx.user.id, ctx.now)
         chat = _chat(ctx)
         if isinstance(self.outbox.adapter(chat.channel), FileSender):
             try:
-                await self.outbox.send_file(chat, name, data, "Everything I store about you.")
+                await self.outbox.send_file(
+                    chat, export.name, export.data, "Everything I store about you."
+                )
             except TransportError as exc:
                 log.warning("export could not be sent: %s", exc)
                 return f"I could not send the file ({exc.user_message}) Please try again."
-            await self._exported(ctx, document, "sent as a file in the chat")
-            return f"Sent your export: {summary}."
+            await record_export(self.trail, ctx.actor, export, "sent as a file in the chat")
+            return f"Sent your export: {export.summary}."
         folder = self.data_dir / "exports"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"user-{ctx.user.id}-{name}"
-        path.write_bytes(data)
-        await self._exported(ctx, document, f"saved at {path}")
-        return f"This chat app cannot receive files, so your export ({summary}) is saved at {path}"
-
-    async def _exported(self, ctx: CommandContext, document: dict[str, Any], where: str) -> None:
-        await self.trail.record(
-            "memory.exported",
-            ctx.actor,
-            memories=len(document["memories"]),
-            messages=len(document["messages"]),
-            to=where,
+        path = folder / f"user-{ctx.user.id}-{export.name}"
+        path.write_bytes(export.data)
+        await record_export(self.trail, ctx.actor, export, f"saved at {path}")
+        return (
+            f"This chat app cannot receive files, so your export ({export.summary}) "
+            f"is saved at {path}"
         )
 
     async def forget_me(self, ctx: CommandContext) -> str:
@@ -124,14 +176,8 @@ class MemoryCommands:
                 "summaries and usage records. It cannot be undone.\n"
                 f"To confirm, send /forget_me {CONFIRM_WORD} within 5 minutes."
             )
-        erased = await self.privacy.erase(ctx.user.id, self.data_dir)
-        await self.trail.record(
-            "memory.forgotten",
-            ctx.actor,
-            what="everything",
-            memories=erased.memories,
-            messages=erased.messages,
-            summaries=erased.summaries,
+        erased = await erase_everything(
+            self.privacy, self.trail, ctx.actor, ctx.user.id, self.data_dir
         )
         return (
             f"Done. I deleted {erased.memories} memories, {erased.messages} messages and "

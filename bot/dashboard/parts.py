@@ -30,6 +30,7 @@ from memory.privacy import PrivacyStore
 from memory.retrieval.search import Searcher
 from memory.skills import UserSkillStore
 from memory.tasks import TaskStore
+from memory.transcripts import Transcripts
 from memory.usage import UsageStore
 from skills.catalog import SkillCatalog
 
@@ -60,3 +61,4 @@ class Parts:
     user_skills: UserSkillStore
     observability: Observability
     commands: CommandRegistry
+    transcripts: Transcripts  # the conversations page's reading of a person's history

@@ -56,7 +56,10 @@ class Done:
     failed: bool = False
 
 
-ActionHandler = Callable[[web.Request, Viewer, MultiDictProxy[str]], Awaitable[Done]]
+# An action answers where to go next (`Done`), or with a response of its own (a download).
+ActionHandler = Callable[
+    [web.Request, Viewer, MultiDictProxy[str]], Awaitable[Done | web.StreamResponse]
+]
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,8 @@ class Site:
                     done = await handler(request, viewer, fields)
                 except NotFound:
                     return self.not_found(request, viewer)
+                if isinstance(done, web.StreamResponse):
+                    return done
                 if done.message:
                     self._flash[viewer.session_id] = (done.message, done.failed)
                 raise web.HTTPSeeOther(done.to if done.to.startswith(ROOT) else ROOT)

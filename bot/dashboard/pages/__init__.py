@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dashboard.pages import login, overview, tasks
+from bot.dashboard.pages import conversations, login, memories, overview, privacy, tasks
 from bot.dashboard.site import Site
 
 PAGES: list[Callable[[Site], None]] = [
     login.install,
     overview.install,
     tasks.install,
+    memories.install,
+    privacy.install,
+    conversations.install,
 ]
