@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
 from bot.commands.registry import CommandRegistry
+from bot.dashboard.health import Health
 from bot.http.observability import Observability
 from bot.people.admin import PeopleAdmin
 from bot.people.budget import Budgets
@@ -60,3 +61,4 @@ class Parts:
     user_skills: UserSkillStore
     observability: Observability
     commands: CommandRegistry
+    health: Health  # the Health page's probes

@@ -83,10 +83,15 @@ def entry_line(entry: Entry) -> str:
     # The platform is said only when the actor's name does not say it (a linked account).
     said = entry.actor.startswith(f"{entry.platform}:") or entry.platform in (CLI, SYSTEM)
     where = "" if said else f" via {entry.platform}"
-    details = "; ".join(f"{k}: {_short(v)}" for k, v in entry.detail.items() if v not in (None, ""))
+    details = detail_text(entry)
     return f"{entry.at:%Y-%m-%d %H:%M} {entry.actor}{where} {entry.action}{subject}" + (
         f" — {details}" if details else ""
     )
+
+
+def detail_text(entry: Entry) -> str:
+    """The entry's details as `key: value; …`, each value on one line, cut at 120."""
+    return "; ".join(f"{k}: {_short(v)}" for k, v in entry.detail.items() if v not in (None, ""))
 
 
 def entry_json(entry: Entry) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dashboard.pages import login, overview
+from bot.dashboard.pages import audit, health, login, overview, skills
 from bot.dashboard.site import Site
 
 PAGES: list[Callable[[Site], None]] = [
     login.install,
     overview.install,
+    health.install,
+    skills.install,
+    audit.install,
 ]
