@@ -26,9 +26,11 @@ PAGE = 50
 class Row:
     at: str
     actor: str
+    actor_name: str  # the person's name today, when the account is someone's
     via: str  # the platform, when the actor's name does not say it
     action: str
     subject: str
+    subject_name: str
     detail: str
 
 
@@ -49,14 +51,17 @@ def install(site: Site) -> None:
     parts = site.parts
     site.menu(PATH, "Audit", owner=True)
 
-    def row(entry: Entry) -> Row:
+    def row(entry: Entry, names: dict[str, str]) -> Row:
         said = entry.actor.startswith(f"{entry.platform}:") or entry.platform in (CLI, SYSTEM)
+        subject = entry.subject or ""
         return Row(
             at=site.when(entry.at),
             actor=entry.actor,
+            actor_name=names.get(entry.actor, ""),
             via="" if said else entry.platform,
             action=entry.action,
-            subject=entry.subject or "",
+            subject=subject,
+            subject_name=names.get(subject, ""),
             detail=detail_text(entry),
         )
 
@@ -96,6 +101,14 @@ def install(site: Site) -> None:
                 limit=PAGE + 1,
                 before=before,
             )
+        everyone = await parts.people.everyone()
+        # Entries name accounts; a name only where it says more than the account's id.
+        names = {
+            a.label: p.name
+            for p in everyone
+            for a in p.accounts
+            if p.name not in ("", a.external_id)
+        }
         older = filters.link(entries[PAGE - 1].id) if len(entries) > PAGE else None
         return site.render(
             request,
@@ -105,11 +118,11 @@ def install(site: Site) -> None:
             status=400 if problems else 200,
             filters=filters,
             problems=problems,
-            rows=[row(e) for e in entries[:PAGE]],
+            rows=[row(e, names) for e in entries[:PAGE]],
             older=older,
             newest=filters.link() if before is not None else None,
             filtered=any(vars(filters).values()),
             actions=await parts.audit.action_names(),
-            people=sorted(p.label for p in await parts.people.everyone()),
+            people=sorted(a.label for p in everyone for a in p.accounts),
             timezone=parts.settings.core.timezone or "UTC",
         )

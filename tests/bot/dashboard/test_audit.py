@@ -15,7 +15,7 @@ from memory.people import Person
 from tests.bot.dashboard.harness import Browser
 
 AUDIT = "/dashboard/audit"
-_ROW = re.compile(r"<tr>\s*<td class=\"nowrap\">.*?</tr>", re.S)
+_ROW = re.compile(r"<tr>\s*<td class=\"nowrap\".*?</tr>", re.S)
 
 
 def rows(text: str) -> list[str]:
@@ -35,7 +35,7 @@ async def test_only_owners_read_the_trail(
     refused = await (await logged_in(member)).get(f"{AUDIT}?person=test:max")
     assert refused.status == 403 and "person.blocked" not in refused.text
     page = await (await logged_in(owner)).get(AUDIT)
-    assert rows(page.text)[0].endswith("test:own person.blocked test:max")
+    assert rows(page.text)[0].endswith("test:own (Olga) person.blocked test:max (Max)")
 
 
 async def test_filters_by_person_action_and_since(
@@ -50,19 +50,19 @@ async def test_filters_by_person_action_and_since(
     browser = await logged_in(owner)
 
     everything = rows((await browser.get(AUDIT)).text)
-    assert [r.split()[2:4] for r in everything] == [
+    assert [r.split()[2:] for r in everything] == [
         ["slack:U1", "memory.exported"],
-        ["cli", "pairing.denied"],
-        ["test:own", "person.role"],
-        ["test:max", "skill.drafted"],
+        ["cli", "pairing.denied", "code:", "tg:99;", "account:", "telegram:99"],
+        ["test:own", "(Olga)", "person.role", "test:max", "(Max)", "role:", "owner"],
+        ["test:max", "(Max)", "skill.drafted", "skill:", "weekly-review"],
     ]
     about_max = rows((await browser.get(f"{AUDIT}?person=test:max")).text)
-    assert [r.split()[3] for r in about_max] == ["person.role", "skill.drafted"]
+    assert [r.split()[4] for r in about_max] == ["person.role", "skill.drafted"]
     # An account nobody has is matched by its text.
     slack = rows((await browser.get(f"{AUDIT}?person=slack:U1")).text)
     assert [r.split()[3] for r in slack] == ["memory.exported"]
     roles = (await browser.get(f"{AUDIT}?action=person.role")).text
-    assert [r.split()[3] for r in rows(roles)] == ["person.role"]
+    assert [r.split()[4] for r in rows(roles)] == ["person.role"]
     assert '<option value="person.role" selected>' in roles
     both = rows((await browser.get(f"{AUDIT}?person=test:own&action=skill.drafted")).text)
     assert both == []
