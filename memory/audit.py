@@ -84,10 +84,14 @@ class AuditStore:
         since: datetime | None = None,
         actions: tuple[str, ...] = (),
         limit: int = 200,
+        before: int | None = None,
     ) -> list[Entry]:
         """Newest first. `user_id`/`labels` keep entries where that person acted or was
-        acted on (labels find entries of people since erased)."""
+        acted on (labels find entries of people since erased); `before` (an entry's id)
+        keeps the older ones, the next page of a listing."""
         query = select(_audit).order_by(_audit.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(_audit.c.id < before)
         if user_id is not None or labels:
             who = []
             if user_id is not None:
@@ -115,6 +119,12 @@ class AuditStore:
             )
             for row in rows
         ]
+
+    async def action_names(self) -> list[str]:
+        """Every action the trail holds, alphabetically (the choices of a filter)."""
+        query = select(_audit.c.action).distinct().order_by(_audit.c.action)
+        async with reading(self._engine) as connection:
+            return list((await connection.execute(query)).scalars())
 
     async def count(self, action: str, actor: str, since: datetime) -> int:
         """How often `actor` did `action` since then (rate limits on code guessing)."""

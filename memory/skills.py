@@ -108,6 +108,16 @@ class UserSkillStore:
         async with self._sessions() as session:
             return [_record(row) for row in (await session.execute(query)).scalars()]
 
+    async def approved(self) -> list[UserSkillRecord]:
+        """Everyone's approved (active) skills, by name then person."""
+        query = (
+            select(UserSkill)
+            .where(UserSkill.status == ACTIVE)
+            .order_by(UserSkill.name, UserSkill.user_id)
+        )
+        async with self._sessions() as session:
+            return [_record(row) for row in (await session.execute(query)).scalars()]
+
     async def find(self, user_id: int, name: str, status: str) -> UserSkillRecord | None:
         query = (
             select(UserSkill)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot import dashboard
 from bot.commands.dashboard import dashboard_commands
 from bot.dashboard.access import Access
+from bot.dashboard.health import Health
 from bot.dashboard.parts import Parts
 from memory.dashboard import DashboardStore
 from memory.transcripts import Transcripts
@@ -51,6 +52,16 @@ def build_dashboard(app: App, now: Callable[[], datetime]) -> dashboard.Site:
         observability=app.observability,
         commands=app.commands,
         transcripts=Transcripts(app.engine),
+        health=Health(
+            app.settings,
+            app.engine,
+            app.outbox,
+            app.sessions,
+            app.client,
+            app.background.store,
+            app.background.scheduler.leading.is_set,
+            now,
+        ),
     )
     dashboard_commands(app.commands, access.link, lambda: app.http.listening)
     return dashboard.install(app.http, access, parts)

@@ -9,22 +9,20 @@ pairing request) is matched by its `platform:id` text.
 from __future__ import annotations
 
 import json
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from bot.app import App
 from bot.cli.launch import EXIT_CONFIG, err, fail, load, open_app, redact, run, with_app
-from bot.people.trail import CLI_ACTOR, entry_json, entry_line
+from bot.people.trail import CLI_ACTOR, entry_json, entry_line, since_time, trail_of
 from bot.settings import Settings
 from memory.db.sqltypes import utcnow
 from memory.history import BadUserName, split_user_name
 
-_AGO = re.compile(r"(\d{1,6})\s*([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+__all__ = ["audit", "record", "since_time"]
 
 
 async def record(settings: Settings, action: str, **detail: Any) -> None:
@@ -42,32 +40,10 @@ async def record(settings: Settings, action: str, **detail: Any) -> None:
         await app.close()
 
 
-def since_time(text: str, now: datetime) -> datetime:
-    """WHEN: a date or time ("2026-12-01", "2026-12-01T08:00", UTC unless it says) or an
-    age ("30m", "24h", "7d", "2w")."""
-    value = text.strip().lower()
-    if match := _AGO.fullmatch(value):
-        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
-    try:
-        at = datetime.fromisoformat(value.upper())
-    except ValueError:
-        raise ValueError(
-            f"--since {text!r} is neither a date (2026-12-01) nor an age (24h, 7d)"
-        ) from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 async def show(
     app: App, user: str | None, since: datetime | None, limit: int, as_json: bool
 ) -> int:
-    user_id: int | None = None
-    labels: tuple[str, ...] = ()
-    if user is not None:
-        platform, external = split_user_name(user)
-        person = await app.people.by_account(platform, external)
-        labels = (f"{platform}:{external}",)
-        if person is not None:
-            user_id, labels = person.id, tuple(a.label for a in person.accounts)
+    user_id, labels = (None, ()) if user is None else await trail_of(app.people, user)
     entries = await app.audit.entries(user_id=user_id, labels=labels, since=since, limit=limit)
     entries.reverse()  # oldest first, as a log reads
     if as_json:
@@ -93,8 +69,11 @@ def audit(
     settings = load()
     try:
         start = None if since is None else since_time(since, utcnow())
+    except ValueError as exc:
+        fail(f"--since {exc}", EXIT_CONFIG)
+    try:
         if user is not None:
             split_user_name(user)
-    except (ValueError, BadUserName) as exc:
+    except BadUserName as exc:
         fail(str(exc), EXIT_CONFIG)
     run(with_app(settings, lambda app: show(app, user, start, limit, as_json)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -25,8 +24,7 @@ from bot.cli.endpoint import endpoint_facts
 from bot.cli.launch import load, redact, run
 from bot.cli.verdict import FAIL, NOTE, OK, Check
 from bot.errors import ConfigError, TransportError
-from bot.llm.client import LLM, LLMError
-from bot.safety.redact import mask_url
+from bot.http.probes import probe_model
 from bot.settings import Settings, unknown_variables
 from memory import db
 
@@ -84,19 +82,10 @@ async def _migrations(app: App) -> Check:
 
 
 async def _model(app: App) -> Check:
-    problem = app.settings.llm_problem()
-    if problem:
-        return Check("model endpoint", FAIL, "not configured", problem)
-    endpoint = mask_url(app.settings.openai.base_url)
-    started = time.perf_counter()
-    try:
-        # Not recorded: the database may be the thing that is broken, or not exist yet.
-        probe = LLM(app.client, app.settings.models)
-        await probe.complete([{"role": "user", "content": "Reply with: ok"}], max_tokens=5)
-    except LLMError as exc:
-        return Check("model endpoint", FAIL, exc.failure.detail, exc.failure.fix)
-    elapsed = time.perf_counter() - started
-    return Check("model endpoint", OK, f"{endpoint} answered in {elapsed:.1f} s")
+    probe = await probe_model(app.settings, app.client)
+    if probe.ok:
+        return Check("model endpoint", OK, probe.detail)
+    return Check("model endpoint", FAIL, probe.detail, probe.fix)
 
 
 async def _channels(app: App) -> list[Check]:

@@ -10,9 +10,12 @@ several people drafted one, `/skill_approve platform:id NAME` says whose.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.people.admin import NotFound, find, shown
 from bot.people.trail import Trail
+from memory.audit import Actor
 from memory.people import Person
 from memory.skills import ACTIVE, PENDING, UserSkillRecord, UserSkillStore
 from skills.catalog import SkillCatalog, unmet
@@ -20,11 +23,81 @@ from skills.loader import load_text
 from skills.model import HIGH, USER
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What deciding a draft did: the sentence for the owner, and whether the decision
+    asked for was made (False: it was already decided, or rejected instead)."""
+
+    message: str
+    done: bool = False
+
+
+class SkillReview:
+    """Approving and rejecting drafted skills, for /skill_approve, /skill_reject and the
+    dashboard's Skills page alike: the checks, the decision and its audit entry.
+
+    Approving checks the draft again first: a file skill that took its name since, or a
+    safety check that now finds it high, rejects it instead (with the reason in the trail).
+    """
+
+    def __init__(self, catalog: SkillCatalog, store: UserSkillStore, trail: Trail) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._trail = trail
+
+    async def approve(self, record: UserSkillRecord, actor: Actor) -> Decision:
+        name = record.name
+        if self._catalog.file_skill_named(name) is not None:
+            if await self._store.decide(record.id, approve=False):
+                await self._decided(record, actor, "skill.rejected", why=_NAME_TAKEN)
+            return Decision(
+                f"{name!r} is now the name of an installed skill; the draft was rejected."
+            )
+        report = load_text(
+            record.content, USER, f"user skill #{record.id}", self._catalog.known_tools
+        )
+        if not report.ok:
+            problems = "; ".join(str(f) for f in report.findings if f.severity == HIGH)
+            if await self._store.decide(record.id, approve=False):
+                await self._decided(
+                    record, actor, "skill.rejected", why=f"safety check: {problems}"
+                )
+            return Decision(
+                f"The draft {name!r} failed the safety check and was rejected: {problems}"
+            )
+        if not await self._store.decide(record.id, approve=True):
+            return Decision(f"The draft {name!r} was already decided.")
+        await self._decided(record, actor, "skill.approved")
+        if record.user_id == actor.user_id:
+            return Decision(f"Approved: I'll use the skill {name!r} from now on.", done=True)
+        person = await self._trail.people.person(record.user_id)
+        whose = shown(person) if person is not None else "its author"
+        return Decision(
+            f"Approved: I'll use the skill {name!r} for {whose} from now on.", done=True
+        )
+
+    async def reject(self, record: UserSkillRecord, actor: Actor) -> Decision:
+        if not await self._store.decide(record.id, approve=False):
+            return Decision(f"No draft named {record.name!r} waits for approval.")
+        await self._decided(record, actor, "skill.rejected")
+        return Decision(f"Rejected the draft {record.name!r}; it won't be used.", done=True)
+
+    async def _decided(
+        self, record: UserSkillRecord, actor: Actor, action: str, **detail: object
+    ) -> None:
+        drafter = await self._trail.people.person(record.user_id)
+        await self._trail.record(action, actor, subject=drafter, skill=record.name, **detail)
+
+
+_NAME_TAKEN = "an installed skill has the name"
+
+
 def skill_commands(
     registry: CommandRegistry, catalog: SkillCatalog, store: UserSkillStore, trail: Trail
 ) -> None:
     """Register the skill commands."""
     people = trail.people
+    review = SkillReview(catalog, store, trail)
 
     async def drafter(record: UserSkillRecord) -> Person | None:
         return await people.person(record.user_id)
@@ -113,45 +186,17 @@ def skill_commands(
             )
         return drafts[0]
 
-    async def decided(
-        ctx: CommandContext, record: UserSkillRecord, action: str, **detail: object
-    ) -> None:
-        await trail.record(
-            action, ctx.actor, subject=await drafter(record), skill=record.name, **detail
-        )
-
     async def approve(ctx: CommandContext) -> str:
         record = await pick(ctx, "skill_approve")
         if isinstance(record, str):
             return record
-        name = record.name
-        if catalog.file_skill_named(name) is not None:
-            if await store.decide(record.id, approve=False):
-                await decided(ctx, record, "skill.rejected", why="an installed skill has the name")
-            return f"{name!r} is now the name of an installed skill; the draft was rejected."
-        report = load_text(record.content, USER, f"user skill #{record.id}", catalog.known_tools)
-        if not report.ok:
-            problems = "; ".join(str(f) for f in report.findings if f.severity == HIGH)
-            if await store.decide(record.id, approve=False):
-                await decided(ctx, record, "skill.rejected", why=f"safety check: {problems}")
-            return f"The draft {name!r} failed the safety check and was rejected: {problems}"
-        if not await store.decide(record.id, approve=True):
-            return f"The draft {name!r} was already decided."
-        await decided(ctx, record, "skill.approved")
-        if record.user_id == ctx.user.id:
-            return f"Approved: I'll use the skill {name!r} from now on."
-        person = await drafter(record)
-        whose = shown(person) if person is not None else "its author"
-        return f"Approved: I'll use the skill {name!r} for {whose} from now on."
+        return (await review.approve(record, ctx.actor)).message
 
     async def reject(ctx: CommandContext) -> str:
         record = await pick(ctx, "skill_reject")
         if isinstance(record, str):
             return record
-        if not await store.decide(record.id, approve=False):
-            return f"No draft named {record.name!r} waits for approval."
-        await decided(ctx, record, "skill.rejected")
-        return f"Rejected the draft {record.name!r}; it won't be used."
+        return (await review.reject(record, ctx.actor)).message
 
     registry.add(
         Command("skills", "skills I can use, and drafts waiting for approval", list_skills)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
 from bot.commands.registry import CommandRegistry
+from bot.dashboard.health import Health
 from bot.http.observability import Observability
 from bot.people.admin import PeopleAdmin
 from bot.people.budget import Budgets
@@ -62,3 +63,4 @@ class Parts:
     observability: Observability
     commands: CommandRegistry
     transcripts: Transcripts  # the conversations page's reading of a person's history
+    health: Health  # the Health page's probes

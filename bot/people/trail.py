@@ -11,9 +11,12 @@ The price: a crash between an action and its entry loses that one entry.
 from __future__ import annotations
 
 import logging
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from memory.audit import CLI, SYSTEM, Actor, AuditStore, Entry
+from memory.history import split_user_name
 from memory.people import PeopleStore, Person
 
 log = logging.getLogger(__name__)
@@ -80,10 +83,15 @@ def entry_line(entry: Entry) -> str:
     # The platform is said only when the actor's name does not say it (a linked account).
     said = entry.actor.startswith(f"{entry.platform}:") or entry.platform in (CLI, SYSTEM)
     where = "" if said else f" via {entry.platform}"
-    details = "; ".join(f"{k}: {_short(v)}" for k, v in entry.detail.items() if v not in (None, ""))
+    details = detail_text(entry)
     return f"{entry.at:%Y-%m-%d %H:%M} {entry.actor}{where} {entry.action}{subject}" + (
         f" — {details}" if details else ""
     )
+
+
+def detail_text(entry: Entry) -> str:
+    """The entry's details as `key: value; …`, each value on one line, cut at 120."""
+    return "; ".join(f"{k}: {_short(v)}" for k, v in entry.detail.items() if v not in (None, ""))
 
 
 def entry_json(entry: Entry) -> dict[str, Any]:
@@ -96,6 +104,35 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "subject": entry.subject,
         "detail": entry.detail,
     }
+
+
+_AGO = re.compile(r"(\d{1,6})\s*([mhdw])")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def since_time(text: str, now: datetime) -> datetime:
+    """WHEN: a date or time ("2026-12-01", "2026-12-01T08:00", UTC unless it says) or an
+    age ("30m", "24h", "7d", "2w"). ValueError says what was wrong with `text`."""
+    value = text.strip().lower()
+    if match := _AGO.fullmatch(value):
+        return now - timedelta(**{_UNITS[match[2]]: int(match[1])})
+    try:
+        at = datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise ValueError(f"{text!r} is neither a date (2026-12-01) nor an age (24h, 7d)") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+async def trail_of(people: PeopleStore, name: str) -> tuple[int | None, tuple[str, ...]]:
+    """Whose entries `platform:id` asks for, as `AuditStore.entries` takes them: the
+    person and all their accounts, or, for an account nobody has any more (or never had:
+    a stranger's pairing request), its `platform:id` text. BadUserName when `name` is not
+    `platform:id`."""
+    platform, external = split_user_name(name)
+    person = await people.by_account(platform, external)
+    if person is None:
+        return None, (f"{platform}:{external}",)
+    return person.id, tuple(a.label for a in person.accounts)
 
 
 def _short(value: object) -> str:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dashboard.pages import conversations, login, memories, overview, privacy, tasks
+from bot.dashboard.pages import (
+    audit,
+    conversations,
+    health,
+    login,
+    memories,
+    overview,
+    privacy,
+    skills,
+    tasks,
+)
 from bot.dashboard.site import Site
 
 PAGES: list[Callable[[Site], None]] = [
@@ -14,4 +24,7 @@ PAGES: list[Callable[[Site], None]] = [
     memories.install,
     privacy.install,
     conversations.install,
+    health.install,
+    skills.install,
+    audit.install,
 ]
