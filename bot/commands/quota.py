@@ -137,8 +137,8 @@ class QuotaCommands:
             )
         actor = Actor(ctx.account, ctx.account.partition(":")[0], ctx.user.id)
         limits = await self._gate.change(actor, person, daily=daily, monthly=monthly)
-        return f"{person.label} now has {_limits_text(limits)}."
+        return f"{person.label} now has {limits_text(limits)}."
 
 
-def _limits_text(limits: Limits) -> str:
+def limits_text(limits: Limits) -> str:
     return f"a daily budget of {limit_text(limits.daily)} and a monthly budget of {limit_text(limits.monthly)}"

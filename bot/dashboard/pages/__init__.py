@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dashboard.pages import login, overview
+from bot.dashboard.pages import login, overview, people, usage
 from bot.dashboard.site import Site
 
 PAGES: list[Callable[[Site], None]] = [
     login.install,
     overview.install,
+    usage.install,
+    people.install,
 ]
