@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from bot.dashboard.charts import HEIGHT, Column, Series, compact, nice_ceiling, stacked_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -29,15 +31,16 @@ def test_axis_figures_are_short_and_round() -> None:
         "35k",
         "2M",
     ]
-    assert [nice_ceiling(n) for n in (0, 1, 3, 7, 12, 240, 251, 9_001)] == [
+    assert [nice_ceiling(n) for n in (0, 1, 3, 7, 12, 240, 251, 9_001, 11_811)] == [
         1,
         1,
-        5,
-        10,
-        20,
+        3,
+        8,
+        15,
         250,
-        500,
+        300,
         10_000,
+        15_000,
     ]
 
 
@@ -52,18 +55,27 @@ def test_bars_stack_in_proportion_with_their_figures_as_tooltips() -> None:
     ]
     cached, output = groups[0].findall(f"{SVG}rect")
     assert (cached.get("class"), output.get("class")) == ("bar-cached", "bar-output")
-    # 400 tokens on an axis up to 500: the bars are 3/5 and 1/5 of the plot, output on top.
-    assert float(cached.get("height", 0)) == 3 * float(output.get("height", 0))
-    assert float(output.get("y", 0)) + float(output.get("height", 0)) == float(cached.get("y", 0))
+    # 400 tokens on an axis up to 400: the bars are 3/4 and 1/4 of the plot, output on top.
+    height = {rect.get("class"): float(rect.get("height", 0)) for rect in (cached, output)}
+    assert height["bar-cached"] == pytest.approx(3 * height["bar-output"], abs=0.1)
+    assert height["bar-cached"] == pytest.approx((HEIGHT - 36) * 3 / 4, abs=0.1)
+    top_of_cached = float(cached.get("y", 0))
+    assert float(output.get("y", 0)) + height["bar-output"] == pytest.approx(top_of_cached, abs=0.1)
     assert groups[1].findall(f"{SVG}rect") == []  # an empty day draws nothing
 
 
 def test_only_every_seventh_day_is_labelled_today_always() -> None:
     svg = _draw(_days(30))
-    labels = [t.text for t in svg.findall(f"{SVG}text") if t.get("y") == str(HEIGHT - 6)]
+    labels = [t.text for t in svg.findall(f"{SVG}text") if t.get("y") == str(HEIGHT - 5)]
     assert labels == ["2 Dec", "9 Dec", "16 Dec", "23 Dec", "30 Dec"]
-    xs = [float(t.get("x", 0)) for t in svg.findall(f"{SVG}text") if t.get("y") == str(HEIGHT - 6)]
-    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) > 60  # ~6 characters apart
+    xs = [
+        float(t.get("x", "0").rstrip("%"))
+        for t in svg.findall(f"{SVG}text")
+        if t.get("y") == str(HEIGHT - 5)
+    ]
+    # A week of bars apart: on a 320 px phone, 75 px for labels of about 40.
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) > 23
+    assert xs[-1] == 100.0  # today's label ends at the right edge
 
 
 def test_colours_come_from_classes_never_from_inline_styles() -> None:

@@ -4,28 +4,17 @@ sentence), with the dashboard as the place it was done from."""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Awaitable, Callable
 
 from bot.app import App
 from memory.audit import Entry
 from memory.people import ACTIVE, BLOCKED, MEMBER, OWNER, REMOVED, Person
 from tests.bot.dashboard.harness import Browser
+from tests.bot.dashboard.people import said
 from tests.fakes.chat import RecordingChannel
 from tests.fakes.openai_server import FakeOpenAI, Reply
 
 LoggedIn = Callable[[Person], Awaitable[Browser]]
-_FLASH = re.compile(r'<p class="flash( failed)?" role="status">(.*?)</p>', re.S)
-
-
-async def said(browser: Browser, path: str, data: dict[str, str] | None = None) -> tuple[str, bool]:
-    """Press a button: the line the next page shows, and whether it says it failed."""
-    answer = await browser.post(path, data)
-    assert answer.status == 303, (answer.status, answer.text)
-    found = _FLASH.search((await browser.get(answer.location)).text)
-    assert found, f"no message after {path}"
-    return html.unescape(found[2]), bool(found[1])
 
 
 async def status_of(app: App, person: Person) -> tuple[str, str]:

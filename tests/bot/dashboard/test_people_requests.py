@@ -9,48 +9,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from bot.app import App, build_app
-from bot.chat.channels import ChatRef
+from bot.app import App
 from bot.settings import Settings
-from memory.pairing import Stranger
 from memory.people import ACTIVE, MEMBER, Person
 from tests.bot.dashboard.harness import Browser
-from tests.bot.dashboard.test_people import said
+from tests.bot.dashboard.people import said, started_with_private_chats, stranger_writes
 from tests.fakes.chat import RecordingChannel
 
 LoggedIn = Callable[[Person], Awaitable[Browser]]
 
 
-class PrivateChats(RecordingChannel):
-    """A test channel that can open a private chat with an account, as Telegram and Slack
-    can: the stranger's answer and the owners' question are delivered there."""
-
-    async def direct_chat(self, account_id: str) -> ChatRef:
-        return ChatRef(self.name, account_id, "")
-
-
 @pytest.fixture
 async def board(board_settings: Settings) -> AsyncIterator[tuple[App, RecordingChannel]]:
-    app = build_app(board_settings)
-    await app.prepare_database()
-    channel = PrivateChats()
-    app.add_channel(channel)
-    await app.start()
+    app, channel = await started_with_private_chats(board_settings)
     try:
         yield app, channel
     finally:
         await app.close()
-
-
-async def stranger_writes(app: App, chat: RecordingChannel, who: str) -> str:
-    """A stranger writes privately; the code of their request.
-
-    The test channel admits everyone (it has no allowlist, bot/people/doorman.py), so the
-    request is made by the call the doorman makes for a stranger on Telegram or Slack."""
-    reply = await app.door.pairing.request(Stranger(chat.name, who, who.title(), None, who))
-    (request,) = [r for r in await app.door.pairing.pending() if r.stranger.external_id == who]
-    assert request.code in reply
-    return request.code
 
 
 async def told(chat: RecordingChannel, who: str, text: str) -> None:
