@@ -8,6 +8,8 @@ person's conversations or memories: only their accounts, role, status and token 
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from bot.dashboard.access import Viewer
@@ -21,11 +23,13 @@ from bot.people.pairing import shown_name
 from memory.people import Person
 
 PEOPLE = f"{ROOT}/people"
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 async def person_at(site: Site, ident: str) -> Person:
     """The person whose id is in the address; NotFound for anything else."""
-    person = await site.parts.people.person(int(ident)) if ident.isdigit() else None
+    # Digits only, and few enough for the id column (a longer number is nobody's id).
+    person = await site.parts.people.person(int(ident)) if _ID.fullmatch(ident) else None
     if person is None:
         raise NotFound()
     return person

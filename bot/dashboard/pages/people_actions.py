@@ -64,10 +64,10 @@ def install(site: Site, people: str, person_at: PersonAt) -> None:
                 said = await run(await actor(viewer), person, form)
             except (Refused, NoSuchRole, QuotaInputError) as exc:
                 return Done(page, str(exc), failed=True)
-            now = await parts.people.person(person.id)
-            if now is None or now.status != ACTIVE:
+            after = await parts.people.person(person.id)
+            if after is None or after.status != ACTIVE:
                 await site.access.log_out_everywhere(person.id)
-            if person.id == viewer.user_id and (now is None or not now.is_owner):
+            if person.id == viewer.user_id and (after is None or not after.is_owner):
                 page = ROOT  # no longer an owner: their own People page is closed to them
             return Done(page, said)
 

@@ -88,7 +88,7 @@ async def test_ids_of_nobody_are_not_found_and_change_nothing(
     app_: App, owner: Person, member: Person, logged_in: LoggedIn
 ) -> None:
     olga = await logged_in(owner)
-    for ident in ("9999", "abc", "-1"):
+    for ident in ("9999", "abc", "-1", "1.0", "99999999999999999999"):
         assert (await olga.get(f"/dashboard/people/{ident}")).status == 404
         for action in ACTIONS:
             answer = await olga.post(f"/dashboard/people/{ident}/{action}", {"role": MEMBER})
@@ -247,6 +247,16 @@ async def test_budgets_are_set_as_quota_sets_them(
     line, failed = await said(olga, f"/dashboard/people/{member.id}/quota", {"daily": "lots"})
     assert failed and line == (
         "The daily budget takes a number of tokens, 0 for unlimited, or default (got 'lots')"
+    )
+    line, failed = await said(
+        olga, f"/dashboard/people/{member.id}/quota", {"monthly": "99999999999999999999"}
+    )
+    assert (
+        failed
+        and line == "The monthly budget can be at most 1,000,000,000,000 tokens (0 for unlimited)"
+    )
+    assert await chat_says(app_, chat, "/quota test:max --monthly 99999999999999999999") == (
+        "--monthly can be at most 1,000,000,000,000 tokens (0 for unlimited)"
     )
     person = await app_.people.person(member.id)
     assert person is not None and (person.daily_tokens, person.monthly_tokens) == (0, None)
