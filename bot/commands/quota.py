@@ -143,7 +143,12 @@ class QuotaCommands:
             )
         actor = Actor(ctx.account, ctx.account.partition(":")[0], ctx.user.id)
         limits = await self._gate.change(actor, person, daily=daily, monthly=monthly)
-        return f"{person.label} now has {limits_text(limits)}."
+        return changed_text(person, limits)
+
+
+def changed_text(person: Person, limits: Limits) -> str:
+    """What /quota (and the People page) answer after a change."""
+    return f"{person.label} now has {limits_text(limits)}."
 
 
 def limits_text(limits: Limits) -> str:

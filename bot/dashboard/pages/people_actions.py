@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from bot.commands.quota import QuotaInputError, limits_text, parse_limit
+from bot.commands.quota import QuotaInputError, changed_text, parse_limit
 from bot.dashboard.access import Viewer
 from bot.dashboard.site import ROOT, Done, Site
 from bot.people.admin import NotFound as NoSuchRole
@@ -89,7 +89,7 @@ def install(site: Site, people: str, person_at: PersonAt) -> None:
         if daily is KEEP and monthly is KEEP:
             return "Nothing to change: both budgets were left empty."
         limits = await parts.quota.change(by, person, daily=daily, monthly=monthly)
-        return f"{person.label} now has {limits_text(limits)}."
+        return changed_text(person, limits)
 
     for name, run in (
         ("block", block),

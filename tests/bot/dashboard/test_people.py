@@ -4,6 +4,7 @@ sentence), with the dashboard as the place it was done from."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from bot.app import App
@@ -118,13 +119,20 @@ async def test_owners_see_everyone_with_usage_but_not_what_they_said(
     member: Person,
     logged_in: LoggedIn,
 ) -> None:
+    # Max links a second account: both are listed as his.
+    await app_.sessions.handle(chat.inbound("/link", sender="max", chat="max"))
+    await app_.sessions.drain()
+    code = re.search(r"Your link code: (\w+)", chat.texts("max")[-1])
+    assert code is not None, chat.texts("max")
+    await app_.sessions.handle(chat.inbound(f"/link {code[1]}", sender="maxphone", chat="maxphone"))
+    await app_.sessions.drain()
     fake_llm.add(Reply("your secret plan is safe with me"))
     await app_.sessions.handle(chat.inbound("my secret plan: tulips", sender="max", chat="max"))
     await app_.sessions.drain()
     olga = await logged_in(owner)
     listing = await olga.get("/dashboard/people")
     assert listing.status == 200
-    for shown in ("Olga", "test:own", "Max", "test:max", "owner", "member", "active"):
+    for shown in ("Olga", "test:own", "Max", "test:max", "test:maxphone", "member", "active"):
         assert shown in listing.text
     spent = sum(
         call.prompt_tokens + call.completion_tokens
@@ -132,7 +140,11 @@ async def test_owners_see_everyone_with_usage_but_not_what_they_said(
     )
     assert spent > 0 and f"{spent:,} (unlimited)" in listing.text
     one = await olga.get(f"/dashboard/people/{member.id}")
-    assert one.status == 200 and "test:max" in one.text and 'role="img"' in one.text
+    assert one.status == 200 and 'role="img"' in one.text
+    assert (
+        "<code>test:max</code> Max" in one.text
+        and "<code>test:maxphone</code> Maxphone" in one.text
+    )
     for page in (listing, one):
         assert "tulips" not in page.text and "secret" not in page.text
 
