@@ -1,4 +1,5 @@
-"""Model usage: one row per request to the model endpoint, and totals per person.
+"""Model usage: one row per request to the model endpoint, and totals per person (in all,
+by model, and day by day for the dashboard's charts).
 
 A row is `estimated` when the endpoint reported no usage (some servers ignore
 `stream_options`) and the client counted the tokens itself: still counted in totals and

@@ -68,7 +68,8 @@ async def used_at(
 
 async def a_month_of_use(app: App, person: Person) -> None:
     """Use on most of the last 30 days, busier on weekdays, today included."""
-    now = app.dashboard.parts.now() if app.dashboard else datetime.now()
+    assert app.dashboard is not None
+    now = app.dashboard.parts.now()
     for back in range(30):
         if back % 6 == 5:
             continue  # a quiet day now and then
