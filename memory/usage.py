@@ -1,4 +1,5 @@
-"""Model usage: one row per request to the model endpoint, and totals per person.
+"""Model usage: one row per request to the model endpoint, and totals per person (in all,
+by model, and day by day for the dashboard's charts).
 
 A row is `estimated` when the endpoint reported no usage (some servers ignore
 `stream_options`) and the client counted the tokens itself: still counted in totals and
@@ -12,6 +13,7 @@ A call made for a person with a budget first holds an estimate of its tokens
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,6 +62,20 @@ class UsageTotals:
     by_model: dict[str, int] = field(default_factory=dict)
     estimated_calls: int = 0  # calls whose tokens were estimated, not reported
     models: tuple[ModelUsage, ...] = ()
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    """One day's tokens of a person: input split into cached and not, and output."""
+
+    start: datetime  # the day's first instant (its midnight where the person lives)
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def uncached_tokens(self) -> int:
+        return max(self.prompt_tokens - self.cached_tokens, 0)
 
 
 INSERT_LLM_CALL = insert(table(LLMCall))  # built once; also run inside a turn step
@@ -139,3 +155,48 @@ class UsageStore:
             estimated_calls=sum(int(r[6] or 0) for r in rows),
             models=tuple(ModelUsage(r[0], r[3], r[4], r[5]) for r in rows),
         )
+
+    async def per_day(self, user_id: int, bounds: Sequence[datetime]) -> list[DayUsage]:
+        """The person's tokens per span between consecutive `bounds` (midnights in their time
+        zone, oldest first: n + 1 bounds give n days, empty ones included).
+
+        Days are told apart in SQL by comparing with the bounds (a CASE), not by the
+        database's date functions: those know UTC, not the person's zone, and differ between
+        SQLite and PostgreSQL. A few dozen comparisons a row cost nothing at this size.
+        """
+        if len(bounds) < 2:
+            return []
+        day = case(
+            *((LLMCall.created_at < bound, index) for index, bound in enumerate(bounds[1:])),
+            else_=len(bounds) - 1,
+        )
+        # Grouped outside: PostgreSQL cannot tell a CASE with bound values in GROUP BY
+        # from the same CASE in the select list.
+        calls = (
+            select(
+                day.label("day"),
+                LLMCall.prompt_tokens,
+                LLMCall.cached_tokens,
+                LLMCall.completion_tokens,
+            )
+            .where(
+                LLMCall.user_id == user_id,
+                LLMCall.created_at >= bounds[0],
+                LLMCall.created_at < bounds[-1],
+            )
+            .subquery()
+        )
+        query = select(
+            calls.c.day,
+            func.sum(calls.c.prompt_tokens),
+            func.sum(calls.c.cached_tokens),
+            func.sum(calls.c.completion_tokens),
+        ).group_by(calls.c.day)
+        async with reading(self._engine) as connection:
+            rows = {int(r[0]): r for r in (await connection.execute(query)).all()}
+        return [
+            DayUsage(start, *(int(rows[i][k] or 0) for k in (1, 2, 3)))
+            if i in rows
+            else DayUsage(start)
+            for i, start in enumerate(bounds[:-1])
+        ]

@@ -22,6 +22,10 @@ from memory.usage import UsageStore
 USAGE = "Use: /quota USER [--daily N] [--monthly N] — N in tokens, 0 for unlimited, default for the default."
 
 
+# More than anyone could spend (0 is "unlimited"), and well inside the column's 64 bits.
+MAX_LIMIT = 10**12
+
+
 class QuotaInputError(ValueError):
     """Bad /quota or `users quota` input; the message says what works."""
 
@@ -37,6 +41,8 @@ def parse_limit(text: str, flag: str) -> int | None:
         raise QuotaInputError(
             f"{flag} takes a number of tokens, 0 for unlimited, or default (got {text!r})"
         )
+    if int(digits) > MAX_LIMIT:
+        raise QuotaInputError(f"{flag} can be at most {MAX_LIMIT:,} tokens (0 for unlimited)")
     return int(digits)
 
 
@@ -137,8 +143,13 @@ class QuotaCommands:
             )
         actor = Actor(ctx.account, ctx.account.partition(":")[0], ctx.user.id)
         limits = await self._gate.change(actor, person, daily=daily, monthly=monthly)
-        return f"{person.label} now has {_limits_text(limits)}."
+        return changed_text(person, limits)
 
 
-def _limits_text(limits: Limits) -> str:
+def changed_text(person: Person, limits: Limits) -> str:
+    """What /quota (and the People page) answer after a change."""
+    return f"{person.label} now has {limits_text(limits)}."
+
+
+def limits_text(limits: Limits) -> str:
     return f"a daily budget of {limit_text(limits.daily)} and a monthly budget of {limit_text(limits.monthly)}"

@@ -14,7 +14,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from memory.people import Person
@@ -39,6 +39,18 @@ def periods(now: datetime, zone: str) -> Periods:
     next_day = (day + timedelta(days=1, hours=2)).replace(hour=0)
     next_month = (month + timedelta(days=32)).replace(day=1)
     return Periods(day, next_day, month, next_month)
+
+
+def day_bounds(now: datetime, zone: str, count: int) -> list[datetime]:
+    """The midnights around the last `count` days, today included, where the person lives:
+    count + 1 instants, oldest first (the last is tonight's midnight). Built from dates,
+    so a day across a DST change is 23 or 25 hours long, as it is there."""
+    where = ZoneInfo(zone)
+    today = now.astimezone(where).date()
+    return [
+        datetime.combine(today - timedelta(days=back), time(), where)
+        for back in range(count - 1, -2, -1)
+    ]
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,9 @@ class Budgets:
 
     def periods(self, person: Person, now: datetime) -> Periods:
         return periods(now, person.timezone or self._timezone)
+
+    def day_bounds(self, person: Person, now: datetime, count: int) -> list[datetime]:
+        return day_bounds(now, person.timezone or self._timezone, count)
 
     async def spending(self, person: Person, now: datetime) -> Spending:
         span = self.periods(person, now)

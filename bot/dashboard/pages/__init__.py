@@ -11,9 +11,11 @@ from bot.dashboard.pages import (
     login,
     memories,
     overview,
+    people,
     privacy,
     skills,
     tasks,
+    usage,
 )
 from bot.dashboard.site import Site
 
@@ -24,6 +26,8 @@ PAGES: list[Callable[[Site], None]] = [
     memories.install,
     privacy.install,
     conversations.install,
+    usage.install,
+    people.install,
     health.install,
     skills.install,
     audit.install,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.people.budget import Budgets, Limits, periods
+from bot.people.budget import Budgets, Limits, day_bounds, periods
 from memory.people import MEMBER, OWNER, Person
 
 
@@ -38,3 +38,17 @@ def test_members_get_the_default_and_owners_are_unlimited_unless_set() -> None:
     assert budgets.limits(_person(OWNER)) == Limits(0, 0)
     assert budgets.limits(_person(OWNER, daily=50)) == Limits(50, 0)
     assert budgets.limits(_person(MEMBER, daily=0, monthly=7)) == Limits(0, 7)
+
+
+def test_day_bounds_are_the_persons_midnights_across_a_clock_change() -> None:
+    # Berlin leaves summer time on 25 October 2026: that day has 25 hours.
+    bounds = day_bounds(datetime(2026, 10, 26, 9, 0, tzinfo=UTC), "Europe/Berlin", 3)
+    assert [b.isoformat() for b in bounds] == [
+        "2026-10-24T00:00:00+02:00",
+        "2026-10-25T00:00:00+02:00",
+        "2026-10-26T00:00:00+01:00",
+        "2026-10-27T00:00:00+01:00",
+    ]
+    assert (bounds[2].astimezone(UTC) - bounds[1].astimezone(UTC)).total_seconds() == 25 * 3600
+    # The last bound is the start of tomorrow: today is the last day shown.
+    assert bounds[-1] == periods(datetime(2026, 10, 26, 9, 0, tzinfo=UTC), "Europe/Berlin").next_day
