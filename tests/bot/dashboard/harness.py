@@ -96,7 +96,7 @@ class Browser:
 
 class Screens:
     """Screenshots of the pages at phone and desktop width, light and dark: kept under
-    the test's temp folder, and copied to CLAWLING_SCREENSHOTS (the README's docs/) when
+    the test's temp folder, and copied to CLAWLING_TEST_SCREENSHOTS (the README's docs/) when
     that is set."""
 
     def __init__(self, folder: Path) -> None:
@@ -112,7 +112,7 @@ class Screens:
             await page.screenshot(path=str(path), full_page=label == "desktop")
             paths.append(path)
         await page.set_viewport_size(DESKTOP)
-        copy_to = os.environ.get("CLAWLING_SCREENSHOTS")
+        copy_to = os.environ.get("CLAWLING_TEST_SCREENSHOTS")
         for path in paths if copy_to else []:
             shutil.copy(path, Path(copy_to) / path.name)
         self.taken += paths
