@@ -26,8 +26,10 @@ from multidict import MultiDict, MultiDictProxy
 from bot.dashboard.access import COOKIE, Access, Viewer, csrf_matches
 from bot.dashboard.parts import Parts
 from bot.http.server import HttpServer
+from memory.audit import Actor
 
 ROOT = "/dashboard"
+PLATFORM = "dashboard"  # where the audit trail says the dashboard's actions were done
 WELCOME = f"{ROOT}/welcome"
 _HERE = Path(__file__).parent
 
@@ -205,6 +207,14 @@ class Site:
 
     def not_found(self, request: web.Request, viewer: Viewer) -> web.Response:
         return self.bare(request, 404, "Not found", _NOT_FOUND, viewer)
+
+    async def actor(self, viewer: Viewer) -> Actor:
+        """The viewer as the audit trail names them: their first account, on "dashboard"."""
+        return await self.parts.trail.actor(viewer.user_id, PLATFORM)
+
+    async def zone(self, viewer: Viewer) -> str:
+        """The viewer's time zone (what /timezone set, else the deployment's)."""
+        return (await self.parts.jobs.zone_of(viewer.user_id)).key
 
     def when(self, moment: datetime | None, timezone: str | None = None) -> str:
         """A time as people read it, in their time zone (the deployment's by default)."""

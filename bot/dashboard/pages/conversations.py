@@ -13,7 +13,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.dashboard.access import Viewer
-from bot.dashboard.pages.memories import number, zone_of
+from bot.dashboard.pages.memories import number
 from bot.dashboard.site import ROOT, NotFound, Site
 from memory.retrieval.scopes import Scope
 
@@ -53,7 +53,7 @@ def install(site: Site) -> None:
             total=total,
             page=page,
             pages=pages,
-            zone=await zone_of(site, viewer),
+            zone=await site.zone(viewer),
         )
 
     @site.page(CONVERSATIONS + "/{conversation_id}")
@@ -74,5 +74,5 @@ def install(site: Site) -> None:
             lines=shown.lines,
             earlier=shown.earlier,
             paged=before is not None,
-            zone=await zone_of(site, viewer),
+            zone=await site.zone(viewer),
         )

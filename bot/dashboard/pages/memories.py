@@ -16,29 +16,16 @@ from multidict import MultiDictProxy
 from bot.commands.memory import forget_memories
 from bot.dashboard.access import Viewer
 from bot.dashboard.site import ROOT, Done, NotFound, Site
-from memory.audit import Actor
 from memory.memories import MAX_MEMORY_CHARS, MemoryRecord
 
 MEMORIES = f"{ROOT}/memories"
 PAGE_SIZE = 20
 FOUND = 20  # search results shown
-PLATFORM = "dashboard"
 
 
 def number(text: str | None, default: int = 1) -> int:
     """A page number or id from the address; `default` for anything else."""
     return int(text) if text and text.isdigit() and len(text) <= 9 else default
-
-
-async def zone_of(site: Site, viewer: Viewer) -> str | None:
-    """The person's time zone (None: the deployment's)."""
-    person = await site.parts.people.person(viewer.user_id)
-    return None if person is None else person.timezone
-
-
-async def actor_of(site: Site, viewer: Viewer) -> Actor:
-    """The viewer as the audit trail names them: first account, from the dashboard."""
-    return await site.parts.trail.actor(viewer.user_id, PLATFORM)
 
 
 async def own_current(site: Site, viewer: Viewer, request: web.Request) -> MemoryRecord:
@@ -79,7 +66,7 @@ def install(site: Site) -> None:
             page=page,
             pages=pages,
             first=(page - 1) * PAGE_SIZE + 1,
-            zone=await zone_of(site, viewer),
+            zone=await site.zone(viewer),
         )
 
     @site.page(MEMORIES + "/{memory_id}/edit")
@@ -93,7 +80,7 @@ def install(site: Site) -> None:
             memory=memory,
             earlier=await parts.memories.history(viewer.user_id, memory.id),
             longest=MAX_MEMORY_CHARS,
-            zone=await zone_of(site, viewer),
+            zone=await site.zone(viewer),
         )
 
     @site.action(MEMORIES + "/{memory_id}/edit")
@@ -125,7 +112,7 @@ def install(site: Site) -> None:
             return Done(back, f"That is already memory #{saved.memory.id}.", failed=True)
         await parts.trail.record(
             "memory.changed",
-            await actor_of(site, viewer),
+            await site.actor(viewer),
             id=saved.memory.id,
             replaces=[old.id for old in saved.superseded],
         )
@@ -139,7 +126,7 @@ def install(site: Site) -> None:
         gone = await forget_memories(
             parts.memories,
             parts.trail,
-            await actor_of(site, viewer),
+            await site.actor(viewer),
             viewer.user_id,
             str(memory.id),
             parts.now(),

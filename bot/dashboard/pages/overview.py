@@ -15,7 +15,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from bot.dashboard.access import Viewer
-from bot.dashboard.pages.tasks import task_state, zone_of
+from bot.dashboard.pages.tasks import task_state
 from bot.dashboard.site import ROOT, Done, NotFound, Site
 from memory.approvals import WAITING as ASKED
 from memory.jobs import ACTIVE, JobRecord
@@ -58,7 +58,7 @@ def install(site: Site) -> None:
             finished=[task_state(task) for task in finished],
             jobs=sorted(jobs, key=_next),
             kind_names=KIND_NAMES,
-            zone=await zone_of(site, viewer),
+            zone=await site.zone(viewer),
         )
 
     async def answer(request: web.Request, viewer: Viewer, approve: bool) -> Done:

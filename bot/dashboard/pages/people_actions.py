@@ -35,13 +35,8 @@ Change = Callable[[Actor, Person, MultiDictProxy[str]], Awaitable[str]]
 def install(site: Site, people: str, person_at: PersonAt) -> None:
     parts = site.parts
 
-    async def actor(viewer: Viewer) -> Actor:
-        owner = await parts.people.person(viewer.user_id)
-        label = owner.label if owner is not None else f"user:{viewer.user_id}"
-        return Actor(label, "dashboard", viewer.user_id)
-
     async def decide(viewer: Viewer, form: MultiDictProxy[str], *, allow: bool) -> Done:
-        by = Decision(await actor(viewer), viewer.user_id, "/allow" if allow else "/deny")
+        by = Decision(await site.actor(viewer), viewer.user_id, "/allow" if allow else "/deny")
         answer = await parts.pairing.decide(form.get("code", ""), allow=allow, by=by)
         return Done(people, answer.text, failed=not answer.done)
 
@@ -61,7 +56,7 @@ def install(site: Site, people: str, person_at: PersonAt) -> None:
             person = await person_at(site, request.match_info["id"])
             page = f"{people}/{person.id}"
             try:
-                said = await run(await actor(viewer), person, form)
+                said = await run(await site.actor(viewer), person, form)
             except (Refused, NoSuchRole, QuotaInputError) as exc:
                 return Done(page, str(exc), failed=True)
             after = await parts.people.person(person.id)

@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 
 from bot.commands.memory import CONFIRM_WORD, erase_everything, export_file, record_export
 from bot.dashboard.access import Viewer
-from bot.dashboard.pages.memories import MEMORIES, actor_of
+from bot.dashboard.pages.memories import MEMORIES
 from bot.dashboard.site import ROOT, Done, Site
 
 EXPORT = f"{MEMORIES}/export"
@@ -33,7 +33,7 @@ def install(site: Site) -> None:
     ) -> web.StreamResponse:
         exported = await export_file(parts.privacy, viewer.user_id, parts.now())
         await record_export(
-            parts.trail, await actor_of(site, viewer), exported, "downloaded from the dashboard"
+            parts.trail, await site.actor(viewer), exported, "downloaded from the dashboard"
         )
         return web.Response(
             body=exported.data,
@@ -57,7 +57,7 @@ def install(site: Site) -> None:
                 f"Nothing was deleted: type {CONFIRM_WORD} in the box to confirm.",
                 failed=True,
             )
-        actor = await actor_of(site, viewer)
+        actor = await site.actor(viewer)
         await erase_everything(
             parts.privacy, parts.trail, actor, viewer.user_id, parts.settings.core.data_dir
         )

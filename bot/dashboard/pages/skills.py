@@ -129,13 +129,13 @@ def install(site: Site) -> None:
     @site.action(f"{PATH}/approve", owner=True)
     async def approve(_request: web.Request, viewer: Viewer, form: MultiDictProxy[str]) -> Done:
         record = await waiting(form)
-        actor = await parts.trail.actor(viewer.user_id, "dashboard")
+        actor = await site.actor(viewer)
         decision = await review.approve(record, actor)
         return Done(PATH, decision.message, failed=not decision.done)
 
     @site.action(f"{PATH}/reject", owner=True)
     async def reject(_request: web.Request, viewer: Viewer, form: MultiDictProxy[str]) -> Done:
         record = await waiting(form)
-        actor = await parts.trail.actor(viewer.user_id, "dashboard")
+        actor = await site.actor(viewer)
         decision = await review.reject(record, actor)
         return Done(PATH, decision.message, failed=not decision.done)

@@ -106,11 +106,6 @@ def _event(site: Site, event: TaskEventRecord, zone: str) -> dict[str, Any]:
     }
 
 
-async def zone_of(site: Site, viewer: Viewer) -> str:
-    """The person's time zone (what /timezone set), in which the pages show times."""
-    return (await site.parts.jobs.zone_of(viewer.user_id)).key
-
-
 async def owned(site: Site, viewer: Viewer, task_id: int) -> TaskRecord:
     """The viewer's task, or NotFound (also for another person's task)."""
     task = await site.parts.tasks.owned(viewer.user_id, task_id)
@@ -145,7 +140,7 @@ def install(site: Site) -> None:
             "tasks.html",
             title="Tasks",
             tasks=[task_state(task) for task in shown],
-            zone=await zone_of(site, viewer),
+            zone=await site.zone(viewer),
             older=shown[-1].id if len(found) > PAGE_SIZE else None,
             paged=before is not None,
         )
@@ -153,7 +148,7 @@ def install(site: Site) -> None:
     @site.page(TASKS + r"/{id:\d+}")
     async def task_page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
         task = await owned(site, viewer, int(request.match_info["id"]))
-        zone = await zone_of(site, viewer)
+        zone = await site.zone(viewer)
         events = await site.parts.task_store.events(task.id, limit=EVENTS_SHOWN)
         children = await site.parts.task_store.find(parent_id=task.id, limit=50)
         return site.render(
@@ -175,7 +170,7 @@ def install(site: Site) -> None:
         raw = request.query.get("after", "")
         after = int(raw) if raw.isdigit() else None
         events = [] if after is None else await site.parts.task_store.events(task.id, limit=50)
-        zone = await zone_of(site, viewer)
+        zone = await site.zone(viewer)
         state = task_state(task)
         return web.json_response(
             {
