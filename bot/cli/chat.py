@@ -14,7 +14,7 @@ from rich.console import Console
 
 from bot.app import App, add_console, build_app
 from bot.cli.init import has_terminal, offer_wizard
-from bot.cli.launch import EXIT_CONFIG, fail, load, run
+from bot.cli.launch import EXIT_CONFIG, fail, load, run, sole_process
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ def chat(
 
 
 async def _chat(settings: Settings, message: str | None, user: str) -> int:
+    sole = sole_process(settings, "clawling chat")
     app = build_app(settings)
     try:
         await app.prepare_database()
@@ -53,6 +54,7 @@ async def _chat(settings: Settings, message: str | None, user: str) -> int:
         return 0
     finally:
         await app.close()
+        sole.release()
 
 
 async def _one_message(app: App, message: str, user: str) -> int:
