@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory.db import writing
 from memory.db.models import Conversation, Delivery, Message, table
 from memory.db.sqltypes import utcnow
+from memory.turns import claim_turn
 
 # A turn's answer is written claimed by the turn itself ("sending"), in the transaction
 # that stores it: the turn shows it (streamed), then marks it sent; if the platform
@@ -154,11 +155,13 @@ async def _append_to_history(session: AsyncSession, message: OutgoingMessage) ->
     last = await session.execute(
         select(func.max(Message.turn)).where(Message.conversation_id == conversation.id)
     )
+    wanted = (last.scalar() or 0) + 1
+    turn = await claim_turn(await session.connection(), conversation.id, wanted)
     await session.execute(
         insert(Message).values(
             conversation_id=conversation.id,
             user_id=conversation.owner_id,
-            turn=(last.scalar() or 0) + 1,
+            turn=turn,
             role="assistant",
             content=message.text,
             created_at=utcnow(),

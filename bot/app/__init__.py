@@ -57,6 +57,7 @@ from memory import db
 from memory.approvals import ApprovalStore
 from memory.audit import AuditStore
 from memory.conversations import ConversationStore
+from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
 from memory.linking import LinkStore
 from memory.pairing import Stranger
@@ -317,6 +318,7 @@ def build_app(
         spoken=build_spoken(
             settings, client, usage, quota, VoicePreferences(engine), outbox, commands
         ),
+        turn_locks=TurnLocks(engine, core.max_concurrent_turns),
     )
     linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)
