@@ -205,10 +205,12 @@ def _calls_json(calls: Sequence[ToolCallRecord]) -> list[dict[str, Any]] | None:
 
 
 class ConversationStore:
-    """Async access to users, conversations, messages and usage."""
+    """Async access to users, conversations, messages and usage. `owner`: this process's
+    replica id, on the answers its turns claim (memory/replicas.py)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, owner: str | None = None) -> None:
         self._engine = engine
+        self._owner = owner
         self._users: dict[int, tuple[float, UserRecord]] = {}
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -437,7 +439,7 @@ class ConversationStore:
             if call is not None:
                 await settle(connection, call)  # its row replaces its token hold
             if answer is not None:
-                await connection.execute(INSERT_CLAIMED, claimed_row(answer))
+                await connection.execute(INSERT_CLAIMED, claimed_row(answer, self._owner))
         return turn
 
     async def set_aside(
@@ -470,7 +472,7 @@ class ConversationStore:
             }
             await connection.execute(_INSERT_MESSAGE, [row])
             if answer is not None:
-                await connection.execute(INSERT_CLAIMED, claimed_row(answer))
+                await connection.execute(INSERT_CLAIMED, claimed_row(answer, self._owner))
 
     async def close_pending(self, conversation_id: int, up_to_id: int) -> None:
         """Mark waiting user messages up to `up_to_id` as handled without an answer (/stop)."""
