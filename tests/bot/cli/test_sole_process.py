@@ -65,6 +65,20 @@ def test_reading_and_administering_work_while_it_runs(
     assert audit.returncode == 0, audit.stderr
 
 
+def test_a_restore_is_refused_while_it_runs(
+    env: dict[str, str], running_chat: subprocess.Popen[str], tmp_path: Path
+) -> None:
+    backup = tmp_path / "copy.db"
+    made = run(["backup", str(backup)], env)  # a backup works while it runs
+    assert made.returncode == 0, made.stderr
+    refused = run(["restore", str(backup), "--yes"], env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "Restore refused: Clawling is running on this database "
+        f"(clawling chat, pid {running_chat.pid}). Fix: stop it first, then restore."
+    )
+
+
 def test_the_lock_does_not_survive_a_killed_process(
     env: dict[str, str], running_chat: subprocess.Popen[str]
 ) -> None:
