@@ -144,7 +144,7 @@ class Message(Base):
 class Turn(Base):
     """One turn of a conversation, claimed with the first messages that carry its number:
     the primary key keeps two processes from both answering as turn N
-    (memory/conversations.py `claim_turn`)."""
+    (memory/turns.py `claim_turn`)."""
 
     __tablename__ = "turns"
 
