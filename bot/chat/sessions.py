@@ -394,7 +394,7 @@ class SessionManager:
                 if isinstance(request, _TurnRequest):
                     await self._run_turn(session, request)
                 else:
-                    await self._run_command(session, request)
+                    await self._run_queued_command(session, request)
         finally:
             session.worker = None
             if not session.items:
@@ -500,6 +500,16 @@ class SessionManager:
             return reply
 
         return Command("unknown", "answers an unknown command", answer)
+
+    async def _run_queued_command(self, session: _Session, request: _CommandRequest) -> None:
+        """A command that takes its place among the turns (/new): on PostgreSQL it also
+        waits for another replica's turn of this conversation, as it waits for this
+        process's; immediate ones (/stop, /approve) act during a turn and do not."""
+        if self._turn_locks is None:
+            await self._run_command(session, request)
+            return
+        async with self._turn_locks.hold(session.conversation.id):
+            await self._run_command(session, request)
 
     async def _run_command(self, session: _Session, request: _CommandRequest) -> None:
         ctx = CommandContext(

@@ -83,6 +83,25 @@ async def test_a_message_reaching_the_other_replica_mid_turn_waits_for_the_next_
     ]
 
 
+async def test_new_on_the_other_replica_waits_for_the_running_turn(
+    replicas: tuple[Replica, Replica], fake_llm: FakeOpenAI
+) -> None:
+    (a, a_chat), (b, b_chat) = replicas
+    fake_llm.responder = slow_echo(1.0)
+    await a.sessions.handle(a_chat.inbound("one", msg_id="1"))
+    while not fake_llm.requests:
+        await asyncio.sleep(0.01)
+    await b.sessions.handle(b_chat.inbound("/new", msg_id="2"))
+    await asyncio.gather(a.sessions.drain(), b.sessions.drain())
+    fake_llm.responder = slow_echo(0)
+    await a.sessions.handle(a_chat.inbound("three", msg_id="3"))
+    await a.sessions.drain()
+    # /new came after the first answer, so the fresh context holds nothing before it.
+    third = [m for m in fake_llm.requests[-1]["messages"] if m["role"] != "system"]
+    assert [without_note(m["content"]) for m in third] == ["three"]
+    assert a_chat.texts() == ["echo: one", "echo: three"]
+
+
 async def test_messages_spread_over_both_replicas_are_each_answered_once_in_order(
     replicas: tuple[Replica, Replica], fake_llm: FakeOpenAI
 ) -> None:
