@@ -7,8 +7,9 @@ answered while holding a session advisory lock keyed by the conversation: a repl
 whose message arrives meanwhile waits for it, then answers what is still unanswered
 (the turn before may have answered its message too: then it has nothing to do).
 
-The lock lives on a connection of its own, from a pool sized for the concurrent turns
-(locks held for a whole turn must not starve the turn's own queries of connections).
+The lock lives on a connection of its own, from a pool of its own sized for the
+concurrent turns (locks held for a whole turn must not starve the turns' own queries
+of connections).
 If the process dies, PostgreSQL drops its connection and the lock with it. Waiting is
 polling `pg_try_advisory_lock`, not a blocking `pg_advisory_lock`: a wait can then be
 cancelled (`/stop`, shutdown) at any moment without a statement left running.
@@ -43,8 +44,10 @@ class TurnLocks:
     def __init__(self, engine: AsyncEngine, holders: int) -> None:
         self._engine: AsyncEngine | None = None
         if engine.dialect.name == "postgresql":
+            # Turns hold at most `holders` (the session manager's slots); queued
+            # commands (/new), which take no slot, briefly hold one of the overflow.
             self._engine = create_async_engine(
-                engine.url, pool_size=holders, max_overflow=0, pool_pre_ping=True
+                engine.url, pool_size=holders, max_overflow=holders, pool_pre_ping=True
             )
 
     @contextlib.asynccontextmanager
