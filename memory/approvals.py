@@ -1,7 +1,9 @@
 """Pending approvals in SQL: tool calls that wait for a person's yes or no.
 
 The waiting itself happens in memory (bot/safety/approvals.py); these rows are the
-record of what was asked and decided, and let a restart expire what was left.
+record of what was asked and decided, and let a restart expire what was left. Each row
+names the replica whose turn waits (`owner`), so a replica starting expires only what
+waited in a process that is gone (memory/replicas.py), never a live replica's question.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from memory.db.models import Approval
+from memory.db.models import Approval, table
 from memory.db.sqltypes import utcnow
+from memory.replicas import taken_over
 
 WAITING = "waiting"
 
@@ -31,9 +34,13 @@ class ApprovalRecord:
     created_at: datetime
 
 
+_approvals = table(Approval)
+
+
 class ApprovalStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, owner: str | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._owner = owner  # this process's replica id
 
     async def create(
         self,
@@ -55,6 +62,7 @@ class ApprovalStore:
                 reason=reason,
                 status=WAITING,
                 created_at=now,
+                owner=self._owner,
             )
             session.add(row)
             await session.flush()
@@ -82,13 +90,19 @@ class ApprovalStore:
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def expire_waiting(self, before: datetime) -> int:
-        """Mark approvals asked before `before` that still wait as expired (their process
-        stopped, so nothing waits for them any more)."""
+        """Mark approvals that still wait but whose process is gone as expired (nothing
+        waits for them any more): those of a replica that stopped or stopped beating, and
+        those of an unknown process asked before `before` (this process's start). A live
+        replica's questions are left waiting."""
+        now = utcnow()
+        orphaned = taken_over(
+            _approvals.c.owner, _approvals.c.created_at, now=now, me=self._owner, before=before
+        )
         async with self._sessions() as session, session.begin():
             result = await session.execute(
-                update(Approval)
-                .where(Approval.status == WAITING, Approval.created_at < before)
-                .values(status="expired", decided_at=utcnow())
+                update(_approvals)
+                .where(_approvals.c.status == WAITING, orphaned)
+                .values(status="expired", decided_at=now)
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 

@@ -19,6 +19,7 @@ from memory.db import reading, writing
 from memory.db.models import Conversation, Identity, Message, User, table
 from memory.db.sqltypes import utcnow
 from memory.deliveries import INSERT_CLAIMED, OutgoingMessage, claimed_row
+from memory.turns import claim_turn
 from memory.usage import LLMCallRecord, settle
 
 # Another process changing a person (their time zone) is seen within this long.
@@ -204,10 +205,12 @@ def _calls_json(calls: Sequence[ToolCallRecord]) -> list[dict[str, Any]] | None:
 
 
 class ConversationStore:
-    """Async access to users, conversations, messages and usage."""
+    """Async access to users, conversations, messages and usage. `owner`: this process's
+    replica id, on the answers its turns claim (memory/replicas.py)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, owner: str | None = None) -> None:
         self._engine = engine
+        self._owner = owner
         self._users: dict[int, tuple[float, UserRecord]] = {}
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
@@ -385,11 +388,14 @@ class ConversationStore:
         return Context(messages=messages, next_turn=max((bounds[1] or 0) + 1, bounds[0] or 0))
 
     @staticmethod
-    async def _last_turn(session: AsyncSession, conversation_id: int) -> int:
+    async def _next_turn(session: AsyncSession, conversation_id: int) -> int:
+        """A new turn after the conversation's last one, claimed (memory/turns.py)."""
         last = await session.execute(
             select(func.max(Message.turn)).where(Message.conversation_id == conversation_id)
         )
-        return last.scalar() or 0
+        return await claim_turn(
+            await session.connection(), conversation_id, (last.scalar() or 0) + 1
+        )
 
     async def record_step(
         self,
@@ -400,34 +406,41 @@ class ConversationStore:
         consumed: Sequence[int] = (),
         call: LLMCallRecord | None = None,
         answer: OutgoingMessage | None = None,
-    ) -> None:
+    ) -> int:
         """Store one agent step in one transaction: stamp the user messages it answers,
         add its messages, the model call's usage and, for the final step, the `answer`
-        as a delivery claimed by the caller (memory/deliveries.py)."""
+        as a delivery claimed by the caller (memory/deliveries.py).
+
+        The turn's first step (the one that stamps `consumed`) claims the turn's number
+        (memory/turns.py): `turn`, or the next free one when something else took it
+        meanwhile. Returns the number the step was stored under, for the turn's other
+        steps."""
         now = utcnow()
-        rows = [
-            {
-                "conversation_id": conversation_id,
-                "user_id": user_id,
-                "turn": turn,
-                "role": m.role,
-                "content": m.content,
-                "tool_calls": _calls_json(m.tool_calls),
-                "tool_call_id": m.tool_call_id,
-                "created_at": now,
-                "untrusted": m.untrusted,
-            }
-            for m in messages
-        ]
         async with writing(self._engine) as connection:
             if consumed:
+                turn = await claim_turn(connection, conversation_id, turn)
                 stamp = {"ids": list(consumed), "answered_in": turn}
                 await connection.execute(_STAMP_ANSWERED, stamp)
+            rows = [
+                {
+                    "conversation_id": conversation_id,
+                    "user_id": user_id,
+                    "turn": turn,
+                    "role": m.role,
+                    "content": m.content,
+                    "tool_calls": _calls_json(m.tool_calls),
+                    "tool_call_id": m.tool_call_id,
+                    "created_at": now,
+                    "untrusted": m.untrusted,
+                }
+                for m in messages
+            ]
             await connection.execute(_INSERT_MESSAGE, rows)
             if call is not None:
                 await settle(connection, call)  # its row replaces its token hold
             if answer is not None:
-                await connection.execute(INSERT_CLAIMED, claimed_row(answer))
+                await connection.execute(INSERT_CLAIMED, claimed_row(answer, self._owner))
+        return turn
 
     async def set_aside(
         self,
@@ -438,9 +451,11 @@ class ConversationStore:
         reply: NewMessage,
         answer: OutgoingMessage | None,
     ) -> None:
-        """Messages too large for the model: answered by `reply` in `turn`, kept stored,
-        and left out of every later context (so the conversation goes on)."""
+        """Messages too large for the model: answered by `reply` in `turn` (or the next
+        free turn, see `record_step`), kept stored, and left out of every later context
+        (so the conversation goes on)."""
         async with writing(self._engine) as connection:
+            turn = await claim_turn(connection, conversation_id, turn)
             await connection.execute(
                 update(_messages)
                 .where(_messages.c.id.in_(list(ids)), _messages.c.turn.is_(None))
@@ -457,18 +472,18 @@ class ConversationStore:
             }
             await connection.execute(_INSERT_MESSAGE, [row])
             if answer is not None:
-                await connection.execute(INSERT_CLAIMED, claimed_row(answer))
+                await connection.execute(INSERT_CLAIMED, claimed_row(answer, self._owner))
 
     async def close_pending(self, conversation_id: int, up_to_id: int) -> None:
         """Mark waiting user messages up to `up_to_id` as handled without an answer (/stop)."""
         async with self._sessions() as session, session.begin():
-            turn = await self._last_turn(session, conversation_id) + 1
+            turn = await self._next_turn(session, conversation_id)
             await self._stamp_pending(session, conversation_id, up_to_id, turn)
 
     async def start_new_context(self, conversation_id: int, up_to_id: int) -> None:
         """/new: the model sees nothing up to `up_to_id`; everything stays stored."""
         async with self._sessions() as session, session.begin():
-            turn = await self._last_turn(session, conversation_id) + 1
+            turn = await self._next_turn(session, conversation_id)
             await self._stamp_pending(session, conversation_id, up_to_id, turn)
             await session.execute(
                 update(Conversation)

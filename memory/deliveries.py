@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from memory.db import writing
 from memory.db.models import Conversation, Delivery, Message, table
 from memory.db.sqltypes import utcnow
+from memory.replicas import taken_over
+from memory.turns import claim_turn
 
 # A turn's answer is written claimed by the turn itself ("sending"), in the transaction
 # that stores it: the turn shows it (streamed), then marks it sent; if the platform
@@ -33,14 +35,16 @@ _MARK_SENT = (
 _RELEASE = (
     update(_deliveries)
     .where(_deliveries.c.key == bindparam("delivery_key"), _deliveries.c.status == "sending")
-    .values(status="pending")
+    .values(status="pending", claimed_by=None)
 )
 
 
-def claimed_row(message: OutgoingMessage) -> dict[str, object]:
-    """The row for INSERT_CLAIMED: a delivery its writer is sending now."""
+def claimed_row(message: OutgoingMessage, owner: str | None = None) -> dict[str, object]:
+    """The row for INSERT_CLAIMED: a delivery its writer (the replica `owner`) is
+    sending now."""
     now = utcnow()
     return {
+        "claimed_by": owner,
         "key": message.key,
         "channel": message.channel,
         "chat_id": message.chat_id,
@@ -154,11 +158,13 @@ async def _append_to_history(session: AsyncSession, message: OutgoingMessage) ->
     last = await session.execute(
         select(func.max(Message.turn)).where(Message.conversation_id == conversation.id)
     )
+    wanted = (last.scalar() or 0) + 1
+    turn = await claim_turn(await session.connection(), conversation.id, wanted)
     await session.execute(
         insert(Message).values(
             conversation_id=conversation.id,
             user_id=conversation.owner_id,
-            turn=(last.scalar() or 0) + 1,
+            turn=turn,
             role="assistant",
             content=message.text,
             created_at=utcnow(),
@@ -168,8 +174,12 @@ async def _append_to_history(session: AsyncSession, message: OutgoingMessage) ->
 
 
 class DeliveryStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Deliveries; `owner` is this process's replica id (memory/replicas.py), written on
+    what it claims so other replicas leave it alone while it lives."""
+
+    def __init__(self, engine: AsyncEngine, owner: str | None = None) -> None:
         self._engine = engine
+        self._owner = owner
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def add(self, *messages: OutgoingMessage) -> None:
@@ -192,7 +202,12 @@ class DeliveryStore:
                 won = await session.execute(
                     update(Delivery)
                     .where(Delivery.id == delivery_id, Delivery.status == "pending")
-                    .values(status="sending", claimed_at=utcnow(), attempts=Delivery.attempts + 1)
+                    .values(
+                        status="sending",
+                        claimed_at=utcnow(),
+                        claimed_by=self._owner,
+                        attempts=Delivery.attempts + 1,
+                    )
                 )
                 if won.rowcount:  # type: ignore[attr-defined]
                     claimed.append(delivery_id)
@@ -219,18 +234,27 @@ class DeliveryStore:
 
     async def release(self, delivery_id: int, *, give_up: bool) -> None:
         """Sending failed: try again later, or stop trying."""
-        await self._set(delivery_id, status="failed" if give_up else "pending")
+        await self._set(delivery_id, status="failed" if give_up else "pending", claimed_by=None)
 
     async def release_stale(self, older_than: timedelta, now: datetime | None = None) -> int:
-        """Rows left 'sending' by a process that died: send them again."""
-        cutoff = (now or utcnow()) - older_than
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                update(Delivery)
-                .where(Delivery.status == "sending", Delivery.claimed_at < cutoff)
-                .values(status="pending")
+        """Rows left 'sending' by a replica that is gone: send them again. A live
+        replica's rows stay its own; rows of an unknown owner, or this replica's own,
+        once claimed `older_than` ago (memory/replicas.py)."""
+        now = now or utcnow()
+        orphaned = taken_over(
+            _deliveries.c.claimed_by,
+            _deliveries.c.claimed_at,
+            now=now,
+            me=self._owner,
+            before=now - older_than,
+        )
+        async with writing(self._engine) as connection:
+            result = await connection.execute(
+                update(_deliveries)
+                .where(_deliveries.c.status == "sending", orphaned)
+                .values(status="pending", claimed_by=None)
             )
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return int(result.rowcount or 0)
 
     async def by_key(self, key: str) -> DeliveryRecord | None:
         async with self._sessions() as session:

@@ -222,7 +222,8 @@ class Agent:
                 await shows("thinking…")
             # Stored as untrusted once outside content is in view: later turns still see it.
             reply = _assistant_message(completion, bool(state.untrusted))
-            await self._record(
+            # The first step claims the turn's number: another writer may have taken it.
+            turn = await self._record(
                 conversation.id, user.id, turn, [reply, *results], consumed, completion.record
             )
             consumed = []
@@ -268,15 +269,15 @@ class Agent:
             await self._fitting.observe(view, request, completion)
             return completion
 
-    async def _record(self, *args: Any, **kwargs: Any) -> None:
+    async def _record(self, *args: Any, **kwargs: Any) -> int:
         """Store a step, waiting for the database while it is locked or away: its tool
         calls already ran, and a step not stored would make the next turn run them
-        again (a second mail, a second reminder). Gives up after RECORD_PATIENCE."""
+        again (a second mail, a second reminder). Gives up after RECORD_PATIENCE.
+        Returns the turn number it was stored under (`ConversationStore.record_step`)."""
         wait, deadline = 0.5, time.monotonic() + RECORD_PATIENCE
         while True:
             try:
-                await self._store.record_step(*args, **kwargs)
-                return
+                return await self._store.record_step(*args, **kwargs)
             except Exception as exc:
                 if not db.is_transient(exc) or time.monotonic() + wait > deadline:
                     raise

@@ -57,11 +57,13 @@ from memory import db
 from memory.approvals import ApprovalStore
 from memory.audit import AuditStore
 from memory.conversations import ConversationStore
+from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
 from memory.linking import LinkStore
 from memory.pairing import Stranger
 from memory.people import PeopleStore
 from memory.quotas import QuotaStore
+from memory.replicas import Heartbeat, new_replica_id
 from memory.skills import UserSkillStore
 from memory.usage import UsageStore
 from memory.voice import VoicePreferences
@@ -214,7 +216,9 @@ def build_app(
     """The whole object graph for these settings. Nothing connects until used."""
     core = settings.core
     engine = db.create_engine(settings.database_url)
-    store = ConversationStore(engine)
+    # This process among the replicas: what it has in flight is its own while it beats.
+    heartbeat = Heartbeat(engine, new_replica_id())
+    store = ConversationStore(engine, heartbeat.replica_id)
     if client is None:
         key = settings.openai.api_key
         client = make_client(
@@ -245,7 +249,9 @@ def build_app(
     core_commands(commands, usage, core.assistant_name, quota_commands.usage_extra())
     quota_commands.register(commands)
 
-    approvals = Approvals(ApprovalStore(engine), outbox, core.approval_timeout)
+    approvals = Approvals(
+        ApprovalStore(engine, heartbeat.replica_id), outbox, core.approval_timeout
+    )
     approvals.register(commands)
     tools = build_tools(settings, approvals, trail, lookup)
 
@@ -264,7 +270,16 @@ def build_app(
     people_commands(commands, admin_of(settings, memory, trail), budgets, core.model_prices)
 
     background = build_background(
-        settings, engine, store, llm, tools, outbox, commands, now, quota.allows
+        settings,
+        engine,
+        store,
+        llm,
+        tools,
+        outbox,
+        commands,
+        now,
+        quota.allows,
+        replica_id=heartbeat.replica_id,
     )
     quota.listeners.append(background.tasks.budget_changed)
     door = build_door(
@@ -312,7 +327,7 @@ def build_app(
         outbox,
         commands,
         files,
-        DeliveryStore(engine),
+        DeliveryStore(engine, heartbeat.replica_id),
         people,
         doorman=door.doorman.screen,
         max_concurrent_turns=core.max_concurrent_turns,
@@ -322,6 +337,7 @@ def build_app(
         spoken=build_spoken(
             settings, client, usage, quota, VoicePreferences(engine), outbox, commands
         ),
+        turn_locks=TurnLocks(engine, core.max_concurrent_turns),
     )
     linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)
@@ -359,7 +375,8 @@ def build_app(
         quota=quota,
         usage=usage,
         skill_store=skill_store,
-        services=list(background.services),
+        # The heartbeat first: the deliverer's start looks at who is alive.
+        services=[heartbeat, *background.services],
     )
     app.dashboard = build_dashboard(app, now)
     if core.mcp_servers:

@@ -81,18 +81,20 @@ def build_background(
     commands: CommandRegistry,
     now: Callable[[], datetime],
     allows: Allows | None = None,
+    *,
+    replica_id: str | None = None,
 ) -> BackgroundParts:
     """Tasks get the app's general tools, including those registered later (MCP);
     the scheduling and task tools added here (which start more work) are for
     conversations only. `allows`: whether a person's budget admits calls (tasks paused
-    for it resume)."""
+    for it resume). `replica_id`: this process's, on the deliveries it claims."""
     core = settings.core
     conversation_only: set[str] = set()
 
     def general_tools() -> list[Tool]:
         return [t for t in tools.tools if t.name not in conversation_only]
 
-    deliverer = Deliverer(DeliveryStore(engine), outbox)
+    deliverer = Deliverer(DeliveryStore(engine, replica_id), outbox)
     task_store = TaskStore(engine)
     limits = task_limits(core)
     stepper = Stepper(

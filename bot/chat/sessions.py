@@ -47,6 +47,7 @@ from memory.conversations import (
     StoredMessage,
     UserRecord,
 )
+from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
 from memory.people import PeopleStore
 
@@ -164,6 +165,7 @@ class SessionManager:
         wake_deliverer: Callable[[], None] = lambda: None,
         ears: Ears | None = None,
         spoken: SpokenReplies | None = None,
+        turn_locks: TurnLocks | None = None,
     ) -> None:
         self.store = store
         self._deliveries = deliveries
@@ -178,6 +180,8 @@ class SessionManager:
         self._ears = ears  # transcription (bot/chat/voice.py); None: audio is described
         self._spoken = spoken  # answers also as voice notes (/voice on), when set up
         self._slots = asyncio.Semaphore(max_concurrent_turns)
+        # Other replicas' turns of the same conversation (PostgreSQL; see memory/db/turn_lock.py).
+        self._turn_locks = turn_locks
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
         self.accounts = Accounts(store)
@@ -311,6 +315,8 @@ class SessionManager:
         self._closed = True
         await self._cancel_work()
         await self._sent.flush()
+        if self._turn_locks is not None:
+            await self._turn_locks.close()
 
     async def _cancel_work(self) -> None:
         tasks = [s.worker for s in self._sessions.values() if s.worker is not None]
@@ -388,7 +394,7 @@ class SessionManager:
                 if isinstance(request, _TurnRequest):
                     await self._run_turn(session, request)
                 else:
-                    await self._run_command(session, request)
+                    await self._run_queued_command(session, request)
         finally:
             session.worker = None
             if not session.items:
@@ -405,11 +411,20 @@ class SessionManager:
 
     async def _run_turn(self, session: _Session, request: _TurnRequest) -> None:
         async with self._slots:
-            self.stats.running_turns += 1
-            try:
-                await self._answer(session, request)
-            finally:
-                self.stats.running_turns -= 1
+            if self._turn_locks is None:
+                await self._counted(session, request)
+                return
+            # Another replica may be answering this conversation: its turn goes first, and
+            # this one then answers only what that one left unanswered (maybe nothing).
+            async with self._turn_locks.hold(session.conversation.id):
+                await self._counted(session, request)
+
+    async def _counted(self, session: _Session, request: _TurnRequest) -> None:
+        self.stats.running_turns += 1
+        try:
+            await self._answer(session, request)
+        finally:
+            self.stats.running_turns -= 1
 
     async def _answer(self, session: _Session, request: _TurnRequest) -> None:
         # Every line logged for this turn, in the tasks it starts too, names its ids.
@@ -485,6 +500,16 @@ class SessionManager:
             return reply
 
         return Command("unknown", "answers an unknown command", answer)
+
+    async def _run_queued_command(self, session: _Session, request: _CommandRequest) -> None:
+        """A command that takes its place among the turns (/new): on PostgreSQL it also
+        waits for another replica's turn of this conversation, as it waits for this
+        process's; immediate ones (/stop, /approve) act during a turn and do not."""
+        if self._turn_locks is None:
+            await self._run_command(session, request)
+            return
+        async with self._turn_locks.hold(session.conversation.id):
+            await self._run_command(session, request)
 
     async def _run_command(self, session: _Session, request: _CommandRequest) -> None:
         ctx = CommandContext(

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from bot.app import App, add_console, build_app
 from bot.cli.init import has_terminal, offer_wizard
-from bot.cli.launch import EXIT_CONFIG, fail, load, run
+from bot.cli.launch import EXIT_CONFIG, fail, load, run, sole_process
 from bot.errors import StartupFailure
 from bot.settings import Settings
 
@@ -46,6 +46,7 @@ def chat(
 
 
 async def _chat(settings: Settings, message: str | None, user: str) -> int:
+    sole = sole_process(settings, "clawling chat")
     app = build_app(settings)
     try:
         await app.prepare_database()
@@ -55,6 +56,7 @@ async def _chat(settings: Settings, message: str | None, user: str) -> int:
         return 0
     finally:
         await app.close()
+        sole.release()
 
 
 async def _one_message(app: App, message: str, user: str) -> int:

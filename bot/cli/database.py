@@ -11,6 +11,7 @@ from bot.cli.audit import record
 from bot.cli.launch import err, load, redact, run
 from bot.settings import Settings
 from memory import db
+from memory.db.sole import AlreadyRunning, hold
 
 db_cli = typer.Typer(help="Database schema: upgrade, downgrade, current.", no_args_is_help=True)
 
@@ -38,6 +39,18 @@ async def _backup(settings: Settings, path: Path, *, restore: bool) -> int:
     from memory.db.backup import backup as write_backup
     from memory.db.backup import restore as read_backup
 
+    if restore:
+        try:
+            # On SQLite the running assistant is known (memory/db/sole.py): never pull
+            # the database from under it.
+            sole = hold(settings.database_url, "clawling restore")
+        except AlreadyRunning as exc:
+            err.print(
+                f"Restore refused: Clawling is running on this database ({exc.holder}). "
+                "Fix: stop it first, then restore.",
+                markup=False,
+            )
+            return 1
     try:
         if restore:
             await read_backup(settings.database_url, path)
@@ -51,6 +64,9 @@ async def _backup(settings: Settings, path: Path, *, restore: bool) -> int:
         # The reason quotes pg_dump's or SQLite's own words, which may echo the URL.
         err.print(f"{'Restore' if restore else 'Backup'} failed: {redact(str(exc))}", markup=False)
         return 1
+    finally:
+        if restore:
+            sole.release()
     return 0
 
 

@@ -28,6 +28,7 @@ from bot.logcontext import JsonFormatter, TextFormatter
 from bot.safety.redact import RedactingFormatter, Redactor, secrets_in
 from bot.settings import Settings, load_settings, unknown_variables
 from memory import db
+from memory.db.sole import AlreadyRunning, SoleProcess, hold
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,20 @@ def run(coro: Coroutine[Any, Any, int | None]) -> NoReturn:
             EXIT_FAILURE,
         )
     raise typer.Exit(code or 0)
+
+
+def sole_process(settings: Settings, command: str) -> SoleProcess:
+    """Take the database for this process, which answers people (`clawling run`,
+    `clawling chat`): on SQLite a second such process is refused, in one line
+    (memory/db/sole.py)."""
+    try:
+        return hold(settings.database_url, command)
+    except AlreadyRunning as exc:
+        raise StartupFailure(
+            f"Clawling is already running on this database ({exc.holder or 'another process'}"
+            f"; lock file {exc.path}). Fix: stop that process first, or use it instead; "
+            "running several processes needs PostgreSQL (CLAWLING_DATABASE_URL)."
+        ) from None
 
 
 async def open_app(settings: Settings) -> App:

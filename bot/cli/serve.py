@@ -8,7 +8,7 @@ import logging
 import signal
 
 from bot.app import build_app
-from bot.cli.launch import EXIT_CONFIG, err, load, run
+from bot.cli.launch import EXIT_CONFIG, err, load, run, sole_process
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ def serve() -> None:
 
 
 async def _serve(settings: Settings) -> int:
+    sole = sole_process(settings, "clawling run")
     app = build_app(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,3 +42,4 @@ async def _serve(settings: Settings) -> int:
         return 0
     finally:
         await app.close()
+        sole.release()

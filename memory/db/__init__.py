@@ -1,5 +1,7 @@
 """Database plumbing: engines and URLs (engine.py), migrations (migrate.py), SQLite on the
-loop's thread, column types, the models, the background leader's lock and backups.
+loop's thread, column types, the models, the locks between processes (the background
+leader's, one process per SQLite file in sole.py, a conversation's turn in turn_lock.py)
+and backups.
 Stores live one level up and reach the database only through what this package offers.
 
 The names below are what the rest of the code uses as `from memory import db; db.X`.

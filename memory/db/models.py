@@ -141,6 +141,34 @@ class Message(Base):
     set_aside: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class Turn(Base):
+    """One turn of a conversation, claimed with the first messages that carry its number:
+    the primary key keeps two processes from both answering as turn N
+    (memory/turns.py `claim_turn`)."""
+
+    __tablename__ = "turns"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Replica(Base):
+    """A running process that answers people (`clawling run`, `clawling chat`), seen by
+    its heartbeat; what it claimed (deliveries, approvals) is its own while it lives
+    (memory/replicas.py)."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # NULL once it stopped cleanly.
+    seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 class LLMCall(Base):
     """One request to the model endpoint, successful or not, with its token usage."""
 
@@ -283,6 +311,8 @@ class Approval(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The replica whose turn waits for the answer (`replicas.id`; NULL before 0014).
+    owner: Mapped[str | None] = mapped_column(String(100))
 
 
 class Job(Base):
@@ -375,6 +405,8 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The replica sending it while `sending` (`replicas.id`; NULL before 0014).
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     # [[label, command], ...]: buttons under the message where the platform has them.
     buttons: Mapped[list[list[str]] | None] = mapped_column(JSON)
     # `chat_id` is a platform account: sent to that person's private chat with the
