@@ -104,7 +104,7 @@ async def test_start_command_serves_and_stops_without_losing_an_answer(
     port = free_port()
     process = await start_command(container_env(postgres_url, fake_llm, slack, tmp_path, port))
     try:
-        await slack.wait_connected()
+        await slack.wait_connected(60)  # a whole process starts: slow on a busy machine
 
         async def ready() -> bool:
             return await http_status(port, "/readyz") == 200

@@ -148,8 +148,8 @@ class FakeSlack:
 
     # -- Socket Mode ---------------------------------------------------------
 
-    async def wait_connected(self) -> None:
-        await asyncio.wait_for(self._socket_ready.wait(), 10)
+    async def wait_connected(self, within: float = 10.0) -> None:
+        await asyncio.wait_for(self._socket_ready.wait(), within)
 
     async def send_envelope(
         self, kind: str, payload: dict[str, Any], *, retry_attempt: int = 0
