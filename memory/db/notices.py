@@ -56,7 +56,7 @@ class Notices:
     def __init__(self, engine: AsyncEngine, name: str = "clawling") -> None:
         self._engine = engine
         self.shared = engine.dialect.name == "postgresql"
-        self._name = name[:60]
+        self.name = name[:60]  # the listening connection's application_name
         self._handlers: dict[str, list[Handler]] = {}
         self._resumed: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -124,7 +124,7 @@ class Notices:
         engine = create_async_engine(
             self._engine.url,
             poolclass=NullPool,
-            connect_args={"server_settings": {"application_name": self._name}},
+            connect_args={"server_settings": {"application_name": self.name}},
         )
         pause = FIRST_PAUSE
         broken_before = False
