@@ -192,15 +192,18 @@ class Approvals:
             if w.record.user_id == user_id and not w.answer.done()
         ]
 
-    def waiting_of(self, user_id: int) -> list[ApprovalRecord]:
-        """Everything that waits for this person's answer, in any conversation, oldest first
-        (the dashboard's list; answered there through `decide` like a reply in the chat)."""
+    async def waiting_of(self, user_id: int) -> list[ApprovalRecord]:
+        """Everything that waits for this person's answer, in any conversation and (on
+        PostgreSQL) any replica, oldest first (the dashboard's list; answered there through
+        `decide` like a reply in the chat)."""
         found = [
             w.record
             for queue in self._waiting.values()
             for w in queue
             if w.record.user_id == user_id and not w.answer.done()
         ]
+        if self._shared:
+            found += await self._store.waiting_elsewhere(user_id=user_id)
         return sorted(found, key=lambda record: record.id)
 
     async def record(self, approval_id: int) -> ApprovalRecord | None:

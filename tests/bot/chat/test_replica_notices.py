@@ -93,6 +93,10 @@ async def test_a_yes_reaching_the_other_replica_runs_the_waiting_call_once(
     # One model request after the call, carrying its one output.
     assert runs(fake_llm) == [0, 1]
     assert await approvals(a) == [("approved", "test:u1")]
+    # The waiting replica's audit entry names who answered on the other one.
+    (called,) = await a.audit.entries(actions=("tool.called",))
+    assert called.detail["approval"] == "approved"
+    assert called.detail["answered_by"] == "test:u1"
     # The "yes" was an answer, not a message for the model.
     assert all("yes" not in str(r["messages"]) for r in fake_llm.requests)
 
@@ -217,3 +221,19 @@ async def test_a_replica_whose_listening_connection_was_cut_hears_again(
         while not heard:
             await asyncio.sleep(0.02)
     assert heard == ["42"]
+
+
+async def test_the_other_replica_lists_the_question_and_answers_it_by_id(
+    replicas: tuple[Replica, Replica], fake_llm: FakeOpenAI
+) -> None:
+    """As the dashboard does, whichever replica serves the page."""
+    (a, a_chat), (b, _) = replicas
+    await ask_on_first((a, a_chat), fake_llm)
+    person = await b.people.by_account("test", "u1")
+    assert person is not None
+    assert [r.id for r in await b.approvals.waiting_of(person.id)] == [1]
+    said = await b.approvals.decide(0, person.id, True, 1, "test:u1 (U1)")
+    assert said.startswith("Approved #1")
+    await wait_for_message(a_chat, "done")
+    assert await b.approvals.waiting_of(person.id) == []
+    assert await approvals(a) == [("approved", "test:u1 (U1)")]
