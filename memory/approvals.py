@@ -1,9 +1,11 @@
 """Pending approvals in SQL: tool calls that wait for a person's yes or no.
 
-The waiting itself happens in memory (bot/safety/approvals.py); these rows are the
-record of what was asked and decided, and let a restart expire what was left. Each row
-names the replica whose turn waits (`owner`), so a replica starting expires only what
-waited in a process that is gone (memory/replicas.py), never a live replica's question.
+The waiting itself happens in the replica whose turn asked (bot/safety/approvals.py);
+these rows are the record of what was asked and decided, let any replica answer (a
+guarded UPDATE: the first answer wins, whoever gives it) and let a restart expire what
+was left. Each row names the replica whose turn waits (`owner`), so a replica starting
+expires only what waited in a process that is gone (memory/replicas.py), never a live
+replica's question, and a replica answering finds only questions a live one waits on.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.db.models import Approval, table
 from memory.db.sqltypes import utcnow
-from memory.replicas import taken_over
+from memory.replicas import held_elsewhere, taken_over
 
 WAITING = "waiting"
 
@@ -32,6 +34,8 @@ class ApprovalRecord:
     reason: str
     status: str
     created_at: datetime
+    decided_by: str | None = None  # `platform:id` of who answered, or "system"
+    decided_at: datetime | None = None
 
 
 _approvals = table(Approval)
@@ -78,16 +82,41 @@ class ApprovalStore:
                 now,
             )
 
-    async def settle(self, approval_id: int, status: str) -> bool:
+    async def settle(self, approval_id: int, status: str, by: str | None = None) -> bool:
         """Record the outcome ("approved", "denied", "expired", "cancelled") of a waiting
-        approval; False if it was settled before."""
+        approval and who gave it; False if it was settled before (by anyone, anywhere)."""
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(Approval)
                 .where(Approval.id == approval_id, Approval.status == WAITING)
-                .values(status=status, decided_at=utcnow())
+                .values(status=status, decided_at=utcnow(), decided_by=by)
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def waiting_elsewhere(
+        self, *, conversation_id: int | None = None, user_id: int | None = None
+    ) -> list[ApprovalRecord]:
+        """Questions that wait in another live replica's turn, in this conversation or for
+        this person, oldest first (this process's own it knows without asking)."""
+        query = select(Approval).where(
+            Approval.status == WAITING,
+            held_elsewhere(_approvals.c.owner, now=utcnow(), me=self._owner),
+        )
+        if conversation_id is not None:
+            query = query.where(Approval.conversation_id == conversation_id)
+        if user_id is not None:
+            query = query.where(Approval.user_id == user_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(query.order_by(Approval.id))).scalars()
+            return [_record(row) for row in rows]
+
+    async def decided(self, approval_ids: list[int]) -> list[ApprovalRecord]:
+        """Those of these approvals that are no longer waiting (answered anywhere)."""
+        if not approval_ids:
+            return []
+        query = select(Approval).where(Approval.id.in_(approval_ids), Approval.status != WAITING)
+        async with self._sessions() as session:
+            return [_record(row) for row in (await session.execute(query)).scalars()]
 
     async def expire_waiting(self, before: datetime) -> int:
         """Mark approvals that still wait but whose process is gone as expired (nothing
@@ -109,16 +138,20 @@ class ApprovalStore:
     async def get(self, approval_id: int) -> ApprovalRecord | None:
         async with self._sessions() as session:
             row = await session.get(Approval, approval_id)
-            if row is None:
-                return None
-            return ApprovalRecord(
-                row.id,
-                row.conversation_id,
-                row.user_id,
-                row.tool_name,
-                row.arguments,
-                row.summary,
-                row.reason,
-                row.status,
-                row.created_at,
-            )
+            return None if row is None else _record(row)
+
+
+def _record(row: Approval) -> ApprovalRecord:
+    return ApprovalRecord(
+        row.id,
+        row.conversation_id,
+        row.user_id,
+        row.tool_name,
+        row.arguments,
+        row.summary,
+        row.reason,
+        row.status,
+        row.created_at,
+        row.decided_by,
+        row.decided_at,
+    )

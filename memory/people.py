@@ -3,7 +3,10 @@
 `ConversationStore` resolves an account to a person on every message; this store is
 the administration around it — who is an owner, who is blocked, what each may spend.
 Returns plain dataclasses; reads here are not cached, so a change made by another
-process or the command line counts at once.
+process or the command line counts at once. What others cache about people (the
+doorman's "let in", accounts' persons) is told of every change made through this store:
+in this process through `generation`, in the other replicas by a `people:<id>` notice
+(memory/db/notices.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from memory.db import reading, writing
 from memory.db.models import Identity, User, table
+from memory.db.notices import Notices
 from memory.db.sqltypes import utcnow
 
 OWNER = "owner"
@@ -95,12 +99,21 @@ class Person:
 
 
 class PeopleStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, notices: Notices | None = None) -> None:
         self._engine = engine
-        # Moves on every change made through this store, so what a process caches about
-        # people is dropped at once when it changes them itself (other processes' changes
-        # are seen when such a cache expires).
+        self._notices = notices
+        # Moves on every change made through this store, or heard of from another replica
+        # (`heard`), so what a process caches about people is dropped at once.
         self.generation = 0
+
+    def heard(self) -> None:
+        """Another replica changed someone: what is cached about people is stale."""
+        self.generation += 1
+
+    async def _changed(self, user_id: int) -> None:
+        self.generation += 1
+        if self._notices is not None:
+            await self._notices.publish("people", user_id)
 
     async def standing(self, platform: str, external_id: str) -> Standing | None:
         """The account's person, role and status; None for an account nobody has."""
@@ -129,7 +142,7 @@ class PeopleStore:
                 )
                 .values(display_name=display_name)
             )
-        self.generation += 1
+        await self._changed(user_id)
 
     async def person(self, user_id: int) -> Person | None:
         found = await self._people(_users.c.id == user_id)
@@ -171,7 +184,7 @@ class PeopleStore:
                 await connection.execute(
                     update(_users).where(_users.c.id == existing.id).values(**values)
                 )
-            self.generation += 1
+            await self._changed(existing.id)
             person = await self.person(existing.id)
             if person is None:  # removed meanwhile by another process
                 raise LookupError(f"{platform}:{external_id} was removed meanwhile")
@@ -199,7 +212,7 @@ class PeopleStore:
                     created_at=utcnow(),
                 )
             )
-        self.generation += 1
+        await self._changed(user_id)
         person = await self.person(user_id)
         if person is None:
             raise LookupError(f"{platform}:{external_id} was removed meanwhile")
@@ -264,6 +277,7 @@ class PeopleStore:
             if user_id in owners and not stays_owner and not owners - {user_id}:
                 return False
             await connection.execute(update(_users).where(_users.c.id == user_id).values(**values))
+        await self._changed(user_id)
         return True
 
     async def count_active_owners(self) -> int:
@@ -274,7 +288,7 @@ class PeopleStore:
     async def _set(self, user_id: int, **values: object) -> None:
         async with writing(self._engine) as connection:
             await connection.execute(update(_users).where(_users.c.id == user_id).values(**values))
-        self.generation += 1
+        await self._changed(user_id)
 
     async def _people(self, where: object) -> list[Person]:
         query = select(

@@ -57,6 +57,13 @@ def others_alive(now: datetime, me: str | None) -> ColumnElement[bool]:
     return seen if me is None else and_(seen, _replicas.c.id != me)
 
 
+def held_elsewhere(
+    owner: ColumnElement[Any], *, now: datetime, me: str | None
+) -> ColumnElement[bool]:
+    """Whether work owned by `owner` (a column) is held by another replica that is alive."""
+    return and_(owner.is_not(None), owner.in_(select(_replicas.c.id).where(others_alive(now, me))))
+
+
 def taken_over(
     owner: ColumnElement[Any],
     since: ColumnElement[Any],

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from memory.db.models import UserSkill
+from memory.db.notices import Notices
 from memory.db.sqltypes import utcnow
 
 PENDING = "pending"
@@ -46,8 +47,10 @@ ACTIVE_CACHE_SECONDS = 60.0
 class UserSkillStore:
     """At most one active and one pending version per (user, name)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, notices: Notices | None = None) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # Other replicas drop their cached listing on a `skills:<user id>` notice.
+        self._notices = notices
         # Each turn lists the person's active skills; they change only on approval.
         self._active: dict[int, tuple[float, list[UserSkillRecord]]] = {}
 
@@ -152,4 +155,6 @@ class UserSkillStore:
             user_id = row.user_id
         # After the commit, so no listing can cache the state before it.
         self._active.pop(user_id, None)
+        if self._notices is not None:
+            await self._notices.publish("skills", user_id)
         return True

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.agent.loop import Agent, AgentLimits
 from bot.agent.prompt import PromptBuilder
 from bot.app.background import BackgroundParts, build_background
+from bot.app.changes import listen_for_changes
 from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.dashboard import build_dashboard
 from bot.app.memory import MemoryParts, build_memory
@@ -57,6 +58,7 @@ from memory import db
 from memory.approvals import ApprovalStore
 from memory.audit import AuditStore
 from memory.conversations import ConversationStore
+from memory.db.notices import Notices
 from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
 from memory.linking import LinkStore
@@ -218,6 +220,8 @@ def build_app(
     engine = db.create_engine(settings.database_url)
     # This process among the replicas: what it has in flight is its own while it beats.
     heartbeat = Heartbeat(engine, new_replica_id())
+    # What other replicas change and this one caches or waits for (PostgreSQL only).
+    notices = Notices(engine, f"clawling notices {heartbeat.replica_id}")
     store = ConversationStore(engine, heartbeat.replica_id)
     if client is None:
         key = settings.openai.api_key
@@ -228,7 +232,7 @@ def build_app(
             max_retries=core.llm_max_retries,
         )
     usage = UsageStore(engine)
-    people = PeopleStore(engine)
+    people = PeopleStore(engine, notices)
     audit = AuditStore(engine)
     budgets = Budgets(
         usage, daily=core.daily_tokens, monthly=core.monthly_tokens, timezone=core.timezone
@@ -250,7 +254,7 @@ def build_app(
     quota_commands.register(commands)
 
     approvals = Approvals(
-        ApprovalStore(engine, heartbeat.replica_id), outbox, core.approval_timeout
+        ApprovalStore(engine, heartbeat.replica_id), outbox, core.approval_timeout, notices
     )
     approvals.register(commands)
     tools = build_tools(settings, approvals, trail, lookup)
@@ -262,7 +266,7 @@ def build_app(
         memory.memories, memory.privacy, memory.compactor, outbox, core.data_dir, trail
     ).register(commands)
 
-    skill_store = UserSkillStore(engine)
+    skill_store = UserSkillStore(engine, notices)
     catalog = build_skills(settings, tools, skill_store)
     for item in skill_tools(catalog, skill_store, trail):
         tools.add(item)
@@ -338,6 +342,7 @@ def build_app(
             settings, client, usage, quota, VoicePreferences(engine), outbox, commands
         ),
         turn_locks=TurnLocks(engine, core.max_concurrent_turns),
+        notices=notices,
     )
     linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)
@@ -346,8 +351,10 @@ def build_app(
         return await linking.redeem_from_stranger(stranger, args, now())
 
     door.doorman.on_stranger_command("link", link_from_stranger)
-    # Everything that caches a person by id forgets the people a link or unlink changed.
-    linking.listeners += [sessions.accounts.forget_people, store.forget_users, skill_store.forget]
+    # Everything that caches a person by id forgets the people a link or unlink changed,
+    # here and (told by a notice) in the other replicas.
+    linking.listeners += [sessions.forget_people, store.forget_users, skill_store.forget]
+    linking.listeners.append(listen_for_changes(notices, people, sessions, store, skill_store))
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.gauge_sources.append(background.task_counts)
@@ -376,7 +383,7 @@ def build_app(
         usage=usage,
         skill_store=skill_store,
         # The heartbeat first: the deliverer's start looks at who is alive.
-        services=[heartbeat, *background.services],
+        services=[heartbeat, notices, *background.services],
     )
     app.dashboard = build_dashboard(app, now)
     if core.mcp_servers:

@@ -2,8 +2,9 @@
 
 Every message asks, and the answer changes only when accounts are linked or unlinked
 (bot/people/linking.py). In this process the linking rules tell this cache at once
-(`forget_people`); another process sharing the database looks an account up again
-after `ACCOUNT_CACHE_SECONDS`, and a message it stores meanwhile for a person merged
+(`forget_people`), and so does another replica's `people:<id>` notice
+(memory/db/notices.py); if that notice is lost, an account is looked up again after
+`ACCOUNT_CACHE_SECONDS`, and a message it stores meanwhile for a person merged
 away (`PersonGone`) is stored for the account's person of now (see the session manager).
 """
 
@@ -46,6 +47,10 @@ class Accounts:
 
     def forget(self, channel: str, sender_id: str) -> None:
         self._known.pop((channel, sender_id), None)
+
+    def forget_all(self) -> None:
+        """Anything may have changed (notices from other replicas were lost)."""
+        self._known.clear()
 
     def forget_people(self, user_ids: tuple[int, ...]) -> None:
         """These people changed (accounts linked or unlinked): their accounts are looked up

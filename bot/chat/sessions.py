@@ -4,6 +4,13 @@
 conversation runs its turns strictly in order, under a global limit on
 concurrent turns. Messages that arrive during a turn are answered together in
 the next one.
+
+Several replicas (PostgreSQL): `/stop` reaching this replica while another one runs the
+conversation's turn (it holds the turn lock, memory/db/turn_lock.py) sends a
+`stop:<conversation id>` notice, and the replica running it cancels it as a local
+`/stop` would (memory/db/notices.py). `/new` waits for the turn lock like a turn and
+moves the context in SQL, which every turn reads, so it counts wherever the next turn
+runs.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from memory.conversations import (
     StoredMessage,
     UserRecord,
 )
+from memory.db.notices import Notices
 from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
 from memory.people import PeopleStore
@@ -130,7 +138,7 @@ class _Control:
     async def stop_turn(self) -> bool:
         turn = self._session.turn
         if turn is None or turn.done():
-            return False
+            return await self._manager.stop_elsewhere(self._session.conversation.id)
         turn.cancel()
         return True
 
@@ -166,6 +174,7 @@ class SessionManager:
         ears: Ears | None = None,
         spoken: SpokenReplies | None = None,
         turn_locks: TurnLocks | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.store = store
         self._deliveries = deliveries
@@ -182,6 +191,9 @@ class SessionManager:
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         # Other replicas' turns of the same conversation (PostgreSQL; see memory/db/turn_lock.py).
         self._turn_locks = turn_locks
+        self._notices = notices
+        if notices is not None:
+            notices.on("stop", self._stop_heard)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
         self.accounts = Accounts(store)
@@ -190,6 +202,34 @@ class SessionManager:
         self._closed = False
         self._draining = False
         self.stats = SessionStats()
+
+    async def stop_elsewhere(self, conversation_id: int) -> bool:
+        """Stop the conversation's turn if another replica runs it; False if none does."""
+        if self._notices is None or self._turn_locks is None:
+            return False
+        if not await self._turn_locks.held(conversation_id):
+            return False
+        await self._notices.publish("stop", conversation_id)
+        return True
+
+    def _stop_heard(self, key: str) -> None:
+        """A `stop:<conversation id>` notice: stop that conversation's turn if it runs here."""
+        for session in self._sessions.values():
+            turn = session.turn
+            if str(session.conversation.id) == key and turn is not None and not turn.done():
+                log.info("turn in conversation %s stopped from another replica", key)
+                turn.cancel()
+
+    def forget_people(self, user_ids: tuple[int, ...]) -> None:
+        """These people changed (linked, merged, blocked; here or in another replica):
+        look up their accounts and private conversations again."""
+        self.accounts.forget_people(user_ids)
+        for key in [
+            key
+            for key, known in self._conversations.items()
+            if isinstance(known, ConversationRecord) and known.owner_id in user_ids
+        ]:
+            del self._conversations[key]
 
     async def handle(self, inbound: Inbound) -> bool:
         """Take one incoming message: store it and schedule its answer. Returns at once.
@@ -207,8 +247,9 @@ class SessionManager:
             return False
         user = await self._user(inbound)
         session = await self._session(inbound, user)
-        parsed = self._commands.parse(
-            inbound.text.strip(), conversation_id=session.conversation.id, user_id=user.id
+        text = inbound.text.strip()
+        parsed = self._commands.parse(text) or await self._commands.match_reply(
+            text, conversation_id=session.conversation.id, user_id=user.id
         )
         if parsed is not None and self._draining:
             return False  # shutting down: commands are not stored, so none is half-done

@@ -76,7 +76,8 @@ class Command:
 
 # Turns a plain reply into a command while something waits for it in that conversation
 # (e.g. "yes" while a tool call waits for approval): (conversation id, user id, text).
-ReplyMatcher = Callable[[int, int, str], "tuple[Command, str] | None"]
+# Asynchronous: what waits may wait in another replica, known only to SQL.
+ReplyMatcher = Callable[[int, int, str], Awaitable["tuple[Command, str] | None"]]
 
 UNKNOWN = "unknown command — /help lists them"
 # The first word of a message shaped like a command. `/name@otherbot` (Telegram, in a
@@ -118,23 +119,27 @@ class CommandRegistry:
     def commands(self) -> list[Command]:
         return list(self._commands.values())
 
-    def parse(
-        self, text: str, *, conversation_id: int | None = None, user_id: int | None = None
-    ) -> tuple[Command, str] | None:
-        """The command and its argument text, if `text` is a known command (or a reply
-        that a matcher takes as one, when the conversation and sender are given)."""
+    def parse(self, text: str) -> tuple[Command, str] | None:
+        """The command and its argument text, if `text` is a known command."""
         if not text.startswith("/"):
-            if conversation_id is None or user_id is None:
-                return None
-            for matcher in self._matchers:
-                found = matcher(conversation_id, user_id, text)
-                if found is not None:
-                    return found
             return None
         head, _, rest = text[1:].partition(" ")
         name = head.split("@", 1)[0].lower()  # Telegram appends @botname in groups
         command = self._commands.get(name)
         return None if command is None else (command, rest.strip())
+
+    async def match_reply(
+        self, text: str, *, conversation_id: int, user_id: int
+    ) -> tuple[Command, str] | None:
+        """The command a plain reply stands for, when a matcher takes it as one (a "yes"
+        while something waits for this person's answer in this conversation)."""
+        if text.startswith("/"):
+            return None
+        for matcher in self._matchers:
+            found = await matcher(conversation_id, user_id, text)
+            if found is not None:
+                return found
+        return None
 
     def help_text(self, *, owner: bool = True) -> str:
         """One line per command; owners' commands only for owners."""

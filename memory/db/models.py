@@ -313,6 +313,8 @@ class Approval(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The replica whose turn waits for the answer (`replicas.id`; NULL before 0014).
     owner: Mapped[str | None] = mapped_column(String(100))
+    # Who answered (`platform:id`, or "system"), on whichever replica the answer reached.
+    decided_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Job(Base):

@@ -36,6 +36,11 @@ LONGEST_WAIT = 0.5
 
 _TRY = text("SELECT pg_try_advisory_lock(:space, :key)")
 _UNLOCK = text("SELECT pg_advisory_unlock(:space, :key)")
+# A two-key advisory lock shows in pg_locks as classid, objid and objsubid 2.
+_HELD = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = :space AND objid = :key AND objsubid = 2)"
+)
 
 
 class TurnLocks:
@@ -61,6 +66,15 @@ class TurnLocks:
             yield
         finally:
             await asyncio.shield(self._release(connection, params))
+
+    async def held(self, conversation_id: int) -> bool:
+        """Whether a turn (or queued command) of this conversation runs in some replica
+        (False on SQLite, where this process's queue knows)."""
+        if self._engine is None:
+            return False
+        params = {"space": TURN_SPACE, "key": conversation_id & _INT4}
+        async with self._engine.connect() as connection:
+            return bool(await connection.scalar(_HELD, params))
 
     async def close(self) -> None:
         if self._engine is not None:

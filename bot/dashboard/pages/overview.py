@@ -53,7 +53,7 @@ def install(site: Site) -> None:
             viewer,
             "overview.html",
             title="Overview",
-            approvals=parts.approvals.waiting_of(viewer.user_id),
+            approvals=await parts.approvals.waiting_of(viewer.user_id),
             running=[task_state(task) for task in unfinished],
             finished=[task_state(task) for task in finished],
             jobs=sorted(jobs, key=_next),
@@ -66,7 +66,7 @@ def install(site: Site) -> None:
         record = await parts.approvals.record(approval_id)
         if record is None or record.user_id != viewer.user_id:
             raise NotFound()
-        if approval_id not in {a.id for a in parts.approvals.waiting_of(viewer.user_id)}:
+        if approval_id not in {a.id for a in await parts.approvals.waiting_of(viewer.user_id)}:
             status = "answered" if record.status == ASKED else record.status
             return Done(ROOT, f"#{approval_id} is not waiting any more ({status}).", failed=True)
         person = await parts.people.person(viewer.user_id)

@@ -100,7 +100,7 @@ async def test_approving_from_the_page_is_a_yes_in_the_chat(
     for token in ("", "forged"):
         answer = await olga.post(f"/dashboard/approvals/{approval}/approve", csrf=token)
         assert answer.status == 403
-    assert [a.id for a in app_.approvals.waiting_of(owner.id)] == [approval]
+    assert [a.id for a in await app_.approvals.waiting_of(owner.id)] == [approval]
 
     done = await olga.post(f"/dashboard/approvals/{approval}/approve")
     assert (done.status, done.location) == (303, "/dashboard")
