@@ -67,6 +67,15 @@ class DurableInbox:
         """Events stored and not handed on yet, by any replica."""
         return await self._store.waiting()
 
+    async def drain(self) -> None:
+        """Wait until no stored event is waiting or being handed on (tests, benchmarks)."""
+        while self._running or await self._store.waiting():
+            self._wake.set()
+            if self._running:
+                await asyncio.wait(list(self._running.values()))
+            else:
+                await asyncio.sleep(0.01)
+
     async def start(self) -> None:
         self._loop = asyncio.create_task(self._empty())
 
