@@ -8,6 +8,7 @@ from rich.console import Console
 
 from adapters.console import ConsoleAdapter
 from bot.errors import ConfigError
+from bot.http.observability import Gauge
 from memory.events import EventStore
 
 if TYPE_CHECKING:
@@ -93,6 +94,13 @@ def add_console(app: App, console: Console, *, user_name: str, interactive: bool
 def _inbox(app: App) -> DurableInbox:
     """The app's inbox, started with the services (after the heartbeat: its claims carry
     this replica's id) once a webhook or HTTP route stores events in it."""
-    if app.inbox not in app.services:
-        app.services.append(app.inbox)
-    return app.inbox
+    inbox = app.inbox
+    if inbox not in app.services:
+        app.services.append(inbox)
+
+        async def waiting() -> list[Gauge]:
+            help_ = "Webhook and HTTP events stored and not yet handed on, by any replica"
+            return [Gauge("clawling_inbox_waiting", help_, {}, await inbox.waiting())]
+
+        app.observability.gauge_sources.append(waiting)
+    return inbox

@@ -64,6 +64,11 @@ async def test_an_update_is_stored_before_its_200_and_a_redelivery_answered_once
                 assert response.status == 200
         await app.inbox.drain()
         assert await answered(telegram, app, OWNER) == ["echo: kept safe"]
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{app.http.port}/metrics") as response,
+        ):
+            assert "clawling_inbox_waiting 0.0" in await response.text()
     assert [last_user_text(r) for r in fake_llm.requests] == ["kept safe"]
     assert await inbox_rows(database_url, "telegram") == [("41", True)]
 
