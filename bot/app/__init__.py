@@ -193,6 +193,9 @@ class App:
 
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
+        # First: stored events not handed on yet stay stored for the next process, rather
+        # than reach a closed session manager and be answered "send it again".
+        await self.inbox.stop()
         await self.sessions.close()
         await self._stop_started()
         await self.client.close()
