@@ -17,6 +17,9 @@ from bot.chat.channels import Inbox
 log = logging.getLogger(__name__)
 
 CHANNEL = "slack"
+# Event types the adapter may answer (events.py:read_message); others, subscribed by
+# mistake or new, are acknowledged without being stored.
+STORED_TYPES = {"message", "app_mention"}
 
 
 class EventsEndpoint:
@@ -69,6 +72,8 @@ class EventsEndpoint:
         if not signed:
             return web.Response(status=401)
         assert self._inbox is not None  # only called with one
+        if event["event"].get("type") not in STORED_TYPES:
+            return web.Response(status=200)
         event_id = str(event["event_id"])
         try:
             await self._inbox.put(CHANNEL, event_id, _chat_of(event), event)

@@ -61,3 +61,12 @@ async def test_two_replicas_given_the_same_event_answer_it_once(
     await second.settle()
     assert first.fake.texts("DALICE") == ["echo: one answer please"]
     assert len(fake_llm.requests) == 1
+
+
+async def test_events_the_assistant_never_answers_are_acknowledged_without_being_stored(
+    launch: Launch, sqlite_url: str
+) -> None:
+    slack = await launch("http", sqlite_url)
+    reaction = {"type": "reaction_added", "user": "UALICE", "reaction": "eyes", "event_ts": "1.2"}
+    assert (await SlackEvents(slack.events_url).post(json.dumps(event_body(reaction))))[0] == 200
+    assert await inbox_rows(sqlite_url, "slack") == []
