@@ -30,7 +30,7 @@ class EventsEndpoint:
     With an inbox, events (`event_callback`) are checked here the same way and stored in
     it before the 200, once per `event_id`; whichever replica claims one hands it to the
     adapter. Slash commands and button presses still go to bolt: their answer is part of
-    the response (a stranger's code), and Slack shows the person when one fails."""
+    the response (a stranger's code, the acknowledgement shown to the person alone)."""
 
     def __init__(self, bolt: AsyncApp, signing_secret: str, inbox: Inbox | None = None) -> None:
         self._bolt = bolt
@@ -42,7 +42,7 @@ class EventsEndpoint:
             body = await request.text()
             event = _event_callback(body)
             if event is not None:
-                return await self._store(event, body, request.headers)
+                return await self._store(self._inbox, event, body, request.headers)
         try:
             bolt_request = await to_bolt_request(request)
         except ValueError:  # not even JSON; bolt cannot check the signature of it
@@ -63,7 +63,7 @@ class EventsEndpoint:
         return await to_aiohttp_response(response)
 
     async def _store(
-        self, event: dict[str, Any], body: str, headers: Mapping[str, str]
+        self, inbox: Inbox, event: dict[str, Any], body: str, headers: Mapping[str, str]
     ) -> web.Response:
         try:
             signed = self._verifier.is_valid_request(body, headers)
@@ -71,12 +71,11 @@ class EventsEndpoint:
             signed = False
         if not signed:
             return web.Response(status=401)
-        assert self._inbox is not None  # only called with one
         if event["event"].get("type") not in STORED_TYPES:
             return web.Response(status=200)
         event_id = str(event["event_id"])
         try:
-            await self._inbox.put(CHANNEL, event_id, _chat_of(event), event)
+            await inbox.put(CHANNEL, event_id, _chat_of(event), event)
         except Exception as exc:  # noqa: BLE001 - not stored: Slack delivers it again
             log.warning("could not store Slack event %s: %s", event_id, exc)
             return web.Response(status=503)

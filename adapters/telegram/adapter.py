@@ -2,11 +2,11 @@
 
 Updates arrive by long polling (the default) or by webhook on the app's HTTP
 server; a webhook update is stored in the inbox before its 200 and handed on by
-whichever replica claims it (bot/chat/inbox.py). Each one is checked (from a person? for us?), translated into an
-`Inbound` and handed to the session manager, which returns at once. Whether its
-sender is answered is bot/'s decision (`screen`), asked before files are downloaded.
-A press on one of our inline buttons (a callback query) is the presser sending the
-button's command.
+whichever replica claims it (bot/chat/inbox.py). Each one is checked (from a
+person? for us?), translated into an `Inbound` and handed to the session manager,
+which returns at once. Whether its sender is answered is bot/'s decision (`screen`),
+asked before files are downloaded. A press on one of our inline buttons (a callback
+query) is the presser sending the button's command.
 """
 
 from __future__ import annotations
