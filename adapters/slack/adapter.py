@@ -4,7 +4,9 @@ Every event is acknowledged at once and worked on in the background: parsed,
 deduplicated by `event_id` in SQL (Slack redelivers what it thinks was lost),
 screened by bot/ (is its sender answered?), its files downloaded, and handed to the
 session manager, which stores it and answers it in order. A press on one of our
-buttons (buttons.py) is the presser sending the button's command.
+buttons (buttons.py) is the presser sending the button's command. In HTTP mode with an
+inbox, events are stored before their 200 (endpoint.py) and come back here from it,
+already deduplicated by the inbox.
 """
 
 from __future__ import annotations
@@ -45,7 +47,15 @@ from adapters.slack.markdown import SLASH_COMMAND
 from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
 from adapters.slack.socket import SocketConnection
-from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, ReplyStream, Screen
+from bot.chat.channels import (
+    ChatRef,
+    Inbound,
+    Inbox,
+    MessageRef,
+    Outbound,
+    ReplyStream,
+    Screen,
+)
 from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
 from bot.http.server import HttpServer
@@ -102,6 +112,7 @@ class SlackAdapter:
         screen: Screen,
         commands: CommandRegistry,
         http: HttpServer | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self._config = config
         self._on_message = on_message
@@ -147,13 +158,15 @@ class SlackAdapter:
         self._in_order = InOrder()
         self._recipients = Cache()  # (channel, thread) → (user, team), for streaming
         self._people = Directory(self.client)
+        # Events stored before their 200 (HTTP mode only; a socket's are acknowledged).
+        self._inbox = inbox if config.app_token is None else None
         if config.app_token is None:
             if http is None or not config.signing_secret:
                 raise ConfigError(
                     "Slack's HTTP mode needs SLACK_SIGNING_SECRET and the HTTP server. "
                     "Fix: set SLACK_SIGNING_SECRET, or SLACK_APP_TOKEN for Socket Mode."
                 )
-            endpoint = EventsEndpoint(self._bolt, config.signing_secret)
+            endpoint = EventsEndpoint(self._bolt, config.signing_secret, self._inbox)
             http.add_route("POST", EVENTS_PATH, endpoint.handle)
 
     # -- lifecycle ---------------------------------------------------------------
@@ -167,6 +180,8 @@ class SlackAdapter:
             await self._socket.open()
             log.info("Slack connected in Socket Mode as %s", self._identity.bot_user_id)
         else:
+            if self._inbox is not None:
+                self._inbox.subscribe(CHANNEL, self._from_inbox)
             log.info("Slack events expected at %s (HTTP mode)", EVENTS_PATH)
 
     async def stop(self) -> None:
@@ -285,14 +300,26 @@ class SlackAdapter:
         finally:
             await ack()  # at once: the work goes on in the task spawned above
 
+    async def _from_inbox(self, body: dict[str, Any]) -> None:
+        """A stored event, claimed by this replica: the inbox stored it once and hands a
+        chat's events on in order, so it is taken at once, with no claim of its own."""
+        try:
+            message = read_message(body, self._identity.bot_user_id if self._identity else "")
+        except MalformedEvent as exc:
+            log.warning("dropped a malformed Slack event (%s): %.300r", exc, body)
+            return
+        if message is not None:
+            key = (message.channel, message.thread_ts)
+            await self._take(message, self._in_order.join(key), claim=False)
+
     async def _on_other_event(self, ack: AsyncAck) -> None:
         await ack()  # subscribed by mistake or new: acknowledged so Slack stops resending
 
-    async def _take(self, message: SlackMessage, lock: asyncio.Lock) -> None:
+    async def _take(self, message: SlackMessage, lock: asyncio.Lock, *, claim: bool = True) -> None:
         chat = ChatRef(CHANNEL, message.channel, message.thread_ts)
         try:
             async with lock:
-                if not await self._events.claim(CHANNEL, message.event_id):
+                if claim and not await self._events.claim(CHANNEL, message.event_id):
                     log.info("Slack redelivered event %s; it was taken before", message.event_id)
                     return
                 inbound = Inbound(

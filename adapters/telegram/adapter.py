@@ -1,11 +1,12 @@
 """The Telegram channel: python-telegram-bot running inside our own event loop.
 
 Updates arrive by long polling (the default) or by webhook on the app's HTTP
-server. Each one is checked (from a person? for us?), translated into an
-`Inbound` and handed to the session manager, which returns at once. Whether its
-sender is answered is bot/'s decision (`screen`), asked before files are downloaded.
-A press on one of our inline buttons (a callback query) is the presser sending the
-button's command.
+server; a webhook update is stored in the inbox before its 200 and handed on by
+whichever replica claims it (bot/chat/inbox.py). Each one is checked (from a
+person? for us?), translated into an `Inbound` and handed to the session manager,
+which returns at once. Whether its sender is answered is bot/'s decision (`screen`),
+asked before files are downloaded. A press on one of our inline buttons (a callback
+query) is the presser sending the button's command.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aiohttp import web
 from telegram import BotCommand, CallbackQuery, Message, Update
@@ -30,7 +32,7 @@ from adapters.telegram.ordering import PerChatOrder
 from adapters.telegram.outgoing import Sender, is_group
 from adapters.telegram.render import shortened
 from adapters.telegram.stream import StreamTiming, TelegramStream
-from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, Screen
+from bot.chat.channels import ChatRef, Inbound, Inbox, MessageRef, Outbound, Screen
 from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
 from bot.http.server import HttpServer
@@ -76,7 +78,10 @@ class TelegramAdapter:
         http: HttpServer,
         public_url: str | None = None,
         tuning: TelegramTuning | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
+        """`inbox`: where webhook updates are stored before their 200 (None: handed on
+        from memory, lost if the process dies first)."""
         if settings.bot_token is None:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set.")
         self._settings = settings
@@ -87,6 +92,7 @@ class TelegramAdapter:
         self._tuning = tuning or TelegramTuning()
         self._webhook_url = f"{public_url}{WEBHOOK_PATH}" if public_url else None
         self._polling = settings.mode == "polling"
+        self._inbox = None if self._polling else inbox
         bot = make_bot(
             settings.bot_token.get_secret_value(),
             settings.base_url,
@@ -133,6 +139,8 @@ class TelegramAdapter:
                 drop_pending_updates=False,
             )
         else:
+            if self._inbox is not None:
+                self._inbox.subscribe(CHANNEL, self._from_inbox)
             await self._set_webhook()
         log.info("Telegram: @%s is up (%s)", bot.username, self._settings.mode)
 
@@ -304,8 +312,21 @@ class TelegramAdapter:
             # Answering an error would make Telegram send it again and again.
             log.warning("skipping a webhook update that could not be read: %r", exc)
             return web.Response(text="skipped")
-        await self._app.update_queue.put(update)
-        return web.Response(text="ok")
+        if self._inbox is None:
+            await self._app.update_queue.put(update)
+            return web.Response(text="ok")
+        try:
+            stored = await self._inbox.put(
+                CHANNEL, str(update.update_id), _chat_of(update), payload
+            )
+        except Exception as exc:  # noqa: BLE001 - not stored: Telegram delivers it again
+            log.warning("could not store webhook update %s: %s", update.update_id, exc)
+            return web.Response(status=503, text="try again")
+        return web.Response(text="ok" if stored else "seen")
+
+    async def _from_inbox(self, payload: dict[str, Any]) -> None:
+        """A stored webhook update, claimed by this replica: handled like a polled one."""
+        await self._app.process_update(Update.de_json(payload, self._app.bot))
 
     # -- start-up ------------------------------------------------------------
 
@@ -348,3 +369,9 @@ class TelegramAdapter:
 
     def _no_drafts(self) -> None:
         self._drafts = False
+
+
+def _chat_of(update: Update) -> str:
+    """The chat whose updates are handed on in order ("" for updates of no chat)."""
+    chat = update.effective_chat
+    return "" if chat is None else str(chat.id)

@@ -29,6 +29,7 @@ from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
 from bot.chat.attachments import FileKeeper, FileLimits
 from bot.chat.channels import ChatAdapter
+from bot.chat.inbox import DurableInbox
 from bot.chat.outbox import Outbox
 from bot.chat.sessions import SessionManager
 from bot.commands.linking import link_commands
@@ -61,6 +62,7 @@ from memory.conversations import ConversationStore
 from memory.db.notices import Notices
 from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
+from memory.inbox import InboxStore
 from memory.linking import LinkStore
 from memory.pairing import Stranger
 from memory.people import PeopleStore
@@ -119,6 +121,8 @@ class App:
     quota: QuotaGate = field(kw_only=True)
     usage: UsageStore = field(kw_only=True)
     skill_store: UserSkillStore = field(kw_only=True)
+    # Webhook and HTTP events stored before their 200; a service once a route uses it.
+    inbox: DurableInbox = field(kw_only=True)
     # The web dashboard on the HTTP server (bot/dashboard/), added by build_app.
     dashboard: Site | None = field(default=None, kw_only=True)
     services: list[Service] = field(default_factory=list)
@@ -191,6 +195,9 @@ class App:
 
     async def close(self) -> None:
         """Stop taking messages, stop what was started (newest first), close connections."""
+        # First: stored events not handed on yet stay stored for the next process, rather
+        # than reach a closed session manager and be answered "send it again".
+        await self.inbox.stop()
         await self.sessions.close()
         await self._stop_started()
         await self.client.close()
@@ -382,6 +389,7 @@ def build_app(
         quota=quota,
         usage=usage,
         skill_store=skill_store,
+        inbox=DurableInbox(InboxStore(engine, heartbeat.replica_id), now=now),
         # The heartbeat first: the deliverer's start looks at who is alive.
         services=[heartbeat, notices, *background.services],
     )

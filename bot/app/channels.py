@@ -8,11 +8,13 @@ from rich.console import Console
 
 from adapters.console import ConsoleAdapter
 from bot.errors import ConfigError
+from bot.http.observability import Gauge
 from memory.events import EventStore
 
 if TYPE_CHECKING:
     from adapters.telegram import TelegramAdapter, TelegramTuning
     from bot.app import App
+    from bot.chat.inbox import DurableInbox
 
 
 def add_slack(app: App) -> None:
@@ -35,6 +37,7 @@ def add_slack(app: App) -> None:
         screen=app.sessions.screen,
         commands=app.commands,
         http=app.http,
+        inbox=None if slack.app_token is not None else _inbox(app),
     )
     app.add_channel(adapter)
 
@@ -70,6 +73,7 @@ def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAd
         http=app.http,
         public_url=core.public_url,
         tuning=tuning,
+        inbox=_inbox(app) if telegram.mode == "webhook" else None,
     )
 
 
@@ -85,3 +89,18 @@ def add_console(app: App, console: Console, *, user_name: str, interactive: bool
     )
     app.add_channel(adapter)
     return adapter
+
+
+def _inbox(app: App) -> DurableInbox:
+    """The app's inbox, started with the services (after the heartbeat: its claims carry
+    this replica's id) once a webhook or HTTP route stores events in it."""
+    inbox = app.inbox
+    if inbox not in app.services:
+        app.services.append(inbox)
+
+        async def waiting() -> list[Gauge]:
+            help_ = "Webhook and HTTP events stored and not yet handed on, by any replica"
+            return [Gauge("clawling_inbox_waiting", help_, {}, await inbox.waiting())]
+
+        app.observability.gauge_sources.append(waiting)
+    return inbox

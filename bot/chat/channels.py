@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -184,3 +184,22 @@ class SelfChecking(Protocol):
     """
 
     async def check(self) -> str: ...
+
+
+# Hands one stored event's payload to its adapter, as the adapter's route did before.
+InboxHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Inbox(Protocol):
+    """Where webhook and HTTP routes store an event before answering 200 (bot/chat/inbox.py).
+
+    Whichever replica claims it later calls the handler its platform subscribed; one
+    chat's events one at a time, in the order they were stored."""
+
+    async def put(self, platform: str, event_id: str, chat: str, payload: dict[str, Any]) -> bool:
+        """Store an event, durably when this returns. False: it was stored before."""
+        ...
+
+    def subscribe(self, platform: str, handler: InboxHandler) -> None:
+        """Take `platform`'s events from now on (an adapter, once it can handle them)."""
+        ...

@@ -275,6 +275,28 @@ class ProcessedEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
 
+class InboxEvent(Base):
+    """A webhook or HTTP event stored before its 200 was answered, until it is handed to its
+    adapter (memory/inbox.py). Kept a day after that, so a redelivery is stored once."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id"),
+        Index("ix_inbox_chat_waiting", "platform", "chat", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    # Events of one chat are handed on one at a time, in the order they were stored.
+    chat: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+
+
 class UserSkill(Base):
     """A skill one person's assistant drafted (or they added): its SKILL.md text.
 

@@ -73,6 +73,8 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []
         self.users: dict[str, str] = {}
         self.rate_limited: dict[str, int] = {}  # method → how many next calls get a 429
+        # Calls of a method named here wait until its event is set (an app stuck mid-call).
+        self.holds: dict[str, asyncio.Event] = {}
         self.retry_after = "0"
         self.connections = 0
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -207,6 +209,9 @@ class FakeSlack:
         else:
             args.update(await request.post())
         self.calls.append((method, args, time.monotonic()))
+        hold = self.holds.get(method)
+        if hold is not None:
+            await hold.wait()
         if self.rate_limited.get(method, 0) > 0:
             self.rate_limited[method] -= 1
             return web.json_response(

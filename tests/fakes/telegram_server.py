@@ -113,6 +113,8 @@ class FakeTelegram:
         self.calls: list[str] = []
         self.delivered_at: dict[tuple[int, int], float] = {}  # (chat, message) → first served
         self.on_request: Callable[[str, dict[str, Any]], None] | None = None
+        # Calls of a method named here wait until its event is set (a bot stuck mid-call).
+        self.holds: dict[str, asyncio.Event] = {}
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -296,6 +298,9 @@ class FakeTelegram:
         params = await _params(request)
         if self.on_request is not None:
             self.on_request(method, params)
+        hold = self.holds.get(method)
+        if hold is not None:
+            await hold.wait()
         queue = self._faults.get(method)
         if queue:
             fault = queue[0]

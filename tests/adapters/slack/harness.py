@@ -201,6 +201,7 @@ class Harness:
 
     async def settle(self) -> None:
         """Wait until everything delivered so far is answered."""
+        await self.app.inbox.drain()
         await self.adapter.drain()
         await self.app.sessions.drain()
         await self.adapter.drain()

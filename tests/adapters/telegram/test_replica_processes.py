@@ -84,10 +84,10 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         await server.stop()
 
 
-@pytest.fixture
-async def replicas(
+def replica_env(
     telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path
-) -> AsyncIterator[list[Replica]]:
+) -> dict[str, str]:
+    """The environment of a `clawling run` replica in webhook mode on `postgres_url`."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CLAWLING_", "OPENAI_"))}
     env = {
         **{k: v for k, v in base.items() if not k.startswith(("TELEGRAM_", "SLACK_"))},
@@ -107,6 +107,14 @@ async def replicas(
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_ALLOWED_USERS": ",".join(str(p["id"]) for p in PEOPLE),
     }
+    return env
+
+
+@pytest.fixture
+async def replicas(
+    telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path
+) -> AsyncIterator[list[Replica]]:
+    env = replica_env(telegram, fake_llm, postgres_url, tmp_path)
     started = [Replica(env), Replica(env)]
     try:
         for replica in started:
