@@ -1,8 +1,8 @@
 """Approvals answered on any replica: who answered is stored with the answer, so the
 replica whose turn waits reads it from SQL for the audit trail (issue 20).
 
-Revision ID: 0017_notify
-Revises: 0014_replicas
+Revision ID: 0016_notify
+Revises: 0015_inbox
 Create Date: 2026-12-05
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_notify"
-down_revision: str | None = "0014_replicas"
+revision: str = "0016_notify"
+down_revision: str | None = "0015_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
