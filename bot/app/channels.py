@@ -35,6 +35,8 @@ def add_slack(app: App) -> None:
         screen=app.sessions.screen,
         commands=app.commands,
         http=app.http,
+        # Socket Mode is opened by the app's Receivers, in one replica.
+        receive_on_start=False,
     )
     app.add_channel(adapter)
 
@@ -70,6 +72,8 @@ def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAd
         http=app.http,
         public_url=core.public_url,
         tuning=tuning,
+        # Polling is turned on by the app's Receivers, in one replica.
+        receive_on_start=False,
     )
 
 
