@@ -75,6 +75,8 @@ class FakeSlack:
         self.rate_limited: dict[str, int] = {}  # method → how many next calls get a 429
         self.retry_after = "0"
         self.connections = 0
+        self.most_sockets = 0  # the most Socket Mode connections open at once
+        self.connected_at: list[float] = []  # when each opened (monotonic)
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_ready = asyncio.Event()
@@ -148,6 +150,10 @@ class FakeSlack:
 
     # -- Socket Mode ---------------------------------------------------------
 
+    @property
+    def open_sockets(self) -> int:
+        return len(self._sockets)
+
     async def wait_connected(self) -> None:
         await asyncio.wait_for(self._socket_ready.wait(), 10)
 
@@ -175,6 +181,8 @@ class FakeSlack:
         await ws.prepare(request)
         self.connections += 1
         self._sockets.append(ws)
+        self.most_sockets = max(self.most_sockets, len(self._sockets))
+        self.connected_at.append(time.monotonic())
         await ws.send_json(
             {
                 "type": "hello",

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.adapters.leaders import ready, receives, wait_until
 from tests.adapters.telegram.test_replica_processes import (
     ROOT,
     Replica,
@@ -74,31 +74,6 @@ async def pollers(
             await replica.stop()
 
 
-async def receives(http: aiohttp.ClientSession, replica: Replica) -> bool:
-    """What the replica's /metrics says: does it hold the receivers' role?"""
-    async with http.get(f"http://127.0.0.1:{replica.port}/metrics") as answer:
-        body = await answer.text()
-    found = re.search(r'^clawling_leader\{role="receivers"\} (\S+)$', body, re.MULTILINE)
-    if found is None:
-        raise AssertionError(f"no receivers' gauge in /metrics:\n{body}")
-    return float(found.group(1)) == 1.0
-
-
-async def ready(http: aiohttp.ClientSession, replica: Replica) -> bool:
-    async with http.get(f"http://127.0.0.1:{replica.port}/readyz") as answer:
-        return answer.status == 200
-
-
-async def wait_until(condition: Callable[[], Awaitable[bool]], within: float) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        if await condition():
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.1)
-
-
 async def test_one_replica_polls_and_another_takes_over_when_it_is_killed(
     pollers: list[Replica], telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str
 ) -> None:
@@ -109,10 +84,10 @@ async def test_one_replica_polls_and_another_takes_over_when_it_is_killed(
     await telegram.wait_for(lambda: all(telegram.texts(p["id"]) for p in PEOPLE), 30)
 
     async with aiohttp.ClientSession() as http:
-        holding = [await receives(http, replica) for replica in pollers]
+        holding = [await receives(http, replica.port) for replica in pollers]
         assert holding.count(True) == 1
         # The one that does not poll is ready all the same: it sends.
-        assert all([await ready(http, replica) for replica in pollers])
+        assert all([await ready(http, replica.port) for replica in pollers])
         holder, standby = pollers[holding.index(True)], pollers[holding.index(False)]
 
         # The holder starts a slow turn; it is killed in the middle of it.
@@ -126,11 +101,9 @@ async def test_one_replica_polls_and_another_takes_over_when_it_is_killed(
         for person in PEOPLE:
             telegram.push_message(chats[person["id"]], person, "are you still there?")
 
-        await wait_until(lambda: receives(http, standby), HAND_OVER_LIMIT + 5)
+        await wait_until(lambda: receives(http, standby.port), HAND_OVER_LIMIT + 5)
         polled = min(t for t in telegram.polled_at if t > killed_at) - killed_at
-        await telegram.wait_for(
-            lambda: all(len(telegram.texts(p["id"])) == 2 for p in PEOPLE), 30
-        )
+        await telegram.wait_for(lambda: all(len(telegram.texts(p["id"])) == 2 for p in PEOPLE), 30)
         answered = max(m.sent_at for m in telegram.messages) - killed_at
         print(
             f"\nhand-over: the standby polled {polled:.1f} s after the poller's SIGKILL;"
