@@ -90,6 +90,10 @@ class Leadership:
             self._fd = None
         if self._connection is not None:
             with contextlib.suppress(Exception):
+                # Closed for good, not handed back to the pool: a pooled connection
+                # would keep its session, and the lock with it.
+                await self._connection.invalidate()
+            with contextlib.suppress(Exception):
                 await self._connection.close()
             self._connection = None
 

@@ -46,12 +46,14 @@ class Receiving:
 
 
 @pytest.fixture
-async def engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = db.create_engine(postgres_url)
+async def engines(postgres_url: str) -> AsyncIterator[list[AsyncEngine]]:
+    """Two replicas' engines: each its own pool, as two processes have."""
+    engines = [db.create_engine(postgres_url) for _ in range(2)]
     try:
-        yield engine
+        yield engines
     finally:
-        await engine.dispose()
+        for engine in engines:
+            await engine.dispose()
 
 
 def replica(engine: AsyncEngine, adapter: Receiving) -> Receivers:
@@ -73,10 +75,10 @@ def test_the_stand_in_is_what_receivers_drive() -> None:
 
 
 async def test_one_of_two_receives_and_the_other_takes_over_when_it_stops(
-    engine: AsyncEngine,
+    engines: list[AsyncEngine],
 ) -> None:
     first, second = Receiving(), Receiving()
-    a, b = replica(engine, first), replica(engine, second)
+    a, b = replica(engines[0], first), replica(engines[1], second)
     await a.start()
     await b.start()
     try:
@@ -93,16 +95,16 @@ async def test_one_of_two_receives_and_the_other_takes_over_when_it_stops(
 
 
 async def test_a_holder_whose_connection_died_stops_and_another_receives(
-    engine: AsyncEngine,
+    engines: list[AsyncEngine],
 ) -> None:
     first, second = Receiving(), Receiving()
-    a, b = replica(engine, first), replica(engine, second)
+    a, b = replica(engines[0], first), replica(engines[1], second)
     await a.start()
     await b.start()
     try:
         assert first.on
         # As when the holder's database connection breaks: PostgreSQL drops its lock.
-        async with engine.connect() as connection:
+        async with engines[1].connect() as connection:
             await connection.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
@@ -119,12 +121,12 @@ async def test_a_holder_whose_connection_died_stops_and_another_receives(
 
 
 async def test_a_replica_that_cannot_start_receiving_leaves_the_lock_to_another(
-    engine: AsyncEngine,
+    engines: list[AsyncEngine],
 ) -> None:
     broken, working = Receiving(fails=True), Receiving()
-    a = replica(engine, broken)
+    a = replica(engines[0], broken)
     await a.start()
-    b = replica(engine, working)
+    b = replica(engines[1], working)
     await b.start()
     try:
         await soon(lambda: working.on)
@@ -134,11 +136,13 @@ async def test_a_replica_that_cannot_start_receiving_leaves_the_lock_to_another(
         await b.stop()
 
 
-async def test_the_background_leader_and_the_receivers_are_two_locks(engine: AsyncEngine) -> None:
-    background = Leadership(engine, key=ADVISORY_KEY)
+async def test_the_background_leader_and_the_receivers_are_two_locks(
+    engines: list[AsyncEngine],
+) -> None:
+    background = Leadership(engines[0], key=ADVISORY_KEY)
     assert await background.try_acquire()
     adapter = Receiving()
-    receivers = replica(engine, adapter)
+    receivers = replica(engines[1], adapter)
     await receivers.start()
     try:
         assert adapter.on  # the scheduler's leader elsewhere does not keep it from receiving
@@ -147,11 +151,13 @@ async def test_the_background_leader_and_the_receivers_are_two_locks(engine: Asy
         await background.release()
 
 
-async def test_a_process_with_nothing_to_receive_takes_no_lock(engine: AsyncEngine) -> None:
-    idle = Receivers(Leadership(engine, key=RECEIVERS_KEY, name="receivers"), retry=QUICK)
+async def test_a_process_with_nothing_to_receive_takes_no_lock(
+    engines: list[AsyncEngine],
+) -> None:
+    idle = Receivers(Leadership(engines[0], key=RECEIVERS_KEY, name="receivers"), retry=QUICK)
     await idle.start()
     adapter = Receiving()
-    other = replica(engine, adapter)
+    other = replica(engines[1], adapter)
     await other.start()
     try:
         assert adapter.on and not idle.receiving
