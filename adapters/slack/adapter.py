@@ -44,7 +44,7 @@ from adapters.slack.files import FileFetcher
 from adapters.slack.markdown import SLASH_COMMAND
 from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
-from adapters.slack.socket import SocketConnection
+from adapters.slack.socket import SocketConnection, check_app_token
 from bot.chat.channels import ChatRef, Inbound, MessageRef, Outbound, ReplyStream, Screen
 from bot.commands.registry import CommandRegistry
 from bot.errors import ConfigError, TransportError
@@ -171,6 +171,10 @@ class SlackAdapter:
             log.info("Slack events expected at %s (HTTP mode)", EVENTS_PATH)
         elif self._receive_on_start:
             await self.start_receiving()
+        else:
+            # A replica that leaves the socket to another learns of a refused app token
+            # now, not when it first takes the socket over.
+            await check_app_token(self.client, self._config.app_token)
 
     async def stop(self) -> None:
         await self.stop_receiving()

@@ -55,7 +55,7 @@ class Receivers:
     async def start(self) -> None:
         if not self.adapters:
             return  # nothing to hold: no lock, no connection
-        await self._try()
+        await self._try(at_start=True)
         self._watching = asyncio.create_task(self._watch())
 
     async def stop(self) -> None:
@@ -66,7 +66,9 @@ class Receivers:
             self._watching = None
         await self._step_down()
 
-    async def _try(self) -> None:
+    async def _try(self, *, at_start: bool = False) -> None:
+        """Receive if the lock is free. A failure at start stops start-up, as an
+        adapter's own start would; later ones leave the lock to another replica."""
         if not await self._lock.try_acquire():
             return
         started: list[SoleReceiver] = []
@@ -75,10 +77,12 @@ class Receivers:
                 await adapter.start_receiving()
                 started.append(adapter)
         except Exception:
-            log.exception("could not start receiving; letting another replica try")
             for adapter in reversed(started):
                 await _quietly_stop(adapter)
             await self._lock.release()
+            if at_start:
+                raise
+            log.exception("could not start receiving; letting another replica try")
             return
         self.receiving = True
         log.info("this process receives the chat apps' messages (polling, Socket Mode)")

@@ -47,8 +47,8 @@ class Receiving:
 
 @pytest.fixture
 async def engines(postgres_url: str) -> AsyncIterator[list[AsyncEngine]]:
-    """Two replicas' engines: each its own pool, as two processes have."""
-    engines = [db.create_engine(postgres_url) for _ in range(2)]
+    """Replicas' engines: each its own pool, as processes have."""
+    engines = [db.create_engine(postgres_url) for _ in range(3)]
     try:
         yield engines
     finally:
@@ -120,20 +120,37 @@ async def test_a_holder_whose_connection_died_stops_and_another_receives(
         await b.stop()
 
 
-async def test_a_replica_that_cannot_start_receiving_leaves_the_lock_to_another(
+async def test_a_failure_to_receive_at_start_stops_start_up_and_frees_the_lock(
     engines: list[AsyncEngine],
 ) -> None:
     broken, working = Receiving(fails=True), Receiving()
-    a = replica(engines[0], broken)
-    await a.start()
-    b = replica(engines[1], working)
+    a, b = replica(engines[0], broken), replica(engines[1], working)
+    with pytest.raises(ConnectionError):
+        await a.start()
     await b.start()
     try:
-        await soon(lambda: working.on)
-        assert not a.receiving and broken.starts >= 1
+        assert working.on and not a.receiving
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_a_standby_that_cannot_take_over_leaves_the_lock_to_another(
+    engines: list[AsyncEngine],
+) -> None:
+    holding, broken, working = Receiving(), Receiving(fails=True), Receiving()
+    h, a, b = (replica(e, r) for e, r in zip(engines, (holding, broken, working), strict=True))
+    await h.start()
+    await a.start()
+    try:
+        await h.stop()
+        await soon(lambda: broken.starts >= 1)  # took the lock, failed, let it go
+        await b.start()
+        await soon(lambda: working.on)
+        assert not a.receiving and not broken.on
+    finally:
+        for receivers in (h, a, b):
+            await receivers.stop()
 
 
 async def test_the_background_leader_and_the_receivers_are_two_locks(
