@@ -46,7 +46,7 @@ from adapters.slack.files import FileFetcher
 from adapters.slack.markdown import SLASH_COMMAND
 from adapters.slack.order import Cache, InOrder
 from adapters.slack.replies import EditedReply, SlackPoster, StreamedReply, slack_call
-from adapters.slack.socket import SocketConnection
+from adapters.slack.socket import SocketConnection, check_app_token
 from bot.chat.channels import (
     ChatRef,
     Inbound,
@@ -98,8 +98,9 @@ class _Identity:
 
 
 class SlackAdapter:
-    """ChatAdapter for Slack, with streaming replies, file sending, buttons and private
-    chats by user id (DirectChats)."""
+    """ChatAdapter for Slack, with streaming replies, file sending, buttons, private
+    chats by user id (DirectChats) and, in Socket Mode, the socket opened and closed by
+    whoever holds it (SoleReceiver)."""
 
     name = CHANNEL
 
@@ -113,8 +114,12 @@ class SlackAdapter:
         commands: CommandRegistry,
         http: HttpServer | None = None,
         inbox: Inbox | None = None,
+        receive_on_start: bool = True,
     ) -> None:
+        """`receive_on_start=False`: in Socket Mode, `start()` leaves the socket to
+        `start_receiving()` (one replica holds it; bot/chat/receivers.py)."""
         self._config = config
+        self._receive_on_start = receive_on_start
         self._on_message = on_message
         self._events = events
         self._screen = screen
@@ -175,19 +180,19 @@ class SlackAdapter:
         self._identity = await self._whoami()
         removed = await self._events.prune(datetime.now(UTC) - KEEP_EVENT_CLAIMS)
         log.debug("pruned %s old Slack event claims", removed)
-        if self._config.app_token is not None:
-            self._socket = SocketConnection(self._bolt, self.client, self._config.app_token)
-            await self._socket.open()
-            log.info("Slack connected in Socket Mode as %s", self._identity.bot_user_id)
-        else:
+        if self._config.app_token is None:
             if self._inbox is not None:
                 self._inbox.subscribe(CHANNEL, self._from_inbox)
             log.info("Slack events expected at %s (HTTP mode)", EVENTS_PATH)
+        elif self._receive_on_start:
+            await self.start_receiving()
+        else:
+            # A replica that leaves the socket to another learns of a refused app token
+            # now, not when it first takes the socket over.
+            await check_app_token(self.client, self._config.app_token)
 
     async def stop(self) -> None:
-        if self._socket is not None:
-            await self._socket.close()
-            self._socket = None
+        await self.stop_receiving()
         # Events already acknowledged get a moment to be handed on (or to tell the
         # person to resend); Slack will not deliver them again.
         with contextlib.suppress(TimeoutError):
@@ -210,6 +215,27 @@ class SlackAdapter:
             await SocketConnection(self._bolt, self.client, self._config.app_token).check()
         mode = "Socket Mode" if self._config.app_token else "HTTP mode"
         return f"bot user {identity.bot_user_id} in team {identity.team_id} ({mode})"
+
+    @property
+    def receives_alone(self) -> bool:
+        """SoleReceiver: in Socket Mode every open connection would get each event."""
+        return self._config.app_token is not None
+
+    async def start_receiving(self) -> None:
+        """Open the Socket Mode connection (after `start()`)."""
+        if self._socket is not None or self._config.app_token is None:
+            return
+        socket = SocketConnection(self._bolt, self.client, self._config.app_token)
+        await socket.open()
+        self._socket = socket
+        bot_user = self._identity.bot_user_id if self._identity else "?"
+        log.info("Slack connected in Socket Mode as %s", bot_user)
+
+    async def stop_receiving(self) -> None:
+        """Close the socket; events acknowledged before it closed are still handed on."""
+        if self._socket is not None:
+            socket, self._socket = self._socket, None
+            await socket.close()
 
     def is_connected(self) -> bool:
         """ReportsConnection (/readyz): started, and in Socket Mode the socket is open."""

@@ -19,6 +19,19 @@ from bot.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+async def check_app_token(client: AsyncWebClient, app_token: str) -> str:
+    """A WebSocket URL for the app token (raises ConfigError when it is refused)."""
+    try:
+        response = await client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        raise ConfigError(
+            f"Slack rejected SLACK_APP_TOKEN ({exc.response.get('error')}). Fix: create an "
+            "app-level token with the connections:write scope under Basic Information, "
+            "and turn on Socket Mode for the app."
+        ) from None
+    return str(response["url"])
+
+
 class SocketConnection:
     """bolt's Socket Mode handler, with a clear start-up error for a bad app token.
 
@@ -52,15 +65,7 @@ class SocketConnection:
 
     async def check(self) -> str:
         """A WebSocket URL for the app token (raises ConfigError when it is refused)."""
-        try:
-            response = await self._client.apps_connections_open(app_token=self._token)
-        except SlackApiError as exc:
-            raise ConfigError(
-                f"Slack rejected SLACK_APP_TOKEN ({exc.response.get('error')}). Fix: create an "
-                "app-level token with the connections:write scope under Basic Information, "
-                "and turn on Socket Mode for the app."
-            ) from None
-        return str(response["url"])
+        return await check_app_token(self._client, self._token)
 
     async def open(self) -> None:
         self._handler.client.wss_uri = await self.check()

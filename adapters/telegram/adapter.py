@@ -63,7 +63,8 @@ class TelegramTuning:
 
 class TelegramAdapter:
     """ChatAdapter for Telegram, with streaming (StreamingAdapter), files (FileSender),
-    private chats by user id (DirectChats) and a connection report (ReportsConnection)."""
+    private chats by user id (DirectChats), a connection report (ReportsConnection) and,
+    in polling mode, polling turned on and off by whoever holds it (SoleReceiver)."""
 
     name = CHANNEL
 
@@ -79,9 +80,12 @@ class TelegramAdapter:
         public_url: str | None = None,
         tuning: TelegramTuning | None = None,
         inbox: Inbox | None = None,
+        receive_on_start: bool = True,
     ) -> None:
         """`inbox`: where webhook updates are stored before their 200 (None: handed on
-        from memory, lost if the process dies first)."""
+        from memory, lost if the process dies first). `receive_on_start=False`: in
+        polling mode, `start()` leaves polling to `start_receiving()` (one replica polls;
+        bot/chat/receivers.py)."""
         if settings.bot_token is None:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set.")
         self._settings = settings
@@ -93,6 +97,7 @@ class TelegramAdapter:
         self._webhook_url = f"{public_url}{WEBHOOK_PATH}" if public_url else None
         self._polling = settings.mode == "polling"
         self._inbox = None if self._polling else inbox
+        self._receive_on_start = receive_on_start
         bot = make_bot(
             settings.bot_token.get_secret_value(),
             settings.base_url,
@@ -130,23 +135,16 @@ class TelegramAdapter:
         self._me = tg.BotIdentity(bot.id, bot.username)
         await self._register_commands()
         await self._app.start()
-        if self._polling:
-            assert self._app.updater is not None  # built with an updater in polling mode
-            await self._app.updater.start_polling(
-                poll_interval=0,
-                timeout=self._tuning.poll_timeout,
-                allowed_updates=ALLOWED_UPDATES,
-                drop_pending_updates=False,
-            )
-        else:
+        if not self._polling:
             if self._inbox is not None:
                 self._inbox.subscribe(CHANNEL, self._from_inbox)
             await self._set_webhook()
+        elif self._receive_on_start:
+            await self.start_receiving()
         log.info("Telegram: @%s is up (%s)", bot.username, self._settings.mode)
 
     async def stop(self) -> None:
-        if self._app.updater is not None and self._app.updater.running:
-            await self._app.updater.stop()
+        await self.stop_receiving()
         if self._app.running:
             await self._app.stop()
         await self._app.shutdown()
@@ -170,10 +168,43 @@ class TelegramAdapter:
         return f"@{me.username} ({self._settings.mode})"
 
     def is_connected(self) -> bool:
-        """ReportsConnection (/readyz): started, and in polling mode the last poll worked."""
+        """ReportsConnection (/readyz): started, and while polling the last poll worked
+        (a replica that leaves polling to another is ready: it sends)."""
         if not self._app.running:
             return False
-        return not self._polling or self._bot.polling_works is not False
+        return not self.receiving or self._bot.polling_works is not False
+
+    # -- SoleReceiver ----------------------------------------------------------
+
+    @property
+    def receives_alone(self) -> bool:
+        """Polling: one getUpdates at a time per bot (Telegram answers a second 409)."""
+        return self._polling
+
+    @property
+    def receiving(self) -> bool:
+        return self._app.updater is not None and self._app.updater.running
+
+    async def start_receiving(self) -> None:
+        """Poll for updates, from the first one Telegram still keeps (none is dropped)."""
+        updater = self._app.updater
+        if updater is None or updater.running:
+            return
+        self._bot.polling_restarts()
+        await updater.start_polling(
+            poll_interval=0,
+            timeout=self._tuning.poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        log.info("Telegram: polling for updates")
+
+    async def stop_receiving(self) -> None:
+        """Stop polling; updates not fetched yet stay with Telegram for the next poller."""
+        updater = self._app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+            log.info("Telegram: stopped polling")
 
     async def send(self, message: Outbound) -> MessageRef:
         refs = await self._sender.send(

@@ -34,6 +34,10 @@ class TolerantBot(ExtBot[None]):
         self._note_polling(True)
         return [self._readable(raw) for raw in result] if isinstance(result, list) else result
 
+    def polling_restarts(self) -> None:
+        """Polling starts (again): no poll made yet."""
+        object.__setattr__(self, "polling_works", None)
+
     def _note_polling(self, works: bool) -> None:
         # PTB freezes its objects' attributes after __init__; this one is ours.
         object.__setattr__(self, "polling_works", works)

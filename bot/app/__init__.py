@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.agent.loop import Agent, AgentLimits
 from bot.agent.prompt import PromptBuilder
-from bot.app.background import BackgroundParts, build_background
+from bot.app.background import BackgroundParts, build_background, leader_gauges
 from bot.app.changes import listen_for_changes
 from bot.app.channels import add_console, add_slack, build_telegram
 from bot.app.dashboard import build_dashboard
@@ -28,9 +28,10 @@ from bot.app.voice import build_ears, build_spoken
 from bot.background.jobs import Jobs
 from bot.background.tasks import Tasks
 from bot.chat.attachments import FileKeeper, FileLimits
-from bot.chat.channels import ChatAdapter
+from bot.chat.channels import ChatAdapter, SoleReceiver
 from bot.chat.inbox import DurableInbox
 from bot.chat.outbox import Outbox
+from bot.chat.receivers import Receivers
 from bot.chat.sessions import SessionManager
 from bot.commands.linking import link_commands
 from bot.commands.memory import MemoryCommands
@@ -59,6 +60,7 @@ from memory import db
 from memory.approvals import ApprovalStore
 from memory.audit import AuditStore
 from memory.conversations import ConversationStore
+from memory.db.leader import RECEIVERS_KEY, Leadership
 from memory.db.notices import Notices
 from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
@@ -125,6 +127,8 @@ class App:
     inbox: DurableInbox = field(kw_only=True)
     # The web dashboard on the HTTP server (bot/dashboard/), added by build_app.
     dashboard: Site | None = field(default=None, kw_only=True)
+    # Turns polling and Socket Mode on in the one replica that holds their lock.
+    receivers: Receivers | None = field(default=None, kw_only=True)
     services: list[Service] = field(default_factory=list)
     _started: list[Service | ChatAdapter | HttpServer] = field(default_factory=list)
 
@@ -158,13 +162,22 @@ class App:
         await self.people.seed(self.settings.core.owners)
 
     def add_channel(self, adapter: ChatAdapter) -> None:
+        """Send through `adapter`; one that receives alone (polling, Socket Mode) receives
+        while this process holds the receivers' lock."""
         self.outbox.register(adapter)
+        if (
+            self.receivers is not None
+            and isinstance(adapter, SoleReceiver)
+            and adapter.receives_alone
+        ):
+            self.receivers.adapters.append(adapter)
 
     async def start(self) -> None:
         """Start the channels, the background services (they send through the channels)
         and the HTTP server, then answer what was left unanswered when the process last
         stopped."""
-        for part in [*self.outbox.adapters, *self.services, self.http]:
+        receivers = [self.receivers] if self.receivers is not None else []
+        for part in [*self.outbox.adapters, *self.services, *receivers, self.http]:
             await part.start()
             self._started.append(part)
         # Everything built so far lives as long as the process: keep the garbage
@@ -365,6 +378,8 @@ def build_app(
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.gauge_sources.append(background.task_counts)
+    receivers = Receivers(Leadership(engine, key=RECEIVERS_KEY, name="receivers"))
+    observability.gauge_sources.append(leader_gauges(background.scheduler, receivers))
     observability.install(http)
     app = App(
         settings,
@@ -390,6 +405,7 @@ def build_app(
         usage=usage,
         skill_store=skill_store,
         inbox=DurableInbox(InboxStore(engine, heartbeat.replica_id), now=now),
+        receivers=receivers,
         # The heartbeat first: the deliverer's start looks at who is alive.
         services=[heartbeat, notices, *background.services],
     )

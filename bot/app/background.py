@@ -16,9 +16,10 @@ from bot.background.step import Stepper, TaskLimits
 from bot.background.tasks import Tasks, WaitingTasks
 from bot.chat.delivery import Deliverer
 from bot.chat.outbox import Outbox
+from bot.chat.receivers import Receivers
 from bot.commands.background import background_commands
 from bot.commands.registry import CommandRegistry
-from bot.http.observability import Gauge
+from bot.http.observability import Gauge, GaugeSource
 from bot.llm.client import LLM
 from bot.settings import CoreSettings, Settings
 from bot.tools import Tool, ToolRegistry
@@ -52,6 +53,20 @@ class BackgroundParts:
             Gauge("clawling_tasks", "Background tasks by status", {"status": status}, count)
             for status, count in sorted(counts.items())
         ]
+
+
+def leader_gauges(scheduler: Background, receivers: Receivers) -> GaugeSource:
+    """/metrics: `clawling_leader{role=...}`, 1 where this process holds that job's lock
+    (background: the scheduler and task runner; receivers: polling and Socket Mode)."""
+
+    async def gauges() -> list[Gauge]:
+        held = {"background": scheduler.leading.is_set(), "receivers": receivers.receiving}
+        return [
+            Gauge("clawling_leader", "1 where this process holds the role", {"role": r}, float(h))
+            for r, h in held.items()
+        ]
+
+    return gauges
 
 
 def task_limits(core: CoreSettings) -> TaskLimits:

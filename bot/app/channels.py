@@ -38,6 +38,8 @@ def add_slack(app: App) -> None:
         commands=app.commands,
         http=app.http,
         inbox=None if slack.app_token is not None else _inbox(app),
+        # Socket Mode is opened by the app's Receivers, in one replica.
+        receive_on_start=False,
     )
     app.add_channel(adapter)
 
@@ -74,6 +76,8 @@ def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAd
         public_url=core.public_url,
         tuning=tuning,
         inbox=_inbox(app) if telegram.mode == "webhook" else None,
+        # Polling is turned on by the app's Receivers, in one replica.
+        receive_on_start=False,
     )
 
 

@@ -203,3 +203,24 @@ class Inbox(Protocol):
     def subscribe(self, platform: str, handler: InboxHandler) -> None:
         """Take `platform`'s events from now on (an adapter, once it can handle them)."""
         ...
+
+
+@runtime_checkable
+class SoleReceiver(Protocol):
+    """Optional: the adapter takes messages over a connection that one process per bot
+    may hold (Telegram's long polling: a second poller is answered 409; Slack's Socket
+    Mode: every open connection gets each event). With several replicas on one database
+    only the holder of the receivers' lock receives (bot/chat/receivers.py); the others
+    still send. Built with its receiving left to that holder, `start()` only connects for
+    sending; `start_receiving()` and `stop_receiving()` may then follow each other any
+    number of times."""
+
+    @property
+    def receives_alone(self) -> bool:
+        """True in the mode that needs a sole receiver (polling, Socket Mode); False when
+        the platform calls us (webhooks, Slack's HTTP mode), which every replica serves."""
+        ...
+
+    async def start_receiving(self) -> None: ...
+
+    async def stop_receiving(self) -> None: ...

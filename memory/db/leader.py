@@ -1,6 +1,10 @@
-"""One background leader per database: the process that runs the scheduler and task workers.
+"""One leader per database for a job only one process may do at a time.
 
-On PostgreSQL this is a session advisory lock held on a dedicated connection, so
+Two such jobs, each with its own lock, so they may land on different replicas: the
+background leader (the scheduler and task workers, `ADVISORY_KEY`) and the receivers'
+holder (Telegram's long polling and Slack's Socket Mode, `RECEIVERS_KEY`).
+
+On PostgreSQL a lock is a session advisory lock held on a dedicated connection, so
 any number of replicas may run and exactly one leads; if it dies, its
 connection closes and another takes over. On SQLite (one machine) it is an OS
 file lock beside the database file, released by the kernel even after kill -9.
@@ -23,11 +27,19 @@ log = logging.getLogger(__name__)
 # "ClawLead" as a 64-bit integer: the advisory lock key for the background leader
 # (memory/db/migrate.py's migration lock uses "Clawling"; the two must differ).
 ADVISORY_KEY = int.from_bytes(b"ClawLead", "big")
+# "ClawRecv": the replica that holds the chat apps' receiving connections.
+RECEIVERS_KEY = int.from_bytes(b"ClawRecv", "big")
 
 
 class Leadership:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """One lock: `key` on PostgreSQL, `<db>.<name>.lock` on SQLite."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, key: int = ADVISORY_KEY, name: str = "leader"
+    ) -> None:
         self._engine = engine
+        self._key = key
+        self._name = name
         self._connection: AsyncConnection | None = None
         self._fd: int | None = None
         self.held = False
@@ -64,7 +76,7 @@ class Leadership:
         try:
             await self._connection.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means the lock is gone
-            log.error("lost the scheduler lock's database connection: %s", exc)
+            log.error("lost the %s lock's database connection: %s", self._name, exc)
             await self.release()
             return False
         return True
@@ -78,6 +90,10 @@ class Leadership:
             self._fd = None
         if self._connection is not None:
             with contextlib.suppress(Exception):
+                # Closed for good, not handed back to the pool: a pooled connection
+                # would keep its session, and the lock with it.
+                await self._connection.invalidate()
+            with contextlib.suppress(Exception):
                 await self._connection.close()
             self._connection = None
 
@@ -85,7 +101,7 @@ class Leadership:
         path = self._sqlite_file
         if path is None:
             return True  # an in-memory database belongs to this process alone
-        fd = os.open(f"{path}.leader.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(f"{path}.{self._name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -99,7 +115,7 @@ class Leadership:
         try:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             got = await connection.scalar(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
             )
         except Exception:
             await connection.close()

@@ -77,6 +77,8 @@ class FakeSlack:
         self.holds: dict[str, asyncio.Event] = {}
         self.retry_after = "0"
         self.connections = 0
+        self.most_sockets = 0  # the most Socket Mode connections open at once
+        self.connected_at: list[float] = []  # when each opened (monotonic)
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._sockets: list[web.WebSocketResponse] = []
         self._socket_ready = asyncio.Event()
@@ -150,6 +152,10 @@ class FakeSlack:
 
     # -- Socket Mode ---------------------------------------------------------
 
+    @property
+    def open_sockets(self) -> int:
+        return len(self._sockets)
+
     async def wait_connected(self, within: float = 10.0) -> None:
         await asyncio.wait_for(self._socket_ready.wait(), within)
 
@@ -177,6 +183,8 @@ class FakeSlack:
         await ws.prepare(request)
         self.connections += 1
         self._sockets.append(ws)
+        self.most_sockets = max(self.most_sockets, len(self._sockets))
+        self.connected_at.append(time.monotonic())
         await ws.send_json(
             {
                 "type": "hello",

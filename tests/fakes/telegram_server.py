@@ -4,7 +4,9 @@ It speaks the Bot API over HTTP the way api.telegram.org does: form-encoded or
 multipart requests with nested fields as JSON strings, `{"ok": true, "result":
 ...}` answers, errors with `error_code`, `description` and (for 429)
 `parameters.retry_after`. getUpdates long-polls and keeps updates until a later
-offset confirms them. Messages are checked as Telegram checks them: at most
+offset confirms them; a getUpdates that arrives while another is waiting ends the
+waiting one with 409 Conflict, as Telegram does when two processes poll one bot
+(counted in `conflicts` when the cut-short poller was still connected). Messages are checked as Telegram checks them: at most
 4096 UTF-16 units, entities inside the text, no empty text, "message is not
 modified" on an edit that changes nothing.
 
@@ -17,6 +19,7 @@ query); what the bot sent is in `messages` (with their `buttons`), `drafts`,
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import re
@@ -112,6 +115,9 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self.calls: list[str] = []
         self.delivered_at: dict[tuple[int, int], float] = {}  # (chat, message) → first served
+        self.conflicts = 0  # getUpdates cut short by another while its poller listened
+        self.polled_at: list[float] = []  # when each getUpdates arrived (monotonic)
+        self._poll: _Poll | None = None
         self.on_request: Callable[[str, dict[str, Any]], None] | None = None
         # Calls of a method named here wait until its event is set (a bot stuck mid-call).
         self.holds: dict[str, asyncio.Event] = {}
@@ -309,6 +315,8 @@ class FakeTelegram:
                 queue.popleft()
             return _error(ApiError(fault.code, fault.description, fault.retry_after))
         handler = getattr(self, f"_m_{method}", None)
+        if method == "getUpdates":
+            handler = functools.partial(self._get_updates, request)
         if handler is None:
             return _error(ApiError(404, "Not Found"))
         try:
@@ -350,22 +358,40 @@ class FakeTelegram:
         self.commands = commands
         return True
 
-    async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+    async def _get_updates(self, request: web.Request, params: dict[str, Any]) -> Any:
+        self.polled_at.append(time.monotonic())
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
-        while self._updates and self._updates[0]["update_id"] < offset:
-            self._updates.popleft()  # confirmed by the offset: gone for good
-        deadline = time.monotonic() + timeout
-        async with self._new_update:
-            while not self._updates and not self._closing:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(self._new_update.wait(), left)
-                except TimeoutError:
-                    break
+        waiting = self._poll
+        if waiting is not None:
+            if waiting.listening():
+                self.conflicts += 1
+            waiting.cut = True
+            await self._wake()
+        poll = self._poll = _Poll(request)
+        try:
+            while self._updates and self._updates[0]["update_id"] < offset:
+                self._updates.popleft()  # confirmed by the offset: gone for good
+            deadline = time.monotonic() + timeout
+            async with self._new_update:
+                while not self._updates and not self._closing and not poll.cut:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        await asyncio.wait_for(self._new_update.wait(), left)
+                    except TimeoutError:
+                        break
+        finally:
+            if self._poll is poll:
+                self._poll = None
+        if poll.cut:
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure that only one "
+                "bot instance is running",
+            )
         batch = list(itertools.islice(self._updates, limit))
         now = time.monotonic()
         for update in batch:
@@ -491,6 +517,19 @@ class FakeTelegram:
             }
         self._by_id[(sent.chat_id, sent.message_id)] = body
         return body
+
+
+@dataclass
+class _Poll:
+    """A getUpdates waiting for updates."""
+
+    request: web.Request
+    cut: bool = False
+
+    def listening(self) -> bool:
+        """Whether its poller is still connected (a killed process's is not)."""
+        transport = self.request.transport
+        return transport is not None and not transport.is_closing()
 
 
 def _check_text(text: str, entities: list[dict[str, Any]]) -> None:
