@@ -169,9 +169,12 @@ class App:
         await self.quota.prune()
         await self.sessions.resume(RESUME_WINDOW)
 
-    async def start_services(self) -> None:
-        """Start only the background services (the terminal chat: no HTTP server)."""
+    async def start_services(self, *, leaving_out: tuple[Service, ...] = ()) -> None:
+        """Start only the background services (the terminal chat: no HTTP server; a
+        worker: not the scheduler and deliverer either)."""
         for service in self.services:
+            if service in leaving_out:
+                continue
             await service.start()
             self._started.append(service)
 
@@ -191,6 +194,8 @@ class App:
         """Stop taking messages, stop what was started (newest first), close connections."""
         await self.sessions.close()
         await self._stop_started()
+        if self.background.queue is not None:
+            await self.background.queue.close()
         await self.client.close()
         await self.engine.dispose()
 
@@ -351,6 +356,9 @@ def build_app(
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.gauge_sources.append(background.task_counts)
+    if background.queue is not None:
+        observability.gauge_sources.append(background.queue_depth)
+        observability.readiness_checks.append(background.queue_problem)
     observability.install(http)
     app = App(
         settings,
