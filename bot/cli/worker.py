@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from bot.app import build_app
-from bot.cli.launch import EXIT_CONFIG, err, load, run
+from bot.cli.launch import EXIT_CONFIG, EXIT_DATABASE, err, load, redact, run
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,13 @@ async def _work(settings: Settings, concurrency: int | None) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         await app.prepare_database()
+        problem = await queue.problem(tables=False)
+        if problem is not None:
+            err.print(
+                f"The task queue (CLAWLING_QUEUE_URL) cannot be used: {redact(problem)}. Fix: "
+                "start its PostgreSQL or correct CLAWLING_QUEUE_URL."
+            )
+            return EXIT_DATABASE
         # The heartbeat (what this process holds is its own while it beats) and the MCP
         # servers; not the scheduler or the deliverer, which belong to the replicas.
         await app.start_services(leaving_out=app.background.services)

@@ -28,6 +28,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import procrastinate
+import psycopg
 from procrastinate.exceptions import AlreadyEnqueued, ProcrastinateException
 from procrastinate.jobs import Status
 
@@ -132,16 +133,21 @@ class StepQueue:
         counts.update({row["status"]: int(row["n"]) for row in rows})
         return counts
 
-    async def problem(self) -> str | None:
-        """Why the queue cannot be used, or None (for `clawling doctor` and /readyz)."""
+    async def problem(self, *, tables: bool = True) -> str | None:
+        """Why the queue cannot be used, or None (`clawling doctor`, /readyz, a worker's
+        start). Its own short connection: a pool would retry for half a minute.
+        `tables=False`: reachable is enough (`open` installs missing tables)."""
         try:
-            await self.open()
-            await self._app.job_manager.check_connection_async()
-        except (ProcrastinateException, OSError) as exc:
-            cause = exc.__cause__ or exc
-            return (
-                str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+            connection = await psycopg.AsyncConnection.connect(
+                conninfo(self.url), connect_timeout=int(CONNECT_SECONDS), autocommit=True
             )
+        except psycopg.Error as exc:
+            return " ".join(str(exc).split()) or type(exc).__name__
+        async with connection:
+            found = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
+            row = await found.fetchone()
+        if tables and (row is None or row[0] is None):
+            return "the queue's tables are missing (start `clawling run` once to make them)"
         return None
 
     async def work(self, handler: StepHandler, *, concurrency: int, name: str) -> None:
