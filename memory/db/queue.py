@@ -142,7 +142,8 @@ class StepQueue:
                 conninfo(self.url), connect_timeout=int(CONNECT_SECONDS), autocommit=True
             )
         except psycopg.Error as exc:
-            return " ".join(str(exc).split()) or type(exc).__name__
+            # The driver's first line says it all (the second is a hint about servers).
+            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         async with connection:
             found = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
             row = await found.fetchone()

@@ -32,15 +32,16 @@ SLOW_STEP = 4  # the step a worker is killed in
 class Worker:
     """`clawling worker` in a subprocess, with its own fake model server."""
 
-    def __init__(self, env: dict[str, str], model: FakeOpenAI) -> None:
+    def __init__(self, env: dict[str, str], model: FakeOpenAI, log: Path) -> None:
         self.model = model
+        self.log = log.open("w")  # read when a test fails
         self.env = {**env, "OPENAI_BASE_URL": model.url}
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "worker", "--concurrency", "2", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
 
     def steps(self) -> list[int]:
@@ -57,6 +58,7 @@ class Worker:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(self.process.wait(), 30)
+        self.log.close()
         return self.process.returncode
 
 
@@ -93,7 +95,7 @@ async def workers(postgres_url: str, tmp_path: Path) -> AsyncIterator[list[Worke
     }
     counting.seen_slow = False  # type: ignore[attr-defined]
     with FakeOpenAI(counting) as first, FakeOpenAI(counting) as second:
-        started = [Worker(env, first), Worker(env, second)]
+        started = [Worker(env, first, tmp_path / "a.log"), Worker(env, second, tmp_path / "b.log")]
         try:
             yield started
         finally:
