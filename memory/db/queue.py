@@ -39,9 +39,11 @@ QUEUE = "task_steps"
 HEARTBEAT_SECONDS = 5.0
 STALLED_AFTER = 15.0
 RESCUE_EVERY = 5.0
-# Jobs waiting for a free worker are looked for at least this often (LISTEN/NOTIFY
-# wakes a worker at once; the poll is the fallback).
-POLL_SECONDS = 2.0
+# How often a worker looks for jobs besides being told. A new job wakes the workers at
+# once (LISTEN/NOTIFY), but a task's next step is queued while its job still holds the
+# task's lock, so it becomes runnable only when that job ends, which nothing announces:
+# this poll is what starts it (a fetch is one cheap query, a few a second per worker).
+POLL_SECONDS = 0.5
 
 # How long a call waits for a connection (an unreachable queue fails after this).
 CONNECT_SECONDS = 10.0
@@ -194,7 +196,11 @@ class StepQueue:
         try:
             await manager.retry_job(job)
         except ProcrastinateException:
-            # The dead job had queued its task's next step already (that one waits under
-            # the same queueing lock): it is superseded, and ends so its lock frees.
-            if job.id is not None:
+            # Another worker's rescuer put it back first (it is no longer running), or
+            # the dead job had queued its task's next step already, which waits under
+            # the same queueing lock: then it is superseded, and ends so its lock frees.
+            if job.id is None:
+                return
+            now = list(await manager.list_jobs_async(id=job.id))
+            if now and now[0].status == Status.DOING.value:
                 await manager.finish_job_by_id_async(job.id, Status.FAILED, delete_job=False)
