@@ -148,6 +148,7 @@ async def one_run(
             "chat_ms_per_step": 1_000 * (own_cpu() - own_before) / steps,
             "postgres_ms_per_step": 1_000 * (await postgres_cpu(url) - pg_before) / steps,
             "elapsed": elapsed,
+            "most_at_once": float(model.max_in_flight),
         }
     finally:
         for process in processes:
@@ -167,17 +168,22 @@ async def main(args: argparse.Namespace) -> None:
         f"{args.tasks} tasks x {args.steps} steps, model call {args.model_seconds} s, "
         f"{args.concurrency} steps at once per worker, {os.cpu_count()} cores"
     )
-    print("workers  steps/s  CPU ms per step: workers / chat side (fake model incl.) / PostgreSQL")
+    print(
+        "workers  steps/s  model calls at once (most)  "
+        "CPU ms per step: workers / chat side (fake model incl.) / PostgreSQL"
+    )
     with FakeOpenAI(answers(args.steps, args.model_seconds)) as model:
         for workers in args.workers:
             with (
                 tempfile.TemporaryDirectory() as scratch,
                 database("postgres", Path(scratch)) as url,
             ):
+                model.max_in_flight = 0
                 figures = await one_run(model, url, Path(scratch), workers, args)
                 model.requests.clear()
             print(
                 f"{workers:>7}  {figures['steps_per_second']:7.1f}  "
+                f"{int(figures['most_at_once']):>26}  "
                 f"{figures['worker_ms_per_step']:.1f} / {figures['chat_ms_per_step']:.1f} / "
                 f"{figures['postgres_ms_per_step']:.1f}"
             )
