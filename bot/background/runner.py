@@ -113,7 +113,8 @@ class TaskRunner:
     async def start(self) -> None:
         self._stopping = False
         if self._queue is not None:
-            await self._queue.open()
+            # Connected by the first hand-over (a queue that does not answer is retried
+            # each round, and reported by /readyz and `clawling doctor`).
             self._swept_at = 0.0  # the first round hands over what was running
         else:
             for task in await self._store.find(statuses=(RUNNING,), top_level=True, limit=10_000):

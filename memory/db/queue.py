@@ -51,6 +51,10 @@ CONNECT_SECONDS = 10.0
 StepHandler = Callable[[int, int], Awaitable[None]]
 
 
+class QueueUnavailable(ConnectionError):
+    """The queue's PostgreSQL does not answer; the message is the driver's reason."""
+
+
 def conninfo(url: str) -> str:
     """The URL as psycopg reads it: the database URL's driver (`+asyncpg`) dropped."""
     scheme, sep, rest = url.partition("://")
@@ -87,10 +91,20 @@ class StepQueue:
         return app
 
     async def open(self) -> None:
-        """Connect; a queue on another database than ours gets procrastinate's schema."""
+        """Connect (`QueueUnavailable` at once when the server does not answer, rather
+        than a pool retrying for half a minute); a queue on another database than ours
+        gets procrastinate's schema."""
         if self._open:
             return
-        await self._app.open_async()
+        problem = await self.problem(tables=False)
+        if problem is not None:
+            raise QueueUnavailable(problem)
+        try:
+            await self._app.open_async()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self._app.close_async()  # a pool that failed to fill: start afresh
+            raise
         self._open = True
         if not await self._app.job_manager.check_connection_async():
             log.info("installing the queue's schema in %s", conninfo(self.url).split("@")[-1])
