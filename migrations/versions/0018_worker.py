@@ -2,9 +2,10 @@
 processes (issue 20). PostgreSQL only: on SQLite the queue cannot be configured and this
 migration does nothing.
 
-The schema is procrastinate's, applied as its package ships it (a newer procrastinate
-brings its own migrations for it; see docs/deploy.md). Downgrading drops every object
-whose name starts with `procrastinate_`, jobs included.
+The schema is procrastinate's, applied as the pinned release (pyproject.toml) ships it;
+moving to a newer release means a new migration of ours that applies the SQL migrations
+it ships in between. Downgrading drops every object whose name starts with
+`procrastinate_`, jobs included.
 
 Revision ID: 0018_worker
 Revises: 0014_replicas
