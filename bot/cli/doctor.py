@@ -88,16 +88,24 @@ async def _queue(app: App) -> Check:
     where = f"procrastinate on {db.safe_url(queue.url)}"
     try:
         async with asyncio.timeout(15):
-            problem = await queue.problem()
-            depth = None if problem else await queue.depth()
+            problem = await queue.problem(tables=False)
+            missing = problem is None and await queue.problem() is not None
+            depth = None if problem or missing else await queue.depth()
     except TimeoutError:
-        problem, depth = "no answer within 15 s", None
-    if problem is not None or depth is None:
+        problem, missing, depth = "no answer within 15 s", False, None
+    if problem is not None:
         return Check(
             "queue",
             FAIL,
             f"{where}: unreachable: {problem}",
             "start PostgreSQL or correct CLAWLING_QUEUE_URL",
+        )
+    if missing or depth is None:
+        return Check(
+            "queue",
+            NOTE,
+            f"{where}, reachable; its tables are made when `clawling run` or `clawling "
+            "worker` starts",
         )
     return Check(
         "queue",

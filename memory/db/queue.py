@@ -164,7 +164,7 @@ class StepQueue:
             found = await connection.execute("SELECT to_regclass('procrastinate_jobs')")
             row = await found.fetchone()
         if tables and (row is None or row[0] is None):
-            return "the queue's tables are missing (start `clawling run` once to make them)"
+            return "the queue's tables are missing"
         return None
 
     async def work(self, handler: StepHandler, *, concurrency: int, name: str) -> None:

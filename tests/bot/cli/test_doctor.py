@@ -9,7 +9,7 @@ from typing import Any
 from bot.app import build_app
 from bot.cli.doctor import run_checks
 from tests.bot.cli.harness import run
-from tests.conftest import make_settings
+from tests.conftest import _drop_postgres_database, _fresh_postgres_database, make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
@@ -225,6 +225,20 @@ async def test_doctor_names_the_queue_and_whether_it_answers(
         finally:
             await app.close()
 
+    name, separate = _fresh_postgres_database()  # reachable, never migrated
+    try:
+        settings = make_settings(fake_llm, postgres_url, tmp_path, queue_url=separate)
+        app = build_app(settings)
+        await app.prepare_database()
+        try:
+            fresh = {check.name: check for check in await run_checks(app)}["queue"]
+        finally:
+            await app.close()
+    finally:
+        _drop_postgres_database(name)
+    assert fresh.state == "note" and fresh.detail.endswith(
+        "reachable; its tables are made when `clawling run` or `clawling worker` starts"
+    )
     alone = await queue_check(sqlite_url, None)
     assert alone.ok and alone.detail == "none: `clawling run` runs background task steps itself"
     shared = await queue_check(postgres_url, postgres_url)
