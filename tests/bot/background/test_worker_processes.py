@@ -64,13 +64,14 @@ class Worker:
 
 def counting(request: dict[str, Any]) -> Reply:
     """A task that notes each step and finishes at LAST_STEP; SLOW_STEP's first try hangs
-    long enough to kill the worker running it."""
+    long enough to kill the worker running it (and ends long before the test does: the
+    fake server waits for open requests when it stops)."""
     step = step_of(request)
     if step >= LAST_STEP:
         return Reply(tool_calls=[("finish", {"result": f"counted to {step}"})])
     slow = step == SLOW_STEP and not counting.seen_slow  # type: ignore[attr-defined]
     counting.seen_slow = counting.seen_slow or slow  # type: ignore[attr-defined]
-    return Reply(tool_calls=[("save_note", {"note": f"step {step}"})], delay=30 if slow else 0.1)
+    return Reply(tool_calls=[("save_note", {"note": f"step {step}"})], delay=10 if slow else 0.1)
 
 
 def chat_only(request: dict[str, Any]) -> Reply:
