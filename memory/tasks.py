@@ -285,13 +285,17 @@ class TaskStore:
         *,
         subtasks: Sequence[str] = (),
         subtask_budget: Budget | None = None,
+        at_step: int | None = None,
     ) -> bool:
         """Store one step's outcome (and the sub-tasks it started, in the same transaction);
-        False when the task stopped running meanwhile."""
+        False when the task stopped running meanwhile. `at_step`: the step the outcome was
+        worked out from; when the task has moved past it (the same step, delivered twice
+        by the queue, was stored already), nothing is written."""
+        at = [] if at_step is None else [Task.step == at_step]
         async with self._sessions() as session, session.begin():
             changed = await session.execute(
                 update(Task)
-                .where(Task.id == task_id, Task.status == RUNNING)
+                .where(Task.id == task_id, Task.status == RUNNING, *at)
                 .values(
                     step=progress.step,
                     tokens_used=progress.tokens_used,

@@ -188,9 +188,12 @@ class App:
         await self.quota.prune()
         await self.sessions.resume(RESUME_WINDOW)
 
-    async def start_services(self) -> None:
-        """Start only the background services (the terminal chat: no HTTP server)."""
+    async def start_services(self, *, leaving_out: tuple[Service, ...] = ()) -> None:
+        """Start only the background services (the terminal chat: no HTTP server; a
+        worker: not the scheduler and deliverer either)."""
         for service in self.services:
+            if service in leaving_out:
+                continue
             await service.start()
             self._started.append(service)
 
@@ -213,6 +216,8 @@ class App:
         await self.inbox.stop()
         await self.sessions.close()
         await self._stop_started()
+        if self.background.queue is not None:
+            await self.background.queue.close()
         await self.client.close()
         await self.engine.dispose()
 
@@ -380,6 +385,9 @@ def build_app(
     observability.gauge_sources.append(background.task_counts)
     receivers = Receivers(Leadership(engine, key=RECEIVERS_KEY, name="receivers"))
     observability.gauge_sources.append(leader_gauges(background.scheduler, receivers))
+    if background.queue is not None:
+        observability.gauge_sources.append(background.queue_depth)
+        observability.readiness_checks.append(background.queue_problem)
     observability.install(http)
     app = App(
         settings,

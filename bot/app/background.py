@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ from bot.tools.tasks import task_tools
 from memory import db
 from memory.conversations import ConversationStore
 from memory.db.leader import Leadership
+from memory.db.queue import StepQueue
 from memory.deliveries import DeliveryStore
 from memory.jobs import JobStore
 from memory.tasks import TaskStore
@@ -41,10 +43,35 @@ class BackgroundParts:
     deliverer: Deliverer
     scheduler: Background
     store: TaskStore
+    runner: TaskRunner
+    # CLAWLING_QUEUE_URL: steps run on `clawling worker` processes (None: in the leader).
+    queue: StepQueue | None = None
 
     @property
     def services(self) -> tuple[Deliverer, Background]:
         return (self.deliverer, self.scheduler)
+
+    async def queue_problem(self) -> str | None:
+        """/readyz: the reason only (the driver's words may name the host and user)."""
+        if self.queue is None:
+            return None
+        try:
+            async with asyncio.timeout(3):
+                # Its tables are the schema's, which /readyz checks already.
+                problem = await self.queue.problem(tables=False)
+        except TimeoutError:
+            problem = "no answer"
+        return None if problem is None else "task queue unreachable"
+
+    async def queue_depth(self) -> list[Gauge]:
+        """/metrics: task steps waiting for a worker and running on one."""
+        if self.queue is None:
+            return []
+        counts = await self.queue.depth()
+        return [
+            Gauge("clawling_queue_steps", "Task steps on the queue", {"status": status}, count)
+            for status, count in sorted(counts.items())
+        ]
 
     async def task_counts(self) -> list[Gauge]:
         """/metrics: tasks by status."""
@@ -124,7 +151,8 @@ def build_background(
         default_timezone=core.timezone,
     )
     pauses = None if allows is None else QuotaPauses(task_store, deliverer, allows)
-    runner = TaskRunner(task_store, store, stepper, outbox, deliverer, pauses)
+    queue = None if core.queue_url is None else StepQueue(core.queue_url)
+    runner = TaskRunner(task_store, store, stepper, outbox, deliverer, pauses, queue=queue)
     tasks = Tasks(task_store, runner, deliverer, limits)
     jobs = Jobs(
         JobStore(engine),
@@ -148,4 +176,6 @@ def build_background(
         db.create_sync_engine(settings.database_url),
         grace_seconds=core.job_grace_seconds,
     )
-    return BackgroundParts(jobs, tasks, WaitingTasks(task_store), deliverer, scheduler, task_store)
+    return BackgroundParts(
+        jobs, tasks, WaitingTasks(task_store), deliverer, scheduler, task_store, runner, queue
+    )

@@ -5,6 +5,15 @@ context and ends in a checkpoint; a restarted runner resumes every `running` tas
 from its last checkpoint. Sub-tasks run inside their parent's worker under
 CLAWLING_SUBTASK_CONCURRENCY, and the parent collects every result.
 
+With a queue (CLAWLING_QUEUE_URL, memory/db/queue.py) the leader runs no steps: it hands
+each running task's next step to the queue, and `clawling worker` processes run them
+(`run_step`), one step a job; a job queues its task's next step when it ends. A job
+acts only if the task is still at the step it was queued for, and its checkpoint is
+stored only if the task still is (so a step delivered twice counts once); the messages
+it writes are deliveries with keys, sent by the replicas. Sub-tasks run inside their
+parent's job. Progress is not edited into a status message there (a worker holds no
+chat connection); milestones and the result arrive as messages.
+
 A step refused because the person's token budget is spent pauses the whole task
 (bot/background/quota.py), sub-tasks included, and the loop that claims queued tasks
 also resumes such tasks once the budget allows.
@@ -17,6 +26,9 @@ import contextlib
 import logging
 import time
 from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.background.context import RECENT_STEPS
 from bot.background.progress import StatusMessage, status_line, to_chat
@@ -28,7 +40,8 @@ from bot.chat.outbox import Outbox
 from bot.llm.quota import QuotaExceeded
 from bot.logcontext import turn_context
 from bot.tools import TurnState
-from memory.conversations import ConversationStore, UserRecord
+from memory.conversations import ConversationRecord, ConversationStore, UserRecord
+from memory.db.queue import StepQueue
 from memory.tasks import (
     FINISHED,
     QUEUED,
@@ -43,6 +56,11 @@ from memory.tasks import (
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+# With a queue: running tasks with no step queued (a job that failed on a database
+# error) are handed over again this often.
+SWEEP_SECONDS = 30.0
+# With a queue: tasks marked running at once per look (the queue bounds how many run).
+QUEUE_CLAIM = 50
 
 __all__ = ["TaskLimits", "TaskRunner"]
 
@@ -60,7 +78,10 @@ class TaskRunner:
         quota: QuotaPauses | None = None,
         *,
         quota_recheck: float = RECHECK_SECONDS,
+        queue: StepQueue | None = None,
     ) -> None:
+        self._queue = queue
+        self._swept_at = 0.0
         self._quota = quota
         self._quota_recheck = quota_recheck
         self._recheck_at = 0.0  # when paused tasks' budgets are looked at next
@@ -91,9 +112,14 @@ class TaskRunner:
 
     async def start(self) -> None:
         self._stopping = False
-        for task in await self._store.find(statuses=(RUNNING,), top_level=True, limit=10_000):
-            log.info("resuming task %s from step %s", task.id, task.step)
-            self._launch(task.id)
+        if self._queue is not None:
+            # Connected by the first hand-over (a queue that does not answer is retried
+            # each round, and reported by /readyz and `clawling doctor`).
+            self._swept_at = 0.0  # the first round hands over what was running
+        else:
+            for task in await self._store.find(statuses=(RUNNING,), top_level=True, limit=10_000):
+                log.info("resuming task %s from step %s", task.id, task.step)
+                self._launch(task.id)
         self._loop_task = asyncio.create_task(self._claim_loop())
 
     async def stop(self) -> None:
@@ -105,6 +131,8 @@ class TaskRunner:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._workers.clear()
         self._loop_task = None
+        if self._queue is not None:
+            await self._queue.close()
 
     async def _claim_loop(self) -> None:
         while True:
@@ -112,26 +140,65 @@ class TaskRunner:
                 if self._quota is not None and time.monotonic() >= self._recheck_at:
                     self._recheck_at = time.monotonic() + self._quota_recheck
                     await self._quota.resume_due()
-                free = self.limits.concurrency - len(self._workers)
-                for task_id in await self._store.claim_queued(free, self.limits.per_user):
-                    self._launch(task_id)
+                if self._queue is not None:
+                    await self._hand_over_due(self._queue)
+                else:
+                    free = self.limits.concurrency - len(self._workers)
+                    for task_id in await self._store.claim_queued(free, self.limits.per_user):
+                        self._launch(task_id)
             except Exception:
                 log.exception("claiming queued tasks failed; retrying")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
             self._wake.clear()
 
+    async def _hand_over_due(self, queue: StepQueue) -> None:
+        """Queue the first step of newly started tasks, and (every SWEEP_SECONDS) the next
+        step of running ones that have none queued."""
+        for task_id in await self._store.claim_queued(QUEUE_CLAIM, self.limits.per_user):
+            task = await self._store.get(task_id)
+            if task is not None:
+                await queue.hand_over(task_id, task.step)
+        if time.monotonic() < self._swept_at:
+            return
+        self._swept_at = time.monotonic() + SWEEP_SECONDS
+        queued = await queue.tasks_with_jobs()
+        for task in await self._store.find(statuses=(RUNNING,), top_level=True, limit=10_000):
+            if task.id not in queued:
+                log.info("handing task %s over to the queue at step %s", task.id, task.step)
+                await queue.hand_over(task.id, task.step)
+
+    async def run_step(self, task_id: int, step: int) -> None:
+        """One queued job (on a `clawling worker`): the next step of a task at `step`."""
+        if self._queue is None:
+            raise RuntimeError("run_step needs the queue")
+        task = await self._store.get(task_id)
+        if task is None or task.status != RUNNING:
+            return
+        if task.step == step:
+            with turn_context(user_id=task.user_id, conversation_id=task.conversation_id):
+                await self._guarded(task_id, self._advance(task, await self._run_of(task)))
+        else:
+            log.info("task %s: step %s was run already (now at %s)", task_id, step + 1, task.step)
+        after = await self._store.get(task_id)
+        if after is not None and after.status == RUNNING:
+            await self._queue.hand_over(task_id, after.step)
+        self._deliverer.notify()
+
     def _launch(self, task_id: int) -> None:
-        worker = asyncio.create_task(self._work(task_id))
+        worker = asyncio.create_task(self._guarded(task_id, self._drive(task_id)))
         self._workers[task_id] = worker
         worker.add_done_callback(lambda _: self._workers.pop(task_id, None))
 
-    async def _work(self, task_id: int) -> None:
+    async def _guarded(self, task_id: int, work: Coroutine[Any, Any, object]) -> None:
+        """Run a task's work; whatever stops it is recorded on the task."""
         try:
-            await self._drive(task_id)
+            await work
         except asyncio.CancelledError:
-            if self._stopping:
-                raise  # shutting down: the task resumes on the next start
+            if self._stopping or self._queue is not None:
+                # Shutting down: the task resumes on the next start (a queued step, on
+                # the worker that takes the job next).
+                raise
             log.info("task %s interrupted (paused or cancelled)", task_id)
             await self._show_final(task_id)
         except QuotaExceeded as refused:
@@ -155,36 +222,45 @@ class TaskRunner:
         with turn_context(user_id=task.user_id, conversation_id=task.conversation_id):
             await self._drive_task(task)
 
-    async def _drive_task(self, found: TaskRecord) -> None:
-        task_id = found.id
-        task: TaskRecord | None = found
-        status = self._status_message(found)
+    async def _run_of(self, found: TaskRecord, *, status: bool = False) -> _Run:
         user = await self._users.get_user(found.user_id) or UserRecord(found.user_id, "", None)
-        conversation = await self._users.get_conversation(found.conversation_id)
-        seen: Counter[tuple[str, str]] = Counter()
-        # What the task read before (an earlier run, its parent) is still in its context.
-        turn = TurnState(untrusted=list(found.checkpoint.get(UNTRUSTED, [])))
+        return _Run(
+            user,
+            await self._users.get_conversation(found.conversation_id),
+            # What the task read before (an earlier run, its parent) is still in its context.
+            TurnState(untrusted=list(found.checkpoint.get(UNTRUSTED, []))),
+            self._status_message(found) if status else None,
+        )
+
+    async def _drive_task(self, found: TaskRecord) -> None:
+        run = await self._run_of(found, status=True)
+        task: TaskRecord | None = found
         while task is not None and task.status == RUNNING:
-            if task.checkpoint.get("waiting_children"):
-                task = await self._run_children(task)
-                for source in [] if task is None else task.checkpoint.get(UNTRUSTED, []):
-                    if source not in turn.untrusted:
-                        turn.untrusted.append(source)
-                continue
-            reason = self._stepper.exhausted(task)
-            if reason:
-                await self._stepper.wrap_up(task, reason)
-                break
-            if task.step % RECENT_STEPS == 0:
-                # Identical calls are refused within what the model can see (its last
-                # RECENT_STEPS steps), not for the task's whole life.
-                seen.clear()
-            if status is not None:
-                await status.show(status_line(task, task.checkpoint.get("doing", "")))
-            task = await self._stepper.step(task, user, conversation, seen, turn)
-        if status is not None:
-            await self._show_final(task_id, status)
+            task = await self._advance(task, run)
+        if run.status is not None:
+            await self._show_final(found.id, run.status)
         self._deliverer.notify()
+
+    async def _advance(self, task: TaskRecord, run: _Run) -> TaskRecord | None:
+        """One step of a running task (or its sub-tasks' run, or its wrap-up); the task
+        as it is now, or None when it stopped."""
+        if task.checkpoint.get("waiting_children"):
+            after = await self._run_children(task)
+            for source in [] if after is None else after.checkpoint.get(UNTRUSTED, []):
+                if source not in run.turn.untrusted:
+                    run.turn.untrusted.append(source)
+            return after
+        reason = self._stepper.exhausted(task)
+        if reason:
+            await self._stepper.wrap_up(task, reason)
+            return None
+        if task.step % RECENT_STEPS == 0:
+            # Identical calls are refused within what the model can see (its last
+            # RECENT_STEPS steps), not for the task's whole life.
+            run.seen.clear()
+        if run.status is not None:
+            await run.status.show(status_line(task, task.checkpoint.get("doing", "")))
+        return await self._stepper.step(task, run.user, run.conversation, run.seen, run.turn)
 
     def _status_message(self, task: TaskRecord) -> StatusMessage | None:
         if task.quiet or task.parent_id is not None:
@@ -204,7 +280,7 @@ class TaskRunner:
 
     async def _show_final(self, task_id: int, status: StatusMessage | None = None) -> None:
         task = await self._store.get(task_id)
-        if task is None:
+        if task is None or self._queue is not None:
             return
         status = status or self._status_message(task)
         if status is not None:
@@ -258,3 +334,14 @@ class TaskRunner:
                 to_chat(task, f"children:{len(children)}", f"🔀 Task #{task.id}: {summary}.")
             )
         return await self._stepper.save(task, progress, [])
+
+
+@dataclass
+class _Run:
+    """What one run of a task carries from step to step (a queued step: one step)."""
+
+    user: UserRecord
+    conversation: ConversationRecord | None
+    turn: TurnState
+    status: StatusMessage | None
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)

@@ -291,12 +291,18 @@ class Stepper:
         self, task: TaskRecord, progress: Progress, subtasks: list[str]
     ) -> TaskRecord | None:
         saved = await self._store.checkpoint(
-            task.id, progress, subtasks=subtasks, subtask_budget=self.subtask_budget()
+            task.id,
+            progress,
+            subtasks=subtasks,
+            subtask_budget=self.subtask_budget(),
+            at_step=task.step,
         )
         if progress.messages:
             self._deliverer.notify()
         if not saved:
-            return None  # paused or cancelled meanwhile: this step's work is dropped
+            # Paused or cancelled meanwhile, or this step was stored already (a queued
+            # step run twice): this run's work is dropped.
+            return None
         return replace(
             task,
             step=progress.step,

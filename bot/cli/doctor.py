@@ -81,6 +81,40 @@ async def _migrations(app: App) -> Check:
     return Check("migrations", OK, f"at {head}")
 
 
+async def _queue(app: App) -> Check:
+    queue = app.background.queue
+    if queue is None:
+        return Check("queue", OK, "none: `clawling run` runs background task steps itself")
+    where = f"procrastinate on {db.safe_url(queue.url)}"
+    try:
+        async with asyncio.timeout(15):
+            problem = await queue.problem(tables=False)
+            missing = problem is None and await queue.problem() is not None
+            depth = None if problem or missing else await queue.depth()
+    except TimeoutError:
+        problem, missing, depth = "no answer within 15 s", False, None
+    if problem is not None:
+        return Check(
+            "queue",
+            FAIL,
+            f"{where}: unreachable: {problem}",
+            "start PostgreSQL or correct CLAWLING_QUEUE_URL",
+        )
+    if missing or depth is None:
+        return Check(
+            "queue",
+            NOTE,
+            f"{where}, reachable; its tables are made when `clawling run` or `clawling "
+            "worker` starts",
+        )
+    return Check(
+        "queue",
+        OK,
+        f"{where}, reachable; {depth['todo']} steps waiting, {depth['doing']} running "
+        "(run them with `clawling worker`)",
+    )
+
+
 async def _model(app: App) -> Check:
     probe = await probe_model(app.settings, app.client)
     if probe.ok:
@@ -113,7 +147,7 @@ async def _channels(app: App) -> list[Check]:
     return checks
 
 
-CHECKS: list[Callable[[App], Awaitable[Check]]] = [_database, _migrations, _model]
+CHECKS: list[Callable[[App], Awaitable[Check]]] = [_database, _migrations, _queue, _model]
 
 
 async def run_checks(app: App, *, missing_database: Path | None = None) -> list[Check]:

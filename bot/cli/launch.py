@@ -78,7 +78,8 @@ def configure_logging(settings: Settings, *, to_file: bool) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     sys.excepthook = print_redacted_exception
     threading.excepthook = _print_thread_exception
-    for noisy in ("httpx", "httpx2", "openai", "aiosqlite", "alembic"):
+    # procrastinate logs each job it starts and ends (our steps log their own lines).
+    for noisy in ("httpx", "httpx2", "openai", "aiosqlite", "alembic", "procrastinate"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

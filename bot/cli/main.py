@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from bot.cli import audit, background, chat, dashboard, database, doctor, memory, serve, skills
+from bot.cli import (
+    audit,
+    background,
+    chat,
+    dashboard,
+    database,
+    doctor,
+    memory,
+    serve,
+    skills,
+    worker,
+)
 from bot.cli.init import init
 from bot.cli.users import users_cli
 
@@ -40,6 +51,7 @@ def _root(
 cli.command("init")(init)
 cli.command("chat")(chat.chat)
 cli.command("run")(serve.serve)
+cli.command("worker")(worker.worker)
 cli.command("doctor")(doctor.doctor)
 cli.command("backup")(database.backup)
 cli.command("restore")(database.restore)

@@ -91,6 +91,8 @@ class Observability:
         self._collector = _Collector(sessions, llm)
         self._registry.register(self._collector)
         self.gauge_sources: list[GaugeSource] = []
+        # More things the app needs (the task queue): each says what is wrong, or None.
+        self.readiness_checks: list[Callable[[], Awaitable[str | None]]] = []
         self._schema_current = False
 
     def install(self, http: HttpServer) -> None:
@@ -114,6 +116,10 @@ class Observability:
         for adapter in self._outbox.adapters:
             if isinstance(adapter, ReportsConnection) and not adapter.is_connected():
                 problems.append(f"{adapter.name} is not connected")
+        for check in self.readiness_checks:
+            problem = await check()
+            if problem is not None:
+                problems.append(problem)
         return problems
 
     async def readyz(self, _request: web.Request) -> web.Response:

@@ -8,12 +8,15 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from bot.settings.fields import CommaList, split_commas
 from bot.settings.tools import ToolSettings
 from memory.db.engine import url_problem
+
+# The queue is procrastinate on PostgreSQL; the database's own URL (with its driver) works.
+QUEUE_SCHEMES = ("postgresql://", "postgres://", "postgresql+")
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -48,6 +51,9 @@ class CoreSettings(ToolSettings):
     owners: CommaList = Field(default_factory=list)
     data_dir: Path = Path("data")
     database_url: str | None = None
+    # Where background task steps are queued for `clawling worker` processes (issue 20);
+    # unset: `clawling run` runs them itself.
+    queue_url: str | None = None
     timezone: str = "UTC"
     max_concurrent_turns: int = Field(8, ge=1, le=1000)
     max_tool_steps: int = Field(12, ge=1, le=200)
@@ -187,6 +193,25 @@ class CoreSettings(ToolSettings):
             raise ValueError(problem)
         return value
 
+    @field_validator("queue_url")
+    @classmethod
+    def _known_queue(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(QUEUE_SCHEMES):
+            scheme = value.partition("://")[0] if "://" in value else "no scheme"
+            raise ValueError(f"the queue runs on PostgreSQL only, not {scheme}")
+        return value
+
+    @model_validator(mode="after")
+    def _queue_beside_postgres(self) -> CoreSettings:
+        database = self.database_url or "sqlite"
+        if self.queue_url is not None and database.startswith("sqlite"):
+            raise ValueError(
+                "CLAWLING_QUEUE_URL is set but the database is SQLite, which one process "
+                "uses alone. Fix: set CLAWLING_DATABASE_URL to PostgreSQL, or remove "
+                "CLAWLING_QUEUE_URL to run background work inside `clawling run`"
+            )
+        return self
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
@@ -213,6 +238,10 @@ CORE_SETTING_FIXES: dict[str, str] = {
     "CLAWLING_TIMEZONE": "use an IANA name such as Europe/Berlin or America/New_York",
     "CLAWLING_DATABASE_URL": (
         "use sqlite:///path/to/file.db or postgresql+asyncpg://user:pass@host/db"
+    ),
+    "CLAWLING_QUEUE_URL": (
+        "use postgresql://user:pass@host/db (it may be the database's own URL), or remove "
+        "it to run background work inside `clawling run`"
     ),
     "OPENAI_BASE_URL": "use the endpoint's full URL, e.g. https://api.deepseek.com",
     "CLAWLING_LOG_LEVEL": "use DEBUG, INFO, WARNING or ERROR",

@@ -21,10 +21,16 @@ import migrations
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
-# Tables that live in the database but belong to others (APScheduler) or are
-# maintained by triggers (full-text shadow tables): autogenerate and the
+# Tables that live in the database but belong to others (APScheduler, the procrastinate
+# queue) or are maintained by triggers (full-text shadow tables): autogenerate and the
 # models-vs-migrations test leave them alone.
-FOREIGN_TABLE_PREFIXES = ("apscheduler_", "messages_fts", "memories_fts", "sqlite_")
+FOREIGN_TABLE_PREFIXES = (
+    "apscheduler_",
+    "procrastinate_",
+    "messages_fts",
+    "memories_fts",
+    "sqlite_",
+)
 # PostgreSQL-only full-text parts made by migration 0002 (no SQLite equivalent in
 # the models): the generated tsvector columns and their GIN indexes.
 BACKEND_ONLY_NAMES = {"search_vector", "ix_messages_search_vector", "ix_memories_search_vector"}

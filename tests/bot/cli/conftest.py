@@ -20,3 +20,9 @@ def env(fake_llm: FakeOpenAI, sqlite_url: str, tmp_path: Path) -> dict[str, str]
 def env_any_db(fake_llm: FakeOpenAI, database_url: str, tmp_path: Path) -> dict[str, str]:
     """Settings for a run on SQLite and on PostgreSQL."""
     return environment(fake_llm, database_url, tmp_path)
+
+
+@pytest.fixture
+def env_postgres(fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path) -> dict[str, str]:
+    """Settings for a run on PostgreSQL only (what needs it: the task queue)."""
+    return environment(fake_llm, postgres_url, tmp_path)

@@ -9,7 +9,7 @@ from typing import Any
 from bot.app import build_app
 from bot.cli.doctor import run_checks
 from tests.bot.cli.harness import run
-from tests.conftest import make_settings
+from tests.conftest import _drop_postgres_database, _fresh_postgres_database, make_settings
 from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
@@ -211,3 +211,46 @@ def test_doctor_says_when_no_tool_call_comes_back(
         "embeddings down\n"
         "      fix: start the embedding server, or correct CLAWLING_EMBEDDING_MODEL (or unset it)"
     ) in result.stdout
+
+
+async def test_doctor_names_the_queue_and_whether_it_answers(
+    fake_llm: FakeOpenAI, postgres_url: str, sqlite_url: str, tmp_path: Path
+) -> None:
+    async def queue_check(database_url: str, queue_url: str | None) -> Any:
+        settings = make_settings(fake_llm, database_url, tmp_path, queue_url=queue_url)
+        app = build_app(settings)
+        await app.prepare_database()
+        try:
+            return {check.name: check for check in await run_checks(app)}["queue"]
+        finally:
+            await app.close()
+
+    name, separate = _fresh_postgres_database()  # reachable, never migrated
+    try:
+        settings = make_settings(fake_llm, postgres_url, tmp_path, queue_url=separate)
+        app = build_app(settings)
+        await app.prepare_database()
+        try:
+            fresh = {check.name: check for check in await run_checks(app)}["queue"]
+        finally:
+            await app.close()
+    finally:
+        _drop_postgres_database(name)
+    assert fresh.state == "note" and fresh.detail.endswith(
+        "reachable; its tables are made when `clawling run` or `clawling worker` starts"
+    )
+    alone = await queue_check(sqlite_url, None)
+    assert alone.ok and alone.detail == "none: `clawling run` runs background task steps itself"
+    shared = await queue_check(postgres_url, postgres_url)
+    assert shared.ok, shared.detail
+    assert shared.detail.startswith("procrastinate on postgresql+asyncpg://postgres@")
+    assert shared.detail.endswith(
+        "reachable; 0 steps waiting, 0 running (run them with `clawling worker`)"
+    )
+    gone = await queue_check(postgres_url, "postgresql://nobody:pw-hunter2@127.0.0.1:9/queue")
+    assert not gone.ok
+    assert gone.detail.startswith(
+        "procrastinate on postgresql://nobody:***@127.0.0.1:9/queue: unreachable: "
+    )
+    assert "hunter2" not in gone.detail
+    assert gone.fix == "start PostgreSQL or correct CLAWLING_QUEUE_URL"

@@ -91,3 +91,26 @@ async def test_an_unreachable_database_is_reported_without_its_url(
         await app.close()
     assert problem.startswith("database unreachable: ")
     assert "clawling" not in problem and "hunter2" not in problem
+
+
+async def test_not_ready_when_the_task_queue_does_not_answer(
+    fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(fake_llm, postgres_url, tmp_path, queue_url=postgres_url)
+    app, _channel = await started(settings)
+    try:
+        status, body = await get(app, "/readyz")
+        assert (status, json.loads(body)) == (200, {"ready": True, "problems": []})
+        _status, metrics = await get(app, "/metrics")
+        assert 'clawling_queue_steps{status="todo"} 0.0' in metrics
+    finally:
+        await app.close()
+    gone = "postgresql://nobody:pw-hunter2@127.0.0.1:9/queue"
+    settings = make_settings(fake_llm, postgres_url, tmp_path, queue_url=gone)
+    app, _channel = await started(settings)  # the chat goes on; the leader retries the queue
+    try:
+        status, body = await get(app, "/readyz")
+        # The reason only: /readyz may be public, and the driver's words name the host.
+        assert (status, json.loads(body)["problems"]) == (503, ["task queue unreachable"])
+    finally:
+        await app.close()

@@ -194,3 +194,44 @@ def test_model_output_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CLAWLING_STREAM", "OFF")
     monkeypatch.setenv("CLAWLING_MAX_OUTPUT_TOKENS", "512")
     assert (load_settings().core.stream, load_settings().core.max_output_tokens) == ("off", 512)
+
+
+@pytest.mark.parametrize(
+    ("queue", "database", "expected"),
+    [
+        (
+            "redis://:pw-hunter2@cache:6379/0",
+            "postgresql+asyncpg://app@db/app",
+            "Setting CLAWLING_QUEUE_URL is invalid: the queue runs on PostgreSQL only, not "
+            "redis (got 'redis://:***@cache:6379/0'). Fix: use postgresql://user:pass@host/db",
+        ),
+        (
+            "postgresql://app:pw-hunter2@db/app",
+            None,
+            "CLAWLING_QUEUE_URL is set but the database is SQLite, which one process uses "
+            "alone. Fix: set CLAWLING_DATABASE_URL to PostgreSQL, or remove CLAWLING_QUEUE_URL",
+        ),
+    ],
+)
+def test_a_queue_that_cannot_work_stops_start_up_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, queue: str, database: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("CLAWLING_QUEUE_URL", queue)
+    if database is None:
+        monkeypatch.delenv("CLAWLING_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("CLAWLING_DATABASE_URL", database)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    [line] = str(caught.value).splitlines()
+    assert line.startswith(expected)
+    assert "hunter2" not in line
+
+
+def test_the_queue_may_be_the_database_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+asyncpg://app@db/app"
+    monkeypatch.setenv("CLAWLING_DATABASE_URL", url)
+    monkeypatch.setenv("CLAWLING_QUEUE_URL", url)
+    assert load_settings().core.queue_url == url
+    monkeypatch.delenv("CLAWLING_QUEUE_URL")
+    assert load_settings().core.queue_url is None  # unset: background work in-process
