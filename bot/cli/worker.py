@@ -26,6 +26,7 @@ import typer
 
 from bot.app import build_app
 from bot.cli.launch import EXIT_CONFIG, EXIT_DATABASE, err, load, redact, run
+from bot.errors import StartupFailure
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,13 @@ async def _work(settings: Settings, concurrency: int | None, http_port: int | No
         # The heartbeat (what this process holds is its own while it beats) and the MCP
         # servers; not the scheduler or the deliverer, which belong to the replicas.
         await app.start_services(leaving_out=app.background.services)
-        await app.start_http()
+        try:
+            await app.start_http()
+        except StartupFailure as exc:
+            raise StartupFailure(
+                f"{exc} Several workers on one machine: give each its own with "
+                "`clawling worker --http-port N`."
+            ) from None
         steps = concurrency or settings.core.task_concurrency
         name = f"{socket.gethostname()}-{os.getpid()}"
         work = asyncio.create_task(
