@@ -77,7 +77,7 @@ def test_several_replicas_share_the_database_and_the_queue() -> None:
         # Reached through Caddy only.
         assert "ports" not in service
     # The same image and settings everywhere, so any replica can stand in for another.
-    first, *others = [{k: v for k, v in s.items()} for s in replicas.values()]
+    first, *others = replicas.values()
     assert all(other == first for other in others)
 
 
