@@ -383,6 +383,7 @@ def build_app(
     http = HttpServer(core.http_host, core.http_port)
     observability = Observability(engine, outbox, sessions, llm)
     observability.gauge_sources.append(background.task_counts)
+    background.runner.step_timers.append(observability.step_seconds.observe)
     receivers = Receivers(Leadership(engine, key=RECEIVERS_KEY, name="receivers"))
     observability.gauge_sources.append(leader_gauges(background.scheduler, receivers))
     if background.queue is not None:

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,8 @@ class TaskRunner:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Told each step's duration in seconds (/metrics: clawling_task_step_seconds).
+        self.step_timers: list[Callable[[float], None]] = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -260,7 +262,14 @@ class TaskRunner:
             run.seen.clear()
         if run.status is not None:
             await run.status.show(status_line(task, task.checkpoint.get("doing", "")))
-        return await self._stepper.step(task, run.user, run.conversation, run.seen, run.turn)
+        started = time.perf_counter()
+        try:
+            return await self._stepper.step(task, run.user, run.conversation, run.seen, run.turn)
+        finally:
+            # Failed and cancelled steps too: a step that hangs until it is cut off is
+            # what the histogram is for.
+            for timer in self.step_timers:
+                timer(time.perf_counter() - started)
 
     def _status_message(self, task: TaskRecord) -> StatusMessage | None:
         if task.quiet or task.parent_id is not None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,6 +33,9 @@ class Gauge:
 
 # Extra numbers computed on each scrape (e.g. task counts from the database).
 GaugeSource = Callable[[], Awaitable[list[Gauge]]]
+
+# A task step is one model call and its tool calls: seconds, sometimes minutes.
+STEP_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600)
 
 
 class _Collector(Collector):
@@ -90,6 +93,15 @@ class Observability:
         self._registry = CollectorRegistry(auto_describe=False)
         self._collector = _Collector(sessions, llm)
         self._registry.register(self._collector)
+        # How long task steps took in this process (a worker, or a leader without one).
+        self.step_seconds = Histogram(
+            "clawling_task_step_seconds",
+            "Task steps run in this process, by duration",
+            buckets=STEP_BUCKETS,
+            registry=self._registry,
+        )
+        # False in a `clawling worker`: it connects no chat app, so none is awaited.
+        self.watches_chat_apps = True
         self.gauge_sources: list[GaugeSource] = []
         # More things the app needs (the task queue): each says what is wrong, or None.
         self.readiness_checks: list[Callable[[], Awaitable[str | None]]] = []
@@ -113,7 +125,7 @@ class Observability:
             # The reason only: /readyz may be public (behind the webhook proxy), and the
             # URL names the database's host and user.
             problems.append(f"database unreachable: {exc.reason}")
-        for adapter in self._outbox.adapters:
+        for adapter in self._outbox.adapters if self.watches_chat_apps else []:
             if isinstance(adapter, ReportsConnection) and not adapter.is_connected():
                 problems.append(f"{adapter.name} is not connected")
         for check in self.readiness_checks:

@@ -21,8 +21,12 @@ SCHEMA_PLACES = [
 ]
 
 
-def _compose() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+# The everyday file, and the scaled set-up (tests/deploy/test_compose_scale.py).
+COMPOSE_FILES = ["docker-compose.yml", "deploy/compose.scale.yml"]
+
+
+def _compose(name: str = "docker-compose.yml") -> dict[str, Any]:
+    return yaml.safe_load((ROOT / name).read_text())
 
 
 def _schema() -> dict[str, Any]:
@@ -42,8 +46,9 @@ def setting_names() -> list[str]:
     return names
 
 
-def test_compose_file_follows_the_specification() -> None:
-    jsonschema.Draft7Validator(_schema()).validate(_compose())
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_file_follows_the_specification(name: str) -> None:
+    jsonschema.Draft7Validator(_schema()).validate(_compose(name))
 
 
 def test_compose_runs_the_app_on_a_healthy_database() -> None:
@@ -62,8 +67,9 @@ def test_compose_runs_the_app_on_a_healthy_database() -> None:
     assert "ports" not in database
 
 
-def test_compose_holds_no_plaintext_secret() -> None:
-    for service in _compose()["services"].values():
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_compose_holds_no_plaintext_secret(name: str) -> None:
+    for service in _compose(name)["services"].values():
         for name, value in service.get("environment", {}).items():
             value = str(value)
             if re.search(r"PASSWORD|SECRET|TOKEN|KEY", name):

@@ -40,7 +40,8 @@ class Worker:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "worker", "--concurrency", "2", env=self.env,
+            sys.executable, "-m", "bot.cli", "worker", "--concurrency", "2", "--http-port", "0",
+            env=self.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=self.log,
         )  # fmt: skip
 

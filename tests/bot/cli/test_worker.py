@@ -3,6 +3,8 @@ tests/bot/background/test_worker_processes.py)."""
 
 from __future__ import annotations
 
+import socket
+
 from tests.bot.cli.harness import run
 
 
@@ -22,3 +24,22 @@ def test_a_worker_whose_queue_does_not_answer_says_so(env_postgres: dict[str, st
     assert line.startswith("The task queue (CLAWLING_QUEUE_URL) cannot be used: ")
     assert "hunter2" not in line
     assert line.endswith("Fix: start its PostgreSQL or correct CLAWLING_QUEUE_URL.")
+
+
+def test_a_worker_whose_port_is_taken_says_which_option_frees_it(
+    env_postgres: dict[str, str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            **env_postgres,
+            "CLAWLING_QUEUE_URL": env_postgres["CLAWLING_DATABASE_URL"],
+            "CLAWLING_HTTP_PORT": str(port),
+        }
+        result = run(["worker"], env)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"Port {port} is already in use on 127.0.0.1 (CLAWLING_HTTP_PORT).")
+    assert line.endswith("give each its own with `clawling worker --http-port N`.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -12,8 +13,9 @@ from bot.http.observability import Gauge
 from bot.settings import Settings
 from memory import db
 from tests.bot.app.test_lifecycle import Disconnected, get, started
+from tests.bot.harness.background import is_task_step, poll, step_of
 from tests.conftest import make_settings
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.openai_server import FakeOpenAI, Reply, echo
 
 
 async def test_health_and_readiness(settings: Settings) -> None:
@@ -114,3 +116,32 @@ async def test_not_ready_when_the_task_queue_does_not_answer(
         assert (status, json.loads(body)["problems"]) == (503, ["task queue unreachable"])
     finally:
         await app.close()
+
+
+async def test_task_steps_run_by_the_leader_are_timed(
+    settings: Settings, fake_llm: FakeOpenAI
+) -> None:
+    """Without a queue the leader runs the steps, and its /metrics times them."""
+
+    def two_steps(request: dict[str, Any]) -> Reply:
+        if not is_task_step(request):
+            return echo(request)
+        if step_of(request) >= 2:
+            return Reply(tool_calls=[("finish", {"result": "done twice"})])
+        return Reply(tool_calls=[("save_note", {"note": "once"})], delay=0.2)
+
+    fake_llm.responder = two_steps
+    app, channel = await started(settings)
+    try:
+        status, text = await get(app, "/metrics")
+        assert "clawling_task_step_seconds_count 0.0" in text.splitlines()
+        await app.sessions.handle(channel.inbound("/task take two steps"))
+        await poll(lambda: any("Task #1 is done" in t for t in channel.texts()))
+        status, text = await get(app, "/metrics")
+    finally:
+        await app.close()
+    lines = text.splitlines()
+    assert "clawling_task_step_seconds_count 2.0" in lines
+    assert 'clawling_task_step_seconds_bucket{le="0.5"} 2.0' in lines
+    total = next(line for line in lines if line.startswith("clawling_task_step_seconds_sum"))
+    assert float(total.split()[-1]) >= 0.2
