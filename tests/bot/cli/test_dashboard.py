@@ -34,10 +34,15 @@ async def _log_in_with(link: str) -> tuple[int, int]:
     token = link.split("token=", 1)[1]
     base = f"http://127.0.0.1:{app.http.port}/dashboard/login"
     try:
-        async with aiohttp.ClientSession() as http:
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http:
+            async with http.get(base, params={"token": token}) as page:
+                nonce = (await page.text()).split('name="nonce" value="')[1].split('"')[0]
             statuses = []
             for _ in range(2):
-                async with http.post(base, data={"token": token}, allow_redirects=False) as r:
+                form, pressed = {"token": token, "nonce": nonce}, {"clawling_login": nonce}
+                # The confirm page's cookie is Secure (https public URL): sent by hand.
+                async with http.post(base, data=form, cookies=pressed, allow_redirects=False) as r:
                     statuses.append(r.status)
     finally:
         await app.close()

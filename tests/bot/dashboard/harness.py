@@ -17,6 +17,7 @@ from multidict import CIMultiDictProxy
 from bot.app import App
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+_NONCE = re.compile(r'name="nonce" value="([^"]+)"')
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 CHROMIUM = "/usr/bin/chromium"
@@ -79,7 +80,25 @@ class Browser:
         token = link.split("token=", 1)[1]
         confirm = await self.get(f"/dashboard/login?token={token}")
         assert confirm.status in (200, 410), confirm.status
-        answer = await self.post("/dashboard/login", {"token": token}, csrf="")
+        if confirm.status == 410:
+            return confirm  # used or expired: the page has no Log in button to press
+        nonce = _NONCE.search(confirm.text)
+        assert nonce, "the confirm page has no login form"
+        # Behind https the confirm page's cookie is Secure, which this plain-http client
+        # keeps to itself: send it as the browser would.
+        cookies = {"clawling_login": nonce[1]}
+        async with self.http.post(
+            self.base + "/dashboard/login",
+            data={"token": token, "nonce": nonce[1]},
+            cookies=cookies,
+            allow_redirects=False,
+        ) as response:
+            answer = Page(
+                response.status,
+                await response.text(),
+                response.headers,
+                response.headers.get("Location", ""),
+            )
         if answer.status == 303:
             await self.get("/dashboard")  # picks up the form token
         return answer

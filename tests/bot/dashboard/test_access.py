@@ -174,3 +174,23 @@ async def test_the_dashboard_command_sends_a_link_in_private_chats_only(
     visitor = browser()
     assert (await visitor.open_link(link)).status == 303
     assert "Max" in (await visitor.get("/dashboard")).text
+
+
+async def test_a_login_form_from_another_site_logs_nobody_in(
+    app_: App, member: Person, browser: Callable[[], Browser]
+) -> None:
+    """Login CSRF: someone posts their own link's token from their site to a visitor's
+    browser. Without the confirm page's SameSite=Strict cookie it is refused, and the
+    link still works for its owner."""
+    assert app_.dashboard is not None
+    link = await app_.dashboard.access.link(member.id)
+    token = link.split("token=")[1]
+    visitor = browser()
+    for nonce in ("", "guessed"):
+        refused = await visitor.post("/dashboard/login", {"token": token, "nonce": nonce}, csrf="")
+        assert refused.status == 403 and "Open your login link again" in refused.text
+    assert (await visitor.get("/dashboard")).location == "/dashboard/welcome"
+    owner_browser = browser()
+    assert (await owner_browser.open_link(link)).status == 303
+    cookies = {c.key: c for c in owner_browser.http.cookie_jar}
+    assert "clawling_login" not in cookies or not cookies["clawling_login"].value
