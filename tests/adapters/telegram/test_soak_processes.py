@@ -58,7 +58,7 @@ def chat_model(request: dict[str, Any]) -> Reply:
     if words.startswith("remind me "):
         note = f"soak reminder {words.split()[-1]}"
         return Reply(tool_calls=[("schedule_reminder", {"message": note, "when": "in 20 seconds"})])
-    return Reply(text=echo(request).text, delay=8.0 if words == SLOW else 0.3)
+    return Reply(text=echo(request).text, delay=12.0 if words == SLOW else 0.3)
 
 
 class StepModel:
@@ -80,7 +80,9 @@ class StepModel:
                 slow = step == SLOW_STEP and self.slow_on is None
                 if slow:
                     self.slow_on = worker
-            return Reply(tool_calls=[("save_note", {"note": f"s{step}"})], delay=10 if slow else 0.1)
+            return Reply(
+                tool_calls=[("save_note", {"note": f"s{step}"})], delay=10 if slow else 0.1
+            )
 
         return respond
 
@@ -195,10 +197,19 @@ async def test_three_replicas_and_two_workers_survive_a_kill_each(
                 said[person["id"]].append(words)
                 await balancer.post(person, words)
             if round_ == 1:
-                # A replica killed while its model is answering the slow question.
-                slow = await poll(lambda: holder_of(models, SLOW) is not None, within=30)
+                # A replica killed while its model is answering the slow question, once
+                # the round's other answers are out and marked sent (a kill between an
+                # answer's sendMessage and its mark re-sends it: bot/chat/delivery.py).
+                await poll(lambda: holder_of(models, SLOW) is not None, within=30)
+                await telegram.wait_for(
+                    lambda: all(
+                        f"echo: chat {n} message 1" in texts(p) for n, p in enumerate(TALKERS) if n
+                    ),
+                    30,
+                )
+                await asyncio.sleep(0.5)
                 victim = holder_of(models, SLOW)
-                assert slow and victim is not None
+                assert victim is not None
                 await replicas[victim].kill()
                 balancer.down.add(victim)
             if round_ == 2:
