@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 
 from adapters.telegram import SECRET_HEADER, WEBHOOK_PATH
-from bench._common import ROOT, database, percentile
+from bench._common import POSTGRES_ADMIN_URL, ROOT, database, percentile
 from tests.fakes.telegram_server import FakeTelegram
 
 SECRET = "bench-secret"
@@ -54,15 +55,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def postgres_pids() -> list[int]:
-    """Every PostgreSQL server process on the machine (other work's included)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().startswith("postgres"):
-                    found.append(int(entry.name))
-    return found
+def backends(url: str) -> list[int]:
+    """The PostgreSQL server processes connected to the database at `url` (the
+    replicas' pools are warm by the time this is asked)."""
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))
+        return [int(pid) for (pid,) in rows]
 
 
 def own_cpu() -> float:
@@ -191,7 +190,7 @@ async def measure(url: str, workdir: Path, count: int, chats: int, turns: int) -
                 # First contact creates each person and conversation: not timed.
                 await asyncio.gather(*(balancer.ask(user, "hello") for user in users))
                 pids = {"replicas": [pid for _, pid in started], "model server": [model_pid]}
-                pids["PostgreSQL (all of it)"] = postgres_pids()
+                pids["PostgreSQL backends"] = backends(url)
                 before = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}
                 mine = own_cpu()
                 waits: list[float] = []
