@@ -64,6 +64,13 @@ def backends(url: str) -> list[int]:
         return [int(pid) for (pid,) in rows]
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) CPU ticks of the whole machine so far, every core summed."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -190,9 +197,10 @@ async def measure(url: str, workdir: Path, count: int, chats: int, turns: int) -
                 # First contact creates each person and conversation: not timed.
                 await asyncio.gather(*(balancer.ask(user, "hello") for user in users))
                 pids = {"replicas": [pid for _, pid in started], "model server": [model_pid]}
-                pids["PostgreSQL backends"] = backends(url)
+                database_before = {pid: cpu_seconds(pid) for pid in backends(url)}
                 before = {k: sum(map(cpu_seconds, v)) for k, v in pids.items()}
                 mine = own_cpu()
+                machine = machine_ticks()
                 waits: list[float] = []
 
                 async def converse(user: int) -> None:
@@ -203,7 +211,14 @@ async def measure(url: str, workdir: Path, count: int, chats: int, turns: int) -
                 await asyncio.gather(*(converse(user) for user in users))
                 took = time.perf_counter() - began
                 used = {k: sum(map(cpu_seconds, v)) - before[k] for k, v in pids.items()}
+                # Backends still there at the end (one that closed meanwhile is not counted).
+                used["PostgreSQL backends"] = sum(
+                    cpu_seconds(pid) - database_before.get(pid, 0.0) for pid in backends(url)
+                )
                 used["this process (balancer, fake Bot API)"] = own_cpu() - mine
+                busy, ticks = (
+                    end - start for end, start in zip(machine_ticks(), machine, strict=True)
+                )
         finally:
             await telegram.stop()
     done = chats * turns
@@ -211,7 +226,8 @@ async def measure(url: str, workdir: Path, count: int, chats: int, turns: int) -
     return (
         f"{done / took:.0f} turns/s; POST → answer p50 {percentile(waits, 0.5) * 1000:.0f} ms, "
         f"p99 {percentile(waits, 0.99) * 1000:.0f} ms; CPU s per 100 turns: {shares} "
-        f"(wall {took / done * 100:.2f} s per 100 turns)"
+        f"(wall {took / done * 100:.2f} s per 100 turns); the machine was "
+        f"{busy / ticks * 100:.0f} % busy over all its cores, other work included"
     )
 
 

@@ -191,6 +191,7 @@ async def test_three_replicas_and_two_workers_survive_a_kill_each(
         await killed_worker.kill()
         await killed_worker.start()
 
+        victim: int | None = None
         for round_ in range(ROUNDS):
             for n, person in enumerate(TALKERS):
                 words = SLOW if (n, round_) == (0, 1) else f"chat {n} message {round_}"
@@ -213,6 +214,7 @@ async def test_three_replicas_and_two_workers_survive_a_kill_each(
                 await replicas[victim].kill()
                 balancer.down.add(victim)
             if round_ == 2:
+                assert victim is not None
                 await replicas[victim].start()
                 balancer.down.clear()
             await asyncio.sleep(0.3)
