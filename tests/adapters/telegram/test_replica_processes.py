@@ -166,6 +166,23 @@ async def user_messages(database_url: str, order: str) -> dict[str, list[tuple[s
         await engine.dispose()
 
 
+async def inbox_claimant(database_url: str) -> int:
+    """The process id of the replica that claimed the (only) stored webhook update."""
+    engine = create_async_engine(async_url(database_url))
+    try:
+        async with engine.connect() as connection:
+            pid = await connection.scalar(
+                text(
+                    "SELECT r.pid FROM inbox i JOIN replicas r ON r.id = i.claimed_by"
+                    " ORDER BY i.id LIMIT 1"
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert pid is not None, "nobody claimed the update"
+    return int(pid)
+
+
 async def user_turns(database_url: str) -> dict[str, list[tuple[str, int | None]]]:
     """Each chat's user messages in history order (as the model is shown them)."""
     return await user_messages(database_url, "m.turn NULLS LAST, m.id")
@@ -231,9 +248,13 @@ async def test_a_replica_killed_mid_turn_leaves_the_conversation_to_the_other(
             if fake_llm.requests:
                 break
             await asyncio.sleep(0.05)
-        # Replica 0 holds the conversation's turn and waits on the model: kill it.
-        await replicas[0].kill()
-        await replicas[1].post(http, update(person, "are you still there?", 2))
+        # Whichever replica claimed the stored update (usually the one it was posted to;
+        # any replica's inbox may take it) holds the turn and waits on the model: kill it.
+        holder = await inbox_claimant(postgres_url)
+        running = next(r for r in replicas if r.process and r.process.pid == holder)
+        other = next(r for r in replicas if r is not running)
+        await running.kill()
+        await other.post(http, update(person, "are you still there?", 2))
     await telegram.wait_for(lambda: bool(telegram.texts(person["id"])), 60)
     await asyncio.sleep(1.0)
     assert telegram.texts(person["id"]) == ["echo: are you still there?"]
