@@ -120,6 +120,8 @@ async def one_run(
             "worker",
             "--concurrency",
             str(args.concurrency),
+            "--http-port",
+            "0",  # each worker serves /metrics; several on one machine need their own
             env=env,
             cwd=ROOT,
             stdout=asyncio.subprocess.DEVNULL,
