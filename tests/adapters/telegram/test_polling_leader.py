@@ -7,7 +7,6 @@ once (bot/chat/receivers.py)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,9 +16,9 @@ import pytest
 
 from tests.adapters.leaders import ready, receives, wait_until
 from tests.adapters.telegram.test_replica_processes import (
-    ROOT,
     Replica,
     answered_by,
+    replica_env,
     slow,
     user_turns,
 )
@@ -43,27 +42,16 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def pollers(
     telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path
 ) -> AsyncIterator[list[Replica]]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CLAWLING_", "OPENAI_", "TELEGRAM_", "SLACK_"))
-    }
-    env = {
-        **base,
-        "PYTHONPATH": ROOT,
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake_llm.url,
-        "CLAWLING_MODEL": "fake-model",
-        "CLAWLING_LLM_MAX_RETRIES": "0",
-        "CLAWLING_DATABASE_URL": postgres_url,
-        "CLAWLING_DATA_DIR": str(tmp_path / "data"),
-        "CLAWLING_LOG_LEVEL": "WARNING",
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_BASE_URL": telegram.url,
-        "TELEGRAM_BASE_FILE_URL": telegram.file_url,
-        "TELEGRAM_MODE": "polling",
-        "TELEGRAM_ALLOWED_USERS": ",".join(str(p["id"]) for p in PEOPLE),
-    }
+    env = replica_env(
+        telegram,
+        fake_llm,
+        postgres_url,
+        tmp_path,
+        PEOPLE,
+        TELEGRAM_MODE="polling",
+        TELEGRAM_WEBHOOK_SECRET=None,
+        CLAWLING_PUBLIC_URL=None,
+    )
     started = [Replica(env), Replica(env)]
     try:
         for replica in started:

@@ -4,7 +4,6 @@ other, and runs once (bot/safety/approvals.py, memory/db/notices.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,9 +12,8 @@ import pytest
 
 from tests.adapters.telegram.test_replica_processes import (
     PEOPLE,
-    ROOT,
-    SECRET,
     Replica,
+    replica_env,
     update,
 )
 from tests.fakes.openai_server import FakeOpenAI, Reply
@@ -35,26 +33,7 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 async def replicas(
     telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path
 ) -> AsyncIterator[list[Replica]]:
-    keep = ("CLAWLING_", "OPENAI_", "TELEGRAM_", "SLACK_")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(keep)},
-        "PYTHONPATH": ROOT,
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": fake_llm.url,
-        "CLAWLING_MODEL": "fake-model",
-        "CLAWLING_LLM_MAX_RETRIES": "0",
-        "CLAWLING_DATABASE_URL": postgres_url,
-        "CLAWLING_DATA_DIR": str(tmp_path / "data"),
-        "CLAWLING_PUBLIC_URL": "https://bot.example.org",
-        "CLAWLING_LOG_LEVEL": "WARNING",
-        "CLAWLING_SHELL": "true",
-        "TELEGRAM_BOT_TOKEN": telegram.token,
-        "TELEGRAM_BASE_URL": telegram.url,
-        "TELEGRAM_BASE_FILE_URL": telegram.file_url,
-        "TELEGRAM_MODE": "webhook",
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_ALLOWED_USERS": ",".join(str(p["id"]) for p in PEOPLE),
-    }
+    env = replica_env(telegram, fake_llm, postgres_url, tmp_path, PEOPLE, CLAWLING_SHELL="true")
     started = [Replica(env), Replica(env)]
     try:
         for replica in started:

@@ -85,9 +85,15 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 def replica_env(
-    telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str, tmp_path: Path
+    telegram: FakeTelegram,
+    fake_llm: FakeOpenAI,
+    postgres_url: str,
+    tmp_path: Path,
+    people: list[dict[str, Any]] | None = None,
+    **changes: str | None,
 ) -> dict[str, str]:
-    """The environment of a `clawling run` replica in webhook mode on `postgres_url`."""
+    """The environment of a `clawling run` replica in webhook mode on `postgres_url`,
+    letting `people` in (PEOPLE by default); `changes` set variables (None: unset)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CLAWLING_", "OPENAI_"))}
     env = {
         **{k: v for k, v in base.items() if not k.startswith(("TELEGRAM_", "SLACK_"))},
@@ -105,8 +111,13 @@ def replica_env(
         "TELEGRAM_BASE_FILE_URL": telegram.file_url,
         "TELEGRAM_MODE": "webhook",
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_ALLOWED_USERS": ",".join(str(p["id"]) for p in PEOPLE),
+        "TELEGRAM_ALLOWED_USERS": ",".join(str(p["id"]) for p in people or PEOPLE),
     }
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 
