@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from memory.db import reading, writing
+from memory.db import commit_without_flush_wait, reading, writing
 from memory.db.models import InboxEvent, table
 from memory.db.sqltypes import utcnow
 from memory.replicas import taken_over
@@ -39,6 +39,10 @@ UNKNOWN_OWNER_AFTER = timedelta(minutes=2)
 
 _inbox = table(InboxEvent)
 _earlier = _inbox.alias("earlier")
+
+
+# An event to store: its id on the platform, its chat, what the platform sent.
+NewEvent = tuple[str, str, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -65,20 +69,33 @@ class InboxStore:
 
     async def put(self, platform: str, event_id: str, chat: str, payload: dict[str, Any]) -> bool:
         """Store an event, committed when this returns. False: it was stored before."""
+        return await self.put_many(platform, [(event_id, chat, payload)]) == 1
+
+    async def put_many(self, platform: str, events: Sequence[NewEvent]) -> int:
+        """Store (event id, chat, payload) events in one transaction, in their order;
+        committed when this returns. Returns how many were new."""
+        if not events:
+            return 0
+        now = utcnow()
         statement = (
             self._insert(_inbox)
             .values(
-                platform=platform,
-                event_id=event_id,
-                chat=chat,
-                payload=payload,
-                received_at=utcnow(),
+                [
+                    {
+                        "platform": platform,
+                        "event_id": event_id,
+                        "chat": chat,
+                        "payload": payload,
+                        "received_at": now,
+                    }
+                    for event_id, chat, payload in events
+                ]
             )
             .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         )
         async with writing(self._engine) as connection:
             result = await connection.execute(statement)
-            return bool(result.rowcount)
+            return int(result.rowcount or 0)
 
     async def claim(
         self,
@@ -114,6 +131,7 @@ class InboxStore:
             .with_for_update(skip_locked=True, of=_inbox)
         )
         async with writing(self._engine) as connection:
+            await commit_without_flush_wait(connection)  # a lost claim is claimed again
             rows = (await connection.execute(query)).all()
             if rows:
                 await connection.execute(
@@ -145,6 +163,8 @@ class InboxStore:
     async def done(self, row_id: int) -> None:
         """The event was handed on (or could not be, and its sender was told)."""
         async with writing(self._engine) as connection:
+            # Lost, the event is handed on again: the session manager stores it once.
+            await commit_without_flush_wait(connection)
             await connection.execute(
                 update(_inbox).where(_inbox.c.id == row_id).values(done_at=utcnow())
             )

@@ -37,9 +37,10 @@ from memory.db.sqltypes import utcnow
 
 log = logging.getLogger(__name__)
 
-# A replica not seen for this long is gone; it says it is alive several times in it.
-LIVE = timedelta(seconds=30)
-BEAT_EVERY = 10.0
+# A replica not seen for this long is gone; it says it is alive four times in it, so a
+# loop stalled for a few seconds (a busy machine, a slow commit) is not taken for dead.
+LIVE = timedelta(seconds=12)
+BEAT_EVERY = 3.0
 # Rows of replicas gone this long are deleted at start.
 FORGET_AFTER = timedelta(days=1)
 

@@ -1,7 +1,8 @@
 """The Telegram channel: python-telegram-bot running inside our own event loop.
 
 Updates arrive by long polling (the default) or by webhook on the app's HTTP
-server; a webhook update is stored in the inbox before its 200 and handed on by
+server; either way an update is stored in the inbox before Telegram is told it
+arrived (a webhook's 200, the next poll's offset: client.py) and handed on by
 whichever replica claims it (bot/chat/inbox.py). Each one is checked (from a
 person? for us?), translated into an `Inbound` and handed to the session manager,
 which returns at once. Whether its sender is answered is bot/'s decision (`screen`),
@@ -82,8 +83,9 @@ class TelegramAdapter:
         inbox: Inbox | None = None,
         receive_on_start: bool = True,
     ) -> None:
-        """`inbox`: where webhook updates are stored before their 200 (None: handed on
-        from memory, lost if the process dies first). `receive_on_start=False`: in
+        """`inbox`: where updates are stored before Telegram is told they arrived — a
+        webhook's 200, or the next poll's offset (None: handed on from memory, lost if
+        the process dies first). `receive_on_start=False`: in
         polling mode, `start()` leaves polling to `start_receiving()` (one replica polls;
         bot/chat/receivers.py)."""
         if settings.bot_token is None:
@@ -96,7 +98,7 @@ class TelegramAdapter:
         self._tuning = tuning or TelegramTuning()
         self._webhook_url = f"{public_url}{WEBHOOK_PATH}" if public_url else None
         self._polling = settings.mode == "polling"
-        self._inbox = None if self._polling else inbox
+        self._inbox = inbox
         self._receive_on_start = receive_on_start
         bot = make_bot(
             settings.bot_token.get_secret_value(),
@@ -105,6 +107,8 @@ class TelegramAdapter:
             self._tuning.request_timeout,
         )
         self._bot = bot
+        if self._polling and inbox is not None:
+            bot.keep_updates_in(self._keep_polled)
         builder = ApplicationBuilder().bot(bot).concurrent_updates(PerChatOrder())
         if not self._polling:
             builder = builder.updater(None)
@@ -135,9 +139,9 @@ class TelegramAdapter:
         self._me = tg.BotIdentity(bot.id, bot.username)
         await self._register_commands()
         await self._app.start()
+        if self._inbox is not None:
+            self._inbox.subscribe(CHANNEL, self._from_inbox)
         if not self._polling:
-            if self._inbox is not None:
-                self._inbox.subscribe(CHANNEL, self._from_inbox)
             await self._set_webhook()
         elif self._receive_on_start:
             await self.start_receiving()
@@ -355,8 +359,17 @@ class TelegramAdapter:
             return web.Response(status=503, text="try again")
         return web.Response(text="ok" if stored else "seen")
 
+    async def _keep_polled(self, batch: list[dict[str, Any]]) -> None:
+        """A polled batch, stored before the next poll confirms it (client.py)."""
+        assert self._inbox is not None
+        events = [
+            (str(raw["update_id"]), _chat_of(Update.de_json(raw, self._app.bot)), raw)
+            for raw in batch
+        ]
+        await self._inbox.put_many(CHANNEL, events)
+
     async def _from_inbox(self, payload: dict[str, Any]) -> None:
-        """A stored webhook update, claimed by this replica: handled like a polled one."""
+        """A stored update, claimed by this replica: handed to PTB's handlers."""
         await self._app.process_update(Update.de_json(payload, self._app.bot))
 
     # -- start-up ------------------------------------------------------------

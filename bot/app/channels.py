@@ -75,7 +75,8 @@ def build_telegram(app: App, tuning: TelegramTuning | None = None) -> TelegramAd
         http=app.http,
         public_url=core.public_url,
         tuning=tuning,
-        inbox=_inbox(app) if telegram.mode == "webhook" else None,
+        # Webhook updates are stored before their 200, polled ones before the next poll.
+        inbox=_inbox(app),
         # Polling is turned on by the app's Receivers, in one replica.
         receive_on_start=False,
     )
@@ -97,13 +98,13 @@ def add_console(app: App, console: Console, *, user_name: str, interactive: bool
 
 def _inbox(app: App) -> DurableInbox:
     """The app's inbox, started with the services (after the heartbeat: its claims carry
-    this replica's id) once a webhook or HTTP route stores events in it."""
+    this replica's id) once a route or a poller stores events in it."""
     inbox = app.inbox
     if inbox not in app.services:
         app.services.append(inbox)
 
         async def waiting() -> list[Gauge]:
-            help_ = "Webhook and HTTP events stored and not yet handed on, by any replica"
+            help_ = "Chat events stored and not yet handed on, by any replica"
             return [Gauge("clawling_inbox_waiting", help_, {}, await inbox.waiting())]
 
         app.observability.gauge_sources.append(waiting)

@@ -200,6 +200,13 @@ class Inbox(Protocol):
         """Store an event, durably when this returns. False: it was stored before."""
         ...
 
+    async def put_many(
+        self, platform: str, events: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> int:
+        """Store (event id, chat, payload) events at once, in order, durably when this
+        returns (a polled batch). Returns how many were new."""
+        ...
+
     def subscribe(self, platform: str, handler: InboxHandler) -> None:
         """Take `platform`'s events from now on (an adapter, once it can handle them)."""
         ...

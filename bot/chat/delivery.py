@@ -28,9 +28,10 @@ MAX_ATTEMPTS = 300
 # A row claimed this long ago by a process that never marked it sent: that
 # process died mid-send. Re-sending risks one duplicate; dropping would lose it.
 STALE_CLAIM = timedelta(minutes=2)
-# How often to look for such rows (a process restarted at once finds its own rows
-# too young at start-up).
-STALE_CHECK_EVERY = timedelta(seconds=30)
+# How often to look for such rows, and for rows of a replica that went silent
+# (memory/replicas.py: LIVE); a process restarted at once finds its own rows too young
+# at start-up.
+STALE_CHECK_EVERY = timedelta(seconds=5)
 
 
 class Deliverer:

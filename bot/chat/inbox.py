@@ -18,12 +18,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.chat.channels import InboxHandler
-from memory.inbox import KEEP_DONE, InboxStore, StoredEvent
+from memory.inbox import KEEP_DONE, InboxStore, NewEvent, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,11 @@ class DurableInbox:
 
     async def put(self, platform: str, event_id: str, chat: str, payload: dict[str, Any]) -> bool:
         stored = await self._store.put(platform, event_id, chat, payload)
+        self._wake.set()
+        return stored
+
+    async def put_many(self, platform: str, events: Sequence[NewEvent]) -> int:
+        stored = await self._store.put_many(platform, events)
         self._wake.set()
         return stored
 

@@ -174,6 +174,19 @@ def writing(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]
     return engine.begin()
 
 
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
+
+
+async def commit_without_flush_wait(connection: AsyncConnection) -> None:
+    """Let the transaction under way on `connection` commit without waiting for its WAL
+    to reach the disk (PostgreSQL; nothing on SQLite). For bookkeeping whose loss only
+    repeats work — a claim, a "done" or "sent" mark: should the database server itself
+    crash within a fraction of a second of the commit, the row reverts as a whole;
+    the process that committed it, killed, loses nothing."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(_NO_FLUSH_WAIT)
+
+
 class _Reading:
     def __init__(self, engine: AsyncEngine) -> None:
         self._connection = engine.connect()

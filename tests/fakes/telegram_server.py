@@ -227,6 +227,11 @@ class FakeTelegram:
         asyncio.get_running_loop().create_task(self._wake())
         return int(update["update_id"])
 
+    @property
+    def unconfirmed(self) -> list[int]:
+        """Ids of updates a getUpdates offset has not confirmed yet (Telegram still has them)."""
+        return [int(update["update_id"]) for update in self._updates]
+
     def press(self, sender: dict[str, Any], sent: SentMessage, label: str) -> str:
         """Queue a callback query as if `sender` pressed the button `label` under a
         message the bot sent; returns the query id."""

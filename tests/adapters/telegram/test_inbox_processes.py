@@ -1,6 +1,7 @@
-"""A webhook update answered 200 survives its process: a real `clawling run` takes an
-update with a file, is SIGKILLed while downloading it (the update claimed, not yet
-stored as a message), and another process answers it exactly once. On PostgreSQL that
+"""An update Telegram was told arrived survives its process: a real `clawling run` takes
+an update with a file — answering its webhook 200, or confirming it by polling again —
+is SIGKILLed while downloading it (the update claimed, not yet stored as a message),
+and another process answers it exactly once. On PostgreSQL that
 is a replica already running, once the killed one's heartbeat is LIVE old; on SQLite
 the next process, at once (one process per file: a claim not its own is a dead one's).
 Prints how long the update waited."""
@@ -79,6 +80,59 @@ async def test_an_update_answered_200_is_answered_once_after_its_process_is_kill
         assert any("what is on my list?" in words for words in answered_by(asked))
         assert await inbox_rows(database_url, "telegram") == [("9001", True)]
         print(f"\n{kind}: the update waited {waited:.1f} s from the kill to its answer")
+    finally:
+        await first.kill()
+        await second.stop()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+async def test_a_polled_update_confirmed_to_telegram_is_answered_once_after_a_kill(
+    kind: str,
+    request: pytest.FixtureRequest,
+    telegram: FakeTelegram,
+    fake_llm: FakeOpenAI,
+    tmp_path: Path,
+) -> None:
+    database_url = request.getfixturevalue("postgres_url" if kind == "postgresql" else "sqlite_url")
+    env = replica_env(
+        telegram,
+        fake_llm,
+        database_url,
+        tmp_path,
+        TELEGRAM_MODE="polling",
+        CLAWLING_PUBLIC_URL=None,
+    )
+    person = PEOPLE[1]
+    first, second = Replica(env), Replica(env)
+    postgres = kind == "postgresql"
+    try:
+        await first.start()
+        if postgres:
+            await second.start()  # waits: the first one polls
+        downloads = telegram.holds["getFile"] = asyncio.Event()
+        file = telegram.add_file(b"eggs, milk, bread", "list.txt")
+        update = with_a_file(person, file, 9002)
+        telegram.push_update({"message": update["message"]})
+        # The first process polled the update and is stuck fetching its file; its next
+        # poll told Telegram the update arrived (Telegram no longer has it). Kill it.
+        await telegram.wait_for(lambda: "getFile" in telegram.calls, 30)
+        await telegram.wait_for(lambda: not telegram.unconfirmed, 30)
+        await first.kill()
+        killed = time.monotonic()
+        downloads.set()
+        [(stored, done)] = await inbox_rows(database_url, "telegram")
+        assert not done
+
+        if not postgres:
+            await second.start()
+        await telegram.wait_for(lambda: bool(telegram.texts(person["id"])), 60)
+        waited = time.monotonic() - killed
+        await asyncio.sleep(1.0)  # a second answer would arrive meanwhile
+        assert len(telegram.texts(person["id"])) == 1
+        [asked] = fake_llm.requests
+        assert any("what is on my list?" in words for words in answered_by(asked))
+        assert await inbox_rows(database_url, "telegram") == [(stored, True)]
+        print(f"\n{kind}: the polled update waited {waited:.1f} s from the kill to its answer")
     finally:
         await first.kill()
         await second.stop()
