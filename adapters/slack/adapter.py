@@ -4,9 +4,10 @@ Every event is acknowledged at once and worked on in the background: parsed,
 deduplicated by `event_id` in SQL (Slack redelivers what it thinks was lost),
 screened by bot/ (is its sender answered?), its files downloaded, and handed to the
 session manager, which stores it and answers it in order. A press on one of our
-buttons (buttons.py) is the presser sending the button's command. In HTTP mode with an
-inbox, events are stored before their 200 (endpoint.py) and come back here from it,
-already deduplicated by the inbox.
+buttons (buttons.py) is the presser sending the button's command. With an inbox,
+message events are stored before Slack is told they arrived — their 200 in HTTP mode
+(endpoint.py), their acknowledgement in Socket Mode (socket.py) — and come back here
+from it, already deduplicated by the inbox.
 """
 
 from __future__ import annotations
@@ -163,8 +164,8 @@ class SlackAdapter:
         self._in_order = InOrder()
         self._recipients = Cache()  # (channel, thread) → (user, team), for streaming
         self._people = Directory(self.client)
-        # Events stored before their 200 (HTTP mode only; a socket's are acknowledged).
-        self._inbox = inbox if config.app_token is None else None
+        # Message events are stored before their 200, or before a socket acknowledges them.
+        self._inbox = inbox
         if config.app_token is None:
             if http is None or not config.signing_secret:
                 raise ConfigError(
@@ -180,9 +181,9 @@ class SlackAdapter:
         self._identity = await self._whoami()
         removed = await self._events.prune(datetime.now(UTC) - KEEP_EVENT_CLAIMS)
         log.debug("pruned %s old Slack event claims", removed)
+        if self._inbox is not None:
+            self._inbox.subscribe(CHANNEL, self._from_inbox)
         if self._config.app_token is None:
-            if self._inbox is not None:
-                self._inbox.subscribe(CHANNEL, self._from_inbox)
             log.info("Slack events expected at %s (HTTP mode)", EVENTS_PATH)
         elif self._receive_on_start:
             await self.start_receiving()
@@ -225,7 +226,7 @@ class SlackAdapter:
         """Open the Socket Mode connection (after `start()`)."""
         if self._socket is not None or self._config.app_token is None:
             return
-        socket = SocketConnection(self._bolt, self.client, self._config.app_token)
+        socket = SocketConnection(self._bolt, self.client, self._config.app_token, self._inbox)
         await socket.open()
         self._socket = socket
         bot_user = self._identity.bot_user_id if self._identity else "?"

@@ -73,13 +73,33 @@ class EventsEndpoint:
             return web.Response(status=401)
         if event["event"].get("type") not in STORED_TYPES:
             return web.Response(status=200)
-        event_id = str(event["event_id"])
-        try:
-            await inbox.put(CHANNEL, event_id, _chat_of(event), event)
-        except Exception as exc:  # noqa: BLE001 - not stored: Slack delivers it again
-            log.warning("could not store Slack event %s: %s", event_id, exc)
-            return web.Response(status=503)
-        return web.Response(status=200)
+        return web.Response(status=200 if await store_event(inbox, event) else 503)
+
+
+async def store_event(inbox: Inbox, event: dict[str, Any]) -> bool:
+    """Store an Events API event in the inbox; False when it could not be (the caller
+    then does not acknowledge it, and Slack delivers it again)."""
+    event_id = str(event["event_id"])
+    try:
+        await inbox.put(CHANNEL, event_id, _chat_of(event), event)
+    except Exception as exc:  # noqa: BLE001 - not stored: Slack delivers it again
+        log.warning("could not store Slack event %s: %s", event_id, exc)
+        return False
+    return True
+
+
+def to_store(payload: object) -> dict[str, Any] | None:
+    """`payload` when it is an Events API event the inbox keeps (an `event_callback`
+    with an id, of a type in STORED_TYPES), else None."""
+    if (
+        isinstance(payload, dict)
+        and payload.get("type") == "event_callback"
+        and isinstance(payload.get("event_id"), str)
+        and isinstance(payload.get("event"), dict)
+        and payload["event"].get("type") in STORED_TYPES
+    ):
+        return payload
+    return None
 
 
 def _event_callback(body: str) -> dict[str, Any] | None:

@@ -14,6 +14,8 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.endpoint import store_event, to_store
+from bot.chat.channels import Inbox
 from bot.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -42,15 +44,27 @@ class SocketConnection:
     acknowledged here.
     """
 
-    def __init__(self, app: AsyncApp, client: AsyncWebClient, app_token: str) -> None:
+    def __init__(
+        self, app: AsyncApp, client: AsyncWebClient, app_token: str, inbox: Inbox | None = None
+    ) -> None:
+        """`inbox`: where message events are stored before they are acknowledged (Slack
+        sends an unacknowledged one again), then handed on by whichever replica claims
+        them; None: bolt takes them, acknowledged at once."""
         self._app = app
         self._client = client
         self._token = app_token
+        self._inbox = inbox
         self._handler = AsyncSocketModeHandler(app, app_token, web_client=client)
         self._handler.client.socket_mode_request_listeners[:] = [self._handle]
 
     async def _handle(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         started = time()
+        event = to_store(request.payload) if request.type == "events_api" else None
+        if event is not None and self._inbox is not None:
+            if await store_event(self._inbox, event):
+                ack = SocketModeResponse(envelope_id=request.envelope_id)
+                await client.send_socket_mode_response(ack)
+            return
         response = await run_async_bolt_app(self._app, request)
         if response.status == 200:
             await send_async_response(client, request, response, started)

@@ -37,7 +37,8 @@ def add_slack(app: App) -> None:
         screen=app.sessions.screen,
         commands=app.commands,
         http=app.http,
-        inbox=None if slack.app_token is not None else _inbox(app),
+        # Message events are stored before Slack is told they arrived (a 200, an ack).
+        inbox=_inbox(app),
         # Socket Mode is opened by the app's Receivers, in one replica.
         receive_on_start=False,
     )

@@ -1,7 +1,8 @@
-"""A Slack event answered 200 survives its process: a real `clawling run` in HTTP mode
-takes a DM, is SIGKILLed while looking its sender's name up (the event claimed, not yet
-stored as a message), and another process answers it exactly once: on PostgreSQL a
-replica already running, on SQLite the next process. Prints how long the event waited."""
+"""A Slack event acknowledged survives its process: a real `clawling run` — in HTTP mode
+(its 200) or Socket Mode (its ack) — takes a DM, is SIGKILLed while looking its sender's
+name up (the event claimed, not yet stored as a message), and another process answers
+it exactly once: on PostgreSQL a replica already running, on SQLite the next process.
+Prints how long the event waited."""
 
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ from tests.adapters.inbox_rows import inbox_rows
 from tests.adapters.slack.harness import dm
 from tests.adapters.telegram.test_replica_processes import ROOT, Replica
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, SlackEvents, event_body
+from tests.fakes.slack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    SlackEvents,
+    event_body,
+)
 
 
 def slack_env(
-    slack: FakeSlack, fake_llm: FakeOpenAI, database_url: str, data: Path
+    slack: FakeSlack, fake_llm: FakeOpenAI, database_url: str, data: Path, *, socket: bool = False
 ) -> dict[str, str]:
-    """The environment of a `clawling run` serving Slack's HTTP mode on `database_url`."""
+    """The environment of a `clawling run` serving Slack's HTTP mode (or Socket Mode) on
+    `database_url`."""
     prefixes = ("CLAWLING_", "OPENAI_", "TELEGRAM_", "SLACK_")
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(prefixes)},
@@ -36,22 +45,25 @@ def slack_env(
         "CLAWLING_DATA_DIR": str(data),
         "CLAWLING_LOG_LEVEL": "WARNING",
         "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        **({"SLACK_APP_TOKEN": APP_TOKEN} if socket else {"SLACK_SIGNING_SECRET": SIGNING_SECRET}),
         "SLACK_API_URL": slack.api_url,
         "SLACK_ALLOWED_USERS": "UALICE",
     }
 
 
+@pytest.mark.parametrize("mode", ["http", "socket"])
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
-async def test_an_event_answered_200_is_answered_once_after_its_process_is_killed(
+async def test_an_event_acknowledged_is_answered_once_after_its_process_is_killed(
     kind: str,
+    mode: str,
     request: pytest.FixtureRequest,
     fake_slack: FakeSlack,
     fake_llm: FakeOpenAI,
     tmp_path: Path,
 ) -> None:
     database_url = request.getfixturevalue("postgres_url" if kind == "postgresql" else "sqlite_url")
-    env = slack_env(fake_slack, fake_llm, database_url, tmp_path / "data")
+    socket = mode == "socket"
+    env = slack_env(fake_slack, fake_llm, database_url, tmp_path / "data", socket=socket)
     postgres = kind == "postgresql"
     first, second = Replica(env), Replica(env)
     try:
@@ -59,9 +71,14 @@ async def test_an_event_answered_200_is_answered_once_after_its_process_is_kille
         if postgres:
             await second.start()
         lookups = fake_slack.holds["users.info"] = asyncio.Event()
-        body = json.dumps(event_body(dm("are you keeping this?"), "EvKILL1"))
-        status, _ = await SlackEvents(f"http://127.0.0.1:{first.port}/slack/events").post(body)
-        assert status == 200
+        event = event_body(dm("are you keeping this?"), "EvKILL1")
+        if socket:
+            ack = await fake_slack.send_envelope("events_api", event)
+            assert ack["envelope_id"]
+        else:
+            events = SlackEvents(f"http://127.0.0.1:{first.port}/slack/events")
+            status, _ = await events.post(json.dumps(event))
+            assert status == 200
         # Stored; the first process now waits on Slack for its sender's name: kill it.
         await fake_slack.wait_for(lambda: fake_slack.called("users.info"), 30)
         await first.kill()
@@ -77,7 +94,7 @@ async def test_an_event_answered_200_is_answered_once_after_its_process_is_kille
         assert fake_slack.texts("DALICE") == ["echo: are you keeping this?"]
         assert len(fake_llm.requests) == 1
         assert await inbox_rows(database_url, "slack") == [("EvKILL1", True)]
-        print(f"\n{kind}: the event waited {waited:.1f} s from the kill to its answer")
+        print(f"\n{kind}, {mode}: the event waited {waited:.1f} s from the kill to its answer")
     finally:
         await first.kill()
         await second.stop()
