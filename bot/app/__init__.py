@@ -33,6 +33,7 @@ from bot.chat.inbox import DurableInbox
 from bot.chat.outbox import Outbox
 from bot.chat.receivers import Receivers
 from bot.chat.sessions import SessionManager
+from bot.chat.stops import RemoteStops
 from bot.commands.linking import link_commands
 from bot.commands.memory import MemoryCommands
 from bot.commands.people import people_commands
@@ -71,6 +72,7 @@ from memory.people import PeopleStore
 from memory.quotas import QuotaStore
 from memory.replicas import Heartbeat, new_replica_id
 from memory.skills import UserSkillStore
+from memory.stops import StopRequests
 from memory.usage import UsageStore
 from memory.voice import VoicePreferences
 from memory.windows import WindowStore
@@ -350,6 +352,8 @@ def build_app(
             per_model=core.model_context_tokens,
         ),
     )
+    turn_locks = TurnLocks(engine, core.max_concurrent_turns)
+    stops = RemoteStops(StopRequests(engine), turn_locks, notices, now=now)
     sessions = SessionManager(
         store,
         agent,
@@ -366,8 +370,8 @@ def build_app(
         spoken=build_spoken(
             settings, client, usage, quota, VoicePreferences(engine), outbox, commands
         ),
-        turn_locks=TurnLocks(engine, core.max_concurrent_turns),
-        notices=notices,
+        turn_locks=turn_locks,
+        stops=stops,
     )
     linking = Linking(LinkStore(engine), people, audit, wake=background.deliverer.notify)
     link_commands(commands, linking)
@@ -416,7 +420,7 @@ def build_app(
         inbox=DurableInbox(InboxStore(engine, heartbeat.replica_id), now=now),
         receivers=receivers,
         # The heartbeat first: the deliverer's start looks at who is alive.
-        services=[heartbeat, notices, *background.services],
+        services=[heartbeat, notices, stops, *background.services],
     )
     app.dashboard = build_dashboard(app, now)
     if core.mcp_servers:

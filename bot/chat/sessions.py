@@ -6,9 +6,9 @@ concurrent turns. Messages that arrive during a turn are answered together in
 the next one.
 
 Several replicas (PostgreSQL): `/stop` reaching this replica while another one runs the
-conversation's turn (it holds the turn lock, memory/db/turn_lock.py) sends a
-`stop:<conversation id>` notice, and the replica running it cancels it as a local
-`/stop` would (memory/db/notices.py). `/new` waits for the turn lock like a turn and
+conversation's turn (it holds the turn lock, memory/db/turn_lock.py) is passed on to
+that replica, which cancels the turn as a local `/stop` would (bot/chat/stops.py).
+`/new` waits for the turn lock like a turn and
 moves the context in SQL, which every turn reads, so it counts wherever the next turn
 runs.
 """
@@ -39,6 +39,7 @@ from bot.chat.channels import (
 from bot.chat.delivery import SentMarks
 from bot.chat.outbox import Outbox
 from bot.chat.spoken import SpokenReplies
+from bot.chat.stops import RemoteStops, RunningTurn
 from bot.chat.voice import Ears
 from bot.commands.registry import Command, CommandContext, CommandRegistry
 from bot.errors import TransportError
@@ -54,7 +55,6 @@ from memory.conversations import (
     StoredMessage,
     UserRecord,
 )
-from memory.db.notices import Notices
 from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
 from memory.people import PeopleStore
@@ -105,6 +105,7 @@ class _Session:
     items: deque[_TurnRequest | _CommandRequest] = field(default_factory=deque)
     worker: asyncio.Task[None] | None = None
     turn: asyncio.Task[object] | None = None
+    turn_started: datetime | None = None  # before it waited for the turn lock
     command_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -174,7 +175,7 @@ class SessionManager:
         ears: Ears | None = None,
         spoken: SpokenReplies | None = None,
         turn_locks: TurnLocks | None = None,
-        notices: Notices | None = None,
+        stops: RemoteStops | None = None,
     ) -> None:
         self.store = store
         self._deliveries = deliveries
@@ -191,9 +192,9 @@ class SessionManager:
         self._slots = asyncio.Semaphore(max_concurrent_turns)
         # Other replicas' turns of the same conversation (PostgreSQL; see memory/db/turn_lock.py).
         self._turn_locks = turn_locks
-        self._notices = notices
-        if notices is not None:
-            notices.on("stop", self._stop_heard)
+        self._stops = stops
+        if stops is not None:
+            stops.watch(self.running_turns)
         self._now = now
         self._sessions: dict[tuple[str, str, str], _Session] = {}
         self.accounts = Accounts(store)
@@ -205,20 +206,15 @@ class SessionManager:
 
     async def stop_elsewhere(self, conversation_id: int) -> bool:
         """Stop the conversation's turn if another replica runs it; False if none does."""
-        if self._notices is None or self._turn_locks is None:
-            return False
-        if not await self._turn_locks.held(conversation_id):
-            return False
-        await self._notices.publish("stop", conversation_id)
-        return True
+        return self._stops is not None and await self._stops.ask(conversation_id)
 
-    def _stop_heard(self, key: str) -> None:
-        """A `stop:<conversation id>` notice: stop that conversation's turn if it runs here."""
-        for session in self._sessions.values():
-            turn = session.turn
-            if str(session.conversation.id) == key and turn is not None and not turn.done():
-                log.info("turn in conversation %s stopped from another replica", key)
-                turn.cancel()
+    def running_turns(self) -> dict[int, RunningTurn]:
+        """The turns running in this process, by conversation id."""
+        return {
+            session.conversation.id: RunningTurn(session.turn_started, session.turn)
+            for session in self._sessions.values()
+            if session.turn is not None and session.turn_started is not None
+        }
 
     def forget_people(self, user_ids: tuple[int, ...]) -> None:
         """These people changed (linked, merged, blocked; here or in another replica):
@@ -452,6 +448,7 @@ class SessionManager:
 
     async def _run_turn(self, session: _Session, request: _TurnRequest) -> None:
         async with self._slots:
+            session.turn_started = self._now()
             if self._turn_locks is None:
                 await self._counted(session, request)
                 return

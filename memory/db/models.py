@@ -154,6 +154,18 @@ class Turn(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
 
 
+class StopRequest(Base):
+    """When `/stop` was last asked for a conversation's turn running in another replica
+    (bot/chat/stops.py): found there even when the notice was missed."""
+
+    __tablename__ = "stop_requests"
+
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    asked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Replica(Base):
     """A running process that answers people (`clawling run`, `clawling chat`), seen by
     its heartbeat; what it claimed (deliveries, approvals) is its own while it lives

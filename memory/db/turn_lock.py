@@ -55,6 +55,11 @@ class TurnLocks:
                 engine.url, pool_size=holders, max_overflow=holders, pool_pre_ping=True
             )
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may run this database's turns (PostgreSQL)."""
+        return self._engine is not None
+
     @contextlib.asynccontextmanager
     async def hold(self, conversation_id: int) -> AsyncIterator[None]:
         if self._engine is None:

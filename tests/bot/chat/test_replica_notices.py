@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text
 
 from bot.app import App
+from bot.chat.stops import POLL as STOP_POLL
 from bot.people.doorman import CACHE_SECONDS
 from bot.safety.approvals import POLL_EVERY
 from memory.db.models import Approval
@@ -159,6 +160,38 @@ async def test_stop_on_the_other_replica_stops_the_running_turn_within_a_second(
     await b.sessions.handle(b_chat.inbound("/stop", msg_id="3"))
     await b.sessions.drain()
     assert b_chat.texts()[-1] == "Nothing is running."
+
+
+async def test_a_stop_whose_notice_is_lost_is_found_stored_within_a_poll(
+    replicas: tuple[Replica, Replica], fake_llm: FakeOpenAI
+) -> None:
+    (a, a_chat), (b, b_chat) = replicas
+    fake_llm.responder = lambda request: Reply(text=echo(request).text, delay=8)
+    await a.sessions.handle(a_chat.inbound("take your time", msg_id="1"))
+    while not fake_llm.requests:
+        await asyncio.sleep(0.01)
+    # The first replica stops listening: the second one's notice reaches nobody.
+    await notices_of(a).stop()
+    heard = notices_of(a).received
+
+    started_at = time.monotonic()
+    await b.sessions.handle(b_chat.inbound("/stop", msg_id="2"))
+    async with asyncio.timeout(STOP_POLL + 3):
+        await a.sessions.drain()
+    print(f"\nstopped {time.monotonic() - started_at:.1f} s after /stop, the notice lost")
+    await b.sessions.drain()
+    assert b_chat.texts() == ["Stopped."]
+    assert notices_of(a).received == heard
+    assert a.sessions.stats.stopped_turns == 1
+    assert a_chat.texts() == []
+
+    # The stored request stopped that turn only: the next one runs to its answer.
+    fake_llm.responder = echo
+    await a.sessions.handle(a_chat.inbound("and now?", msg_id="3"))
+    await asyncio.sleep(STOP_POLL + 0.5)  # a stop look happens meanwhile
+    await a.sessions.drain()
+    assert a_chat.texts()[-1] == "echo: and now?"
+    assert a.sessions.stats.stopped_turns == 1
 
 
 async def test_a_block_on_one_replica_is_enforced_by_the_other_before_its_cache_expires(
