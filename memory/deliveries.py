@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from memory.db import writing
+from memory.db import commit_without_flush_wait, writing
 from memory.db.models import Conversation, Delivery, Message, table
 from memory.db.sqltypes import utcnow
 from memory.replicas import taken_over
@@ -182,6 +182,11 @@ class DeliveryStore:
         self._owner = owner
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes may send these deliveries too (PostgreSQL)."""
+        return self._engine.dialect.name == "postgresql"
+
     async def add(self, *messages: OutgoingMessage) -> None:
         async with self._sessions() as session, session.begin():
             await add_deliveries(session, messages)
@@ -217,7 +222,15 @@ class DeliveryStore:
             return sorted((_record(r) for r in rows.scalars()), key=lambda d: d.id)
 
     async def mark_sent(self, delivery_id: int, message_id: str) -> None:
-        await self._set(delivery_id, status="sent", message_id=message_id)
+        async with writing(self._engine) as connection:
+            # The mark follows the send as closely as it can (a process killed between
+            # the two sends it again), so it does not wait for the WAL flush.
+            await commit_without_flush_wait(connection)
+            await connection.execute(
+                update(_deliveries)
+                .where(_deliveries.c.id == delivery_id)
+                .values(status="sent", message_id=message_id)
+            )
 
     async def mark_sent_by_key(self, sent: Sequence[tuple[str, str]]) -> None:
         """(key, platform message id) of deliveries their claimer sent: one transaction."""
@@ -225,6 +238,7 @@ class DeliveryStore:
             return
         rows = [{"delivery_key": key, "message_id": message_id} for key, message_id in sent]
         async with writing(self._engine) as connection:
+            await commit_without_flush_wait(connection)  # as in mark_sent
             await connection.execute(_MARK_SENT, rows)
 
     async def release_key(self, key: str) -> None:

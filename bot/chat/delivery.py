@@ -117,21 +117,26 @@ class Deliverer:
 
 
 class SentMarks:
-    """Answers their turn has shown, marked sent in batches.
+    """Answers their turn has shown, marked sent as soon as possible.
 
     A turn's answer is a delivery row the turn claimed (memory/deliveries.py); once it
-    is shown it must be marked sent, or it would be sent again after a restart. One
-    transaction per answer cost about 5 % of a turn (bench/turn_instructions.py); under
-    load many turns end within a few milliseconds, so marks wait BATCH_SECONDS and go
-    in one transaction. A crash inside that window re-sends those answers once (the
-    same trade as for any delivery: a duplicate rather than a loss); stopping writes
-    what is left (`flush`).
+    is shown it must be marked sent, or it would be sent again after a restart — or by
+    another replica once this one is gone (memory/replicas.py). Between the send and
+    its mark lies the one window where an answer can arrive twice: a process killed
+    there. Chat platforms take no idempotency key, so the window can be narrowed, not
+    closed. With several processes (PostgreSQL) each mark is written at once, without
+    waiting for the WAL flush (~1 ms); marks taken while one is being written go
+    together in the next. With one process (SQLite) a restart is the only way to
+    re-send, and one transaction per answer cost about 5 % of a turn
+    (bench/turn_instructions.py), so marks wait BATCH_SECONDS and go in one
+    transaction. Stopping writes what is left (`flush`).
     """
 
     BATCH_SECONDS = 0.02
 
     def __init__(self, store: DeliveryStore) -> None:
         self._store = store
+        self._wait = 0.0 if store.shared else self.BATCH_SECONDS
         self._pending: list[tuple[str, str]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -147,7 +152,8 @@ class SentMarks:
 
     async def _write(self) -> None:
         try:
-            await asyncio.sleep(self.BATCH_SECONDS)
+            if self._wait:
+                await asyncio.sleep(self._wait)
             while self._pending:
                 batch, self._pending = self._pending, []
                 try:
