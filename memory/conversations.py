@@ -523,12 +523,17 @@ class ConversationStore:
             )
 
     async def waiting_conversations(
-        self, since: datetime, channels: Sequence[str]
+        self, since: datetime, channels: Sequence[str], before: datetime | None = None
     ) -> list[WaitingConversation]:
-        """Conversations on `channels` whose newest message is an unanswered user message
-        that arrived after `since`."""
+        """Conversations on `channels` with user messages still unanswered that arrived
+        after `since` (and before `before`), each with the newest of them. Read through
+        the index of waiting messages (migration 0019_waiting), however long the history."""
+        conditions = [Message.turn.is_(None), Message.role == "user", Message.created_at >= since]
+        if before is not None:
+            conditions.append(Message.created_at < before)
         newest = (
             select(Message.conversation_id, func.max(Message.id).label("last_id"))
+            .where(*conditions)
             .group_by(Message.conversation_id)
             .subquery()
         )
@@ -536,12 +541,7 @@ class ConversationStore:
             select(Conversation, Message.user_id, Message.id, Message.platform_message_id)
             .join(newest, newest.c.conversation_id == Conversation.id)
             .join(Message, Message.id == newest.c.last_id)
-            .where(
-                Message.role == "user",
-                Message.turn.is_(None),
-                Message.created_at >= since,
-                Conversation.channel.in_(channels),
-            )
+            .where(Conversation.channel.in_(channels))
             .order_by(Message.id)
         )
         async with self._sessions() as session:

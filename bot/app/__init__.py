@@ -10,6 +10,7 @@ import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from openai import AsyncOpenAI
@@ -32,6 +33,7 @@ from bot.chat.channels import ChatAdapter, SoleReceiver
 from bot.chat.inbox import DurableInbox
 from bot.chat.outbox import Outbox
 from bot.chat.receivers import Receivers
+from bot.chat.repeating import Repeating
 from bot.chat.sessions import SessionManager
 from bot.chat.stops import RemoteStops
 from bot.commands.linking import link_commands
@@ -86,6 +88,10 @@ __all__ = ["App", "Service", "add_console", "build_app"]
 # Unanswered messages younger than this are answered after a restart; older ones
 # wait for the person's next message rather than surprising them.
 RESUME_WINDOW = timedelta(hours=12)
+# Several replicas: how often each looks for messages left unanswered by a replica that
+# died mid-turn, and how long a message waits before it counts as left.
+ORPHANS_EVERY = 10.0
+ORPHANED_AFTER = timedelta(seconds=20)
 
 
 def system_now() -> datetime:
@@ -420,7 +426,19 @@ def build_app(
         inbox=DurableInbox(InboxStore(engine, heartbeat.replica_id), now=now),
         receivers=receivers,
         # The heartbeat first: the deliverer's start looks at who is alive.
-        services=[heartbeat, notices, stops, *background.services],
+        services=[
+            heartbeat,
+            notices,
+            stops,
+            # A conversation whose replica died mid-turn is answered by another.
+            Repeating(
+                partial(sessions.take_orphans, RESUME_WINDOW, ORPHANED_AFTER),
+                ORPHANS_EVERY,
+                "look for conversations a stopped replica left",
+                enabled=turn_locks.shared,
+            ),
+            *background.services,
+        ],
     )
     app.dashboard = build_dashboard(app, now)
     if core.mcp_servers:

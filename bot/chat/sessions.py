@@ -54,6 +54,7 @@ from memory.conversations import (
     PersonGone,
     StoredMessage,
     UserRecord,
+    WaitingConversation,
 )
 from memory.db.turn_lock import TurnLocks
 from memory.deliveries import DeliveryStore
@@ -318,9 +319,37 @@ class SessionManager:
     async def resume(self, within: timedelta) -> int:
         """After a restart: answer messages that arrived in the last `within` and were
         never answered (the process stopped mid-turn). Returns how many conversations."""
-        resumed = 0
         since = self._now() - within
-        for waiting in await self.store.waiting_conversations(since, self._outbox.channels):
+        return await self._answer_waiting(
+            await self.store.waiting_conversations(since, self._outbox.channels)
+        )
+
+    async def take_orphans(self, within: timedelta, quiet_for: timedelta) -> int:
+        """Several replicas: answer messages of the last `within` that have waited longer
+        than `quiet_for` in conversations no replica is answering or has queued here —
+        the replica that took them died mid-turn (PostgreSQL drops a dead replica's turn
+        lock with its connection). A replica that has them queued and takes the turn
+        lock later finds them answered. Returns how many conversations."""
+        locks = self._turn_locks
+        if locks is None or not locks.shared or self._closed or self._draining:
+            return 0
+        now = self._now()
+        waiting = await self.store.waiting_conversations(
+            now - within, self._outbox.channels, before=now - quiet_for
+        )
+        orphans = [
+            w
+            for w in waiting
+            if _key(w.conversation) not in self._sessions
+            and not await locks.held(w.conversation.id)
+        ]
+        if orphans:
+            log.info("answering %s conversations a stopped replica left", len(orphans))
+        return await self._answer_waiting(orphans)
+
+    async def _answer_waiting(self, waiting_conversations: list[WaitingConversation]) -> int:
+        resumed = 0
+        for waiting in waiting_conversations:
             user = await self.store.get_user(waiting.user_id)
             if user is None:
                 continue
@@ -587,3 +616,7 @@ class SessionManager:
             while True:
                 await self._outbox.typing(chat)
                 await asyncio.sleep(TYPING_EVERY)
+
+
+def _key(conversation: ConversationRecord) -> tuple[str, str, str]:
+    return (conversation.channel, conversation.chat_id, conversation.thread_id)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.chat.repeating import Repeating
 from memory.db.notices import Notices
 from memory.db.turn_lock import TurnLocks
 from memory.stops import StopRequests
@@ -58,7 +59,9 @@ class RemoteStops:
         self._now = now
         self._poll = poll
         self._running: Callable[[], Mapping[int, RunningTurn]] = dict
-        self._task: asyncio.Task[None] | None = None
+        self._looking = Repeating(
+            self.look, poll, "look for stops asked by other replicas", enabled=turn_locks.shared
+        )
         notices.on("stop", self._heard)
 
     def watch(self, running: Callable[[], Mapping[int, RunningTurn]]) -> None:
@@ -91,15 +94,10 @@ class RemoteStops:
         return stopped
 
     async def start(self) -> None:
-        if self._turn_locks.shared:
-            self._task = asyncio.create_task(self._keep_looking())
+        await self._looking.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._looking.stop()
 
     def _heard(self, key: str) -> None:
         """A `stop:<conversation id>` notice: stop that conversation's turn if it runs here."""
@@ -108,11 +106,3 @@ class RemoteStops:
             if turn is not None and not turn.task.done():
                 log.info("turn in conversation %s stopped from another replica", key)
                 turn.task.cancel()
-
-    async def _keep_looking(self) -> None:
-        while True:
-            await asyncio.sleep(self._poll)
-            try:
-                await self.look()
-            except Exception as exc:  # noqa: BLE001 - the next look tries again
-                log.warning("could not look for stops asked by other replicas: %s", exc)

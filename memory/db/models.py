@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -116,6 +117,13 @@ class Message(Base):
     __table_args__ = (
         Index("ix_messages_conversation_turn", "conversation_id", "turn", "id"),
         UniqueConstraint("conversation_id", "platform_message_id"),
+        # Messages waiting for an answer (migration 0019_waiting).
+        Index(
+            "ix_messages_waiting",
+            "created_at",
+            postgresql_where=text("turn IS NULL"),
+            sqlite_where=text("turn IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,8 @@ async def replicas(
 
 def update(person: dict[str, Any], words: str, message_id: int) -> dict[str, Any]:
     chat = FakeTelegram.private(person)
-    message = {"message_id": message_id, "date": 1, "chat": chat, "from": person, "text": words}
+    when = int(time.time())  # stored as the message's time: resuming looks at recent ones
+    message = {"message_id": message_id, "date": when, "chat": chat, "from": person, "text": words}
     return {"update_id": message_id, "message": message}
 
 
@@ -246,6 +248,29 @@ async def test_chats_spread_over_two_processes_are_answered_once_and_in_order(
         answers = telegram.texts(person["id"])
         turns = {turn for _, turn in history[str(person["id"])]}
         assert len(answers) == len(turns) and len(set(answers)) == len(answers)
+
+
+async def test_a_message_whose_replica_died_mid_turn_is_answered_without_another(
+    replicas: list[Replica], telegram: FakeTelegram, fake_llm: FakeOpenAI, postgres_url: str
+) -> None:
+    fake_llm.responder = slow(lambda words: 4.0)
+    person = PEOPLE[1]
+    async with aiohttp.ClientSession() as http:
+        await replicas[0].post(http, update(person, "slow question", 1))
+        for _ in range(300):
+            if fake_llm.requests:
+                break
+            await asyncio.sleep(0.05)
+        holder = await inbox_claimant(postgres_url)
+        await next(r for r in replicas if r.process and r.process.pid == holder).kill()
+    killed = time.monotonic()
+    # The person says nothing more: the other replica finds the message left waiting.
+    await telegram.wait_for(lambda: bool(telegram.texts(person["id"])), 60)
+    print(f"\nanswered {time.monotonic() - killed:.1f} s after its replica was killed")
+    await asyncio.sleep(1.0)
+    assert telegram.texts(person["id"]) == ["echo: slow question"]
+    turns = await user_turns(postgres_url)
+    assert turns[str(person["id"])] == [("slow question", 1)]
 
 
 async def test_a_replica_killed_mid_turn_leaves_the_conversation_to_the_other(
