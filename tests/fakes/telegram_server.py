@@ -306,7 +306,10 @@ class FakeTelegram:
             return _error(ApiError(401, "Unauthorized"))
         method = request.match_info["method"]
         self.calls.append(method)
-        params = await _params(request)
+        try:
+            params = await _params(request)
+        except ConnectionResetError:  # the client gave up mid-request (a cancelled typing call)
+            return web.Response(status=499)
         if self.on_request is not None:
             self.on_request(method, params)
         hold = self.holds.get(method)
