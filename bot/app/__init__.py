@@ -181,11 +181,12 @@ class App:
             self.receivers.adapters.append(adapter)
 
     async def start(self) -> None:
-        """Start the channels, the background services (they send through the channels)
-        and the HTTP server, then answer what was left unanswered when the process last
+        """Start the channels, the background services (they send through the channels),
+        the HTTP server and then receiving (polling, Socket Mode: not begun when the
+        server cannot start), then answer what was left unanswered when the process last
         stopped."""
         receivers = [self.receivers] if self.receivers is not None else []
-        for part in [*self.outbox.adapters, *self.services, *receivers, self.http]:
+        for part in [*self.outbox.adapters, *self.services, self.http, *receivers]:
             await part.start()
             self._started.append(part)
         # Everything built so far lives as long as the process: keep the garbage
