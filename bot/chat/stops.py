@@ -57,7 +57,6 @@ class RemoteStops:
         self._turn_locks = turn_locks
         self._notices = notices
         self._now = now
-        self._poll = poll
         self._running: Callable[[], Mapping[int, RunningTurn]] = dict
         self._looking = Repeating(
             self.look, poll, "look for stops asked by other replicas", enabled=turn_locks.shared
